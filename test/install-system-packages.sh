@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the test suite drives for real. Run as root (or through sudo).
+#   gcc-aarch64-linux-gnu  cross compiler for the arm64 agent (static)
+#   qemu-user-static       runs that arm64 agent on an x86_64 host
+#   libopenblas-dev        the dense baseline of `npm run bench:kernels` (benchmark only)
+set -euo pipefail
+packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

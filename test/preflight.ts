@@ -1,0 +1,23 @@
+/** The system tools the test suite uses for real, and the Debian package that brings each. */
+import { spawnSync } from 'node:child_process';
+
+export interface RequiredTool {
+  readonly command: string;
+  readonly debianPackage: string;
+  readonly why: string;
+}
+
+export const REQUIRED_TOOLS: readonly RequiredTool[] = [
+  { command: 'cc', debianPackage: 'gcc', why: 'builds the host agent' },
+  { command: 'make', debianPackage: 'make', why: 'drives the agent builds' },
+  { command: 'aarch64-linux-gnu-gcc', debianPackage: 'gcc-aarch64-linux-gnu', why: 'builds the static arm64 agent' },
+  { command: 'qemu-aarch64-static', debianPackage: 'qemu-user-static', why: 'runs the arm64 agent on this host' },
+];
+
+function onPath(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function missingTools(tools: readonly RequiredTool[] = REQUIRED_TOOLS): RequiredTool[] {
+  return tools.filter((tool) => !onPath(tool.command));
+}

@@ -1,0 +1,63 @@
+/**
+ * The test command (`npm test`): preflight for the system tools the suite drives for real, then the
+ * formatter/linter and the type checker, then the agent builds, then every `*.test.ts` under node's
+ * test runner. A missing tool fails the run with the Debian package to install: nothing is skipped.
+ *
+ *   npm test               everything
+ *   npm test -- --unit     skip preflight and builds (pure tests only)
+ *   npm test -- FILTER     only test files whose path contains FILTER
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { missingTools } from './preflight.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function step(title: string, command: string, commandArgs: string[]): void {
+  console.log(`\n# ${title}: ${command} ${commandArgs.join(' ')}`);
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`\n${title} failed (exit ${result.status ?? result.signal}).`);
+    process.exit(1);
+  }
+}
+
+function findTests(dir: string): string[] {
+  const skip = new Set(['node_modules', 'dist', 'build', '.git', 'test-artifacts']);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return skip.has(entry.name) ? [] : findTests(path);
+    return entry.name.endsWith('.test.ts') ? [relative(root, path)] : [];
+  });
+}
+
+if (!unitOnly) {
+  const missing = missingTools();
+  if (missing.length > 0) {
+    console.error('The test suite drives these tools for real and they are missing:');
+    for (const tool of missing) console.error(`  ${tool.command}: apt-get install ${tool.debianPackage}  (${tool.why})`);
+    console.error('Install them all with: sudo bash test/install-system-packages.sh');
+    process.exit(1);
+  }
+}
+
+step('format and lint', 'npx', ['biome', 'check', '.']);
+step('type check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+if (!unitOnly) {
+  step('host agent', 'make', ['-s', '-C', 'device-agent', 'host']);
+  step('arm64 agent', 'make', ['-s', '-C', 'device-agent', 'arm64']);
+}
+
+const files = findTests(root)
+  .filter((f) => filters.length === 0 || filters.some((filter) => f.includes(filter)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files matched ${filters.join(', ') || '*.test.ts'}`);
+  process.exit(1);
+}
+step('tests', process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', ...files]);
