@@ -1,15 +1,69 @@
-/** Embedded defaults. TODO(body): final figures. */
-import type { PrunelabConfig } from './schema.ts';
+/**
+ * Embedded defaults: what `npx prunelab sweep` does with no config file and no phone, and the value of
+ * every field a config file leaves out. Pure data; config/schema.ts applies it.
+ */
+import type { PrunelabConfig, SchedulerConfig, SweepConfig } from './schema.ts';
 import type { MeasurementPolicy } from './types.ts';
+import { SCHEMES } from './vocabulary.ts';
 
-/** DESIGN.md anchors: warm-up 2, at least 10 reps and 100 ms, capped. */
+/**
+ * DESIGN.md anchors: 2 warm-up runs, then at least 10 repetitions AND 100 ms (TFLite's benchmark_model
+ * makes 50 runs and 1 s per whole model; one layer is far shorter and a sweep times hundreds of cases).
+ * maxTimeMs caps a case whose layer is slower than expected (a throttled phone, a naive kernel) at 1 s,
+ * warm-up included (the agent's own default is 10 s), so one case cannot stall a batch and the ~400 cases
+ * of the default sweep stay under 10 minutes even if every kernel were 10x slower than the planner
+ * assumes. maxReps bounds the size of a result line.
+ */
 export const DEFAULT_MEASUREMENT: MeasurementPolicy = {
   warmup: 2,
   minReps: 10,
   minTimeMs: 100,
-  maxReps: 1000,
-  maxTimeMs: 1000,
+  maxReps: 10_000,
+  maxTimeMs: 1_000,
 };
 
-/** The whole config used with no file and no flags (embedded default sweep on the host). */
-export const DEFAULT_CONFIG: PrunelabConfig = {} as PrunelabConfig;
+/**
+ * The embedded default sweep: every scheme over the ResNet-18 CIFAR-10 layers (12 distinct shapes),
+ * single thread, three sparsities and four block sizes.
+ * Blocks: 4x1 and 8x1 are the column blocks (4 or 8 filters sharing one list of kept columns) that gave
+ * the best sparse speedups on this kind of CPU (shared/notes/kernels.md); 4x4 and 8x4 are the square-ish
+ * blocks of the paper's block-based scheme. All divide the 64-512 filters and the cin*k*k columns of
+ * every ResNet-18 conv except the 3-channel stem (x4 blocks dropped there) and the 10-output FC (4- and
+ * 8-row blocks dropped there); the planner lists those drops with their reasons.
+ * Duration: `planSweep` on this sweep estimates well under 10 minutes at a deliberately pessimistic
+ * 2 GFLOP/s (orchestrator/plan/estimate.ts); config/defaults.test.ts keeps it so.
+ */
+export const DEFAULT_SWEEP: SweepConfig = {
+  models: ['resnet18-cifar10'],
+  schemes: [...SCHEMES],
+  blocks: [
+    { rows: 4, cols: 1 },
+    { rows: 8, cols: 1 },
+    { rows: 4, cols: 4 },
+    { rows: 8, cols: 4 },
+  ],
+  sparsities: [0.5, 0.75, 0.9],
+  threads: [1],
+  seed: 1,
+  measurement: DEFAULT_MEASUREMENT,
+  // 100 cases or about 20 s per agent call: few calls (each costs a process start or a round trip over
+  // adb), yet a crash or a Ctrl-C loses at most one short batch.
+  batch: { maxCases: 100, targetMs: 20_000 },
+};
+
+/** FAI-PEP anchors (DESIGN.md): 3 retries, 300 s timeouts; a device is given up after a few misses. */
+export const DEFAULT_SCHEDULER: SchedulerConfig = {
+  retries: 3,
+  maxConsecutiveFailures: 5,
+  caseTimeoutMs: 300_000,
+};
+
+export const DEFAULT_STORE_PATH = 'prunelab.db';
+
+/** The whole config used with no file and no flags. */
+export const DEFAULT_CONFIG: PrunelabConfig = {
+  sweep: DEFAULT_SWEEP,
+  devices: { host: { enabled: true }, adb: { servers: [] }, appium: [] },
+  scheduler: DEFAULT_SCHEDULER,
+  store: { path: DEFAULT_STORE_PATH },
+};

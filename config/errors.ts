@@ -13,15 +13,23 @@ export interface ConfigIssue {
   readonly found: string;
   /** The valid choices when the field is an enumeration (schemes, models, known fields). */
   readonly choices?: readonly string[];
+  /** The closest valid choice when the value looks like a typo of one. */
+  readonly suggestion?: string;
   /** 1-based position in the YAML text, when the issue comes from the parser or the node is known. */
   readonly line?: number;
   readonly column?: number;
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  const where = issue.line === undefined ? '' : ` (line ${issue.line}, column ${issue.column ?? 1})`;
-  const path = issue.path === '' ? '(top level)' : issue.path;
-  return `${path}${where}: expected ${issue.expected}; got ${issue.found}`;
+  const position = issue.line === undefined ? undefined : `line ${issue.line}, column ${issue.column ?? 1}`;
+  const where =
+    issue.path === ''
+      ? (position ?? '(top level)')
+      : position === undefined
+        ? issue.path
+        : `${issue.path} (${position})`;
+  const hint = issue.suggestion === undefined ? '' : ` (did you mean '${issue.suggestion}'?)`;
+  return `${where}: expected ${issue.expected}; got ${issue.found}${hint}`;
 }
 
 export class ConfigError extends Error {

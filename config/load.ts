@@ -1,49 +1,322 @@
 /**
- * Loading a configuration: text (or nothing) + CLI overrides -> validated, deep-frozen PrunelabConfig.
- * `loadConfig` is pure; `readConfigFile` is the only function here that touches the file system.
- * TODO(body)
+ * Loading a configuration: YAML text (or nothing) + CLI overrides -> validated, deep-frozen PrunelabConfig.
+ * Pure: the only file read lives in config/read.ts.
+ *
+ *   parse YAML (syntax errors -> ConfigError with line and column)
+ *   -> merge the overrides into the raw object (flags win over the file)
+ *   -> validate the whole thing with one schema (config/schema.ts)
+ *   -> locate each issue in the YAML (line, column) or name the flag that supplied it
+ *   -> deep-freeze.
  */
-import type { PrunelabConfig } from './schema.ts';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLError } from 'yaml';
+import { ConfigError, type ConfigIssue } from './errors.ts';
+import { checkConfig, describeValue, type LocatedIssue, type PrunelabConfig } from './schema.ts';
+
+type OverrideKind = 'list' | 'number-list' | 'number' | 'string';
+
+/** One CLI flag that overrides a config field. The CLI may build its yargs options from this table. */
+export interface OverrideFlag {
+  /** Key in ConfigOverrides (yargs' camel-case name of the flag). */
+  readonly key: keyof ConfigOverrides;
+  /** The flag as typed, used in error paths: `--min-reps`. */
+  readonly flag: string;
+  /** The field it replaces. */
+  readonly configPath: readonly string[];
+  readonly kind: OverrideKind;
+  readonly description: string;
+}
+
+export const OVERRIDE_FLAGS: readonly OverrideFlag[] = [
+  {
+    key: 'models',
+    flag: '--models',
+    configPath: ['sweep', 'models'],
+    kind: 'list',
+    description: 'built-in models',
+  },
+  {
+    key: 'schemes',
+    flag: '--schemes',
+    configPath: ['sweep', 'schemes'],
+    kind: 'list',
+    description: 'pruning schemes',
+  },
+  {
+    key: 'blocks',
+    flag: '--blocks',
+    configPath: ['sweep', 'blocks'],
+    kind: 'list',
+    description: 'block sizes BRxBC',
+  },
+  {
+    key: 'sparsities',
+    flag: '--sparsities',
+    configPath: ['sweep', 'sparsities'],
+    kind: 'number-list',
+    description: 'fractions of weights removed, in [0, 1)',
+  },
+  {
+    key: 'threads',
+    flag: '--threads',
+    configPath: ['sweep', 'threads'],
+    kind: 'number-list',
+    description: 'thread counts',
+  },
+  {
+    key: 'seed',
+    flag: '--seed',
+    configPath: ['sweep', 'seed'],
+    kind: 'number',
+    description: 'weight and mask seed',
+  },
+  {
+    key: 'warmup',
+    flag: '--warmup',
+    configPath: ['sweep', 'measurement', 'warmup'],
+    kind: 'number',
+    description: 'untimed runs per case',
+  },
+  {
+    key: 'minReps',
+    flag: '--min-reps',
+    configPath: ['sweep', 'measurement', 'minReps'],
+    kind: 'number',
+    description: 'fewest timed repetitions per case',
+  },
+  {
+    key: 'minTimeMs',
+    flag: '--min-time-ms',
+    configPath: ['sweep', 'measurement', 'minTimeMs'],
+    kind: 'number',
+    description: 'least timed ms per case',
+  },
+  {
+    key: 'maxReps',
+    flag: '--max-reps',
+    configPath: ['sweep', 'measurement', 'maxReps'],
+    kind: 'number',
+    description: 'cap on timed repetitions per case',
+  },
+  {
+    key: 'maxTimeMs',
+    flag: '--max-time-ms',
+    configPath: ['sweep', 'measurement', 'maxTimeMs'],
+    kind: 'number',
+    description: 'cap on the ms of one case, warm-up included',
+  },
+  {
+    key: 'batchMaxCases',
+    flag: '--batch-max-cases',
+    configPath: ['sweep', 'batch', 'maxCases'],
+    kind: 'number',
+    description: 'cases per agent call',
+  },
+  {
+    key: 'batchTargetMs',
+    flag: '--batch-target-ms',
+    configPath: ['sweep', 'batch', 'targetMs'],
+    kind: 'number',
+    description: 'estimated ms per agent call',
+  },
+  {
+    key: 'retries',
+    flag: '--retries',
+    configPath: ['scheduler', 'retries'],
+    kind: 'number',
+    description: 'retries after a transient error',
+  },
+  {
+    key: 'maxConsecutiveFailures',
+    flag: '--max-consecutive-failures',
+    configPath: ['scheduler', 'maxConsecutiveFailures'],
+    kind: 'number',
+    description: 'stop after this many failed cases in a row',
+  },
+  {
+    key: 'caseTimeoutMs',
+    flag: '--case-timeout-ms',
+    configPath: ['scheduler', 'caseTimeoutMs'],
+    kind: 'number',
+    description: 'kill a case after this many ms',
+  },
+  { key: 'db', flag: '--db', configPath: ['store', 'path'], kind: 'string', description: 'SQLite file' },
+];
 
 /**
- * CLI flags that override the file. Values are applied before validation, so they are checked by the same
- * schema; issues on them are reported under the flag's name (`--schemes[1]`), not the YAML path.
- * Lists may be given as arrays or as one comma-separated string (`"dense,bcr"`); numbers as numbers or text.
+ * CLI flags that override the file (see OVERRIDE_FLAGS for the flag names). They are merged into the raw
+ * config BEFORE validation, so the same schema checks them; an issue on a value from a flag is reported
+ * under the flag (`--schemes[1]`, `--min-reps`) and has no line number.
+ * Lists may be arrays or comma-separated text (`"dense,bcr"`, or `["dense,bcr", "pattern"]` from a
+ * repeated flag); numbers may be numbers or numeric text. Undefined fields are ignored.
  */
 export interface ConfigOverrides {
-  readonly models?: string | readonly string[];
-  readonly schemes?: string | readonly string[];
-  readonly blocks?: string | readonly string[];
-  readonly sparsities?: string | readonly (number | string)[];
-  readonly threads?: string | readonly (number | string)[];
-  readonly seed?: number | string;
-  readonly warmup?: number | string;
-  readonly minReps?: number | string;
-  readonly minTimeMs?: number | string;
-  readonly maxReps?: number | string;
-  readonly maxTimeMs?: number | string;
-  readonly batchMaxCases?: number | string;
-  readonly batchTargetMs?: number | string;
-  readonly retries?: number | string;
-  readonly maxConsecutiveFailures?: number | string;
-  readonly caseTimeoutMs?: number | string;
+  readonly models?: string | readonly string[] | undefined;
+  readonly schemes?: string | readonly string[] | undefined;
+  readonly blocks?: string | readonly string[] | undefined;
+  readonly sparsities?: string | number | readonly (number | string)[] | undefined;
+  readonly threads?: string | number | readonly (number | string)[] | undefined;
+  readonly seed?: number | string | undefined;
+  readonly warmup?: number | string | undefined;
+  readonly minReps?: number | string | undefined;
+  readonly minTimeMs?: number | string | undefined;
+  readonly maxReps?: number | string | undefined;
+  readonly maxTimeMs?: number | string | undefined;
+  readonly batchMaxCases?: number | string | undefined;
+  readonly batchTargetMs?: number | string | undefined;
+  readonly retries?: number | string | undefined;
+  readonly maxConsecutiveFailures?: number | string | undefined;
+  readonly caseTimeoutMs?: number | string | undefined;
   /** `--db FILE`: the store path. */
-  readonly db?: string;
+  readonly db?: string | undefined;
+}
+
+const NUMERIC_TEXT = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?\s*$/i;
+
+/** Numeric text becomes a number; anything else is left as is so the schema reports it (`got 'abc'`). */
+function toNumberIfNumeric(value: unknown): unknown {
+  return typeof value === 'string' && NUMERIC_TEXT.test(value) ? Number(value) : value;
+}
+
+function toList(value: unknown): unknown[] {
+  const items = Array.isArray(value) ? value : [value];
+  return items.flatMap((item) =>
+    typeof item === 'string'
+      ? item
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== '')
+      : [item],
+  );
+}
+
+function normalise(value: unknown, kind: OverrideKind): unknown {
+  switch (kind) {
+    case 'list':
+      return toList(value);
+    case 'number-list':
+      return toList(value).map(toNumberIfNumeric);
+    case 'number':
+      return toNumberIfNumeric(value);
+    case 'string':
+      return value;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**
- * `text` undefined means "no config file": the embedded defaults (config/defaults.ts) are used, then the
- * overrides. `sourceName` names the origin in messages (a path, or `defaults`).
+ * Returns a copy of `raw` with the overrides set, and the map from config path to flag name used to
+ * report issues. A section that is not a mapping in the file is left alone (the schema reports it).
  */
-export function loadConfig(
-  _text: string | undefined,
-  _sourceName: string,
-  _overrides: ConfigOverrides = {},
-): PrunelabConfig {
-  throw new Error('TODO: loadConfig');
+export function applyOverrides(
+  raw: unknown,
+  overrides: ConfigOverrides,
+): { readonly raw: unknown; readonly flagPaths: ReadonlyMap<string, string> } {
+  const merged: unknown = raw === null || raw === undefined ? {} : structuredClone(raw);
+  const flagPaths = new Map<string, string>();
+  if (!isRecord(merged)) return { raw: merged, flagPaths };
+  for (const { key, flag, configPath, kind } of OVERRIDE_FLAGS) {
+    const value = overrides[key];
+    if (value === undefined) continue;
+    let parent: Record<string, unknown> | undefined = merged;
+    for (const part of configPath.slice(0, -1)) {
+      const child: unknown = parent[part] ?? {};
+      if (!isRecord(child)) {
+        parent = undefined;
+        break;
+      }
+      parent[part] = child;
+      parent = child;
+    }
+    const leaf = configPath.at(-1);
+    if (parent === undefined || leaf === undefined) continue;
+    parent[leaf] = normalise(value, kind);
+    flagPaths.set(configPath.join('.'), flag);
+  }
+  return { raw: merged, flagPaths };
 }
 
-/** Reads `path` (I/O) and loads it; a missing or unreadable file is a ConfigError with the OS error as cause. */
-export async function loadConfigFile(_path: string, _overrides: ConfigOverrides = {}): Promise<PrunelabConfig> {
-  throw new Error('TODO: loadConfigFile');
+/** Freezes an object graph in place (configs are small trees of plain data). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+/** `Flow sequence ... at line 3, column 3:\n\n<code frame>` -> `Flow sequence ...` (the position is kept apart). */
+function yamlErrorSummary(error: YAMLError): string {
+  const firstLine = error.message.split('\n')[0] ?? error.message;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function syntaxIssue(error: YAMLError): ConfigIssue {
+  const position = error.linePos?.[0];
+  return {
+    path: '',
+    expected: 'valid YAML',
+    found: `${yamlErrorSummary(error)} (${error.code})`,
+    ...(position === undefined ? {} : { line: position.line, column: position.col }),
+  };
+}
+
+/** Adds the YAML node's line and column to an issue about a value that came from the file. */
+function locate(
+  issue: LocatedIssue,
+  document: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+): ConfigIssue {
+  const { rawPath, fromFlag, ...plain } = issue;
+  if (fromFlag) return plain;
+  let node: unknown = document.contents;
+  for (const part of rawPath) {
+    if (isMap(node) || isSeq(node)) node = node.get(part, true);
+    else {
+      node = undefined;
+      break;
+    }
+  }
+  const offset = (node as Node | undefined)?.range?.[0];
+  if (offset === undefined) return plain;
+  const position = lines.linePos(offset);
+  // YAML reads some plain text as numbers (`0x4` is 4, `1.50` is 1.5): show what was written as well.
+  const scalar = isScalar(node) ? node : undefined;
+  const written = scalar !== undefined && typeof scalar.value !== 'string' ? scalar.source : undefined;
+  const found =
+    written !== undefined && written !== String(scalar?.value) && !issue.found.startsWith('an unknown field')
+      ? `'${written}' (YAML reads it as ${describeValue(scalar?.value)})`
+      : plain.found;
+  return { ...plain, found, line: position.line, column: position.col };
+}
+
+/**
+ * `text` undefined means "no config file": the embedded defaults (config/defaults.ts) are used, with the
+ * overrides on top. `sourceName` names the origin in messages (a path, or `defaults`).
+ * Throws ConfigError listing every problem; the result is deep-frozen.
+ */
+export function loadConfig(
+  text: string | undefined,
+  sourceName: string,
+  overrides: ConfigOverrides = {},
+): PrunelabConfig {
+  const lines = new LineCounter();
+  const document = parseDocument(text ?? '', { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(sourceName, document.errors.map(syntaxIssue), { cause: document.errors[0] });
+  }
+  const parsed: unknown = document.toJS();
+  const { raw, flagPaths } = applyOverrides(parsed, overrides);
+  const result = checkConfig(raw, flagPaths);
+  if (!result.ok) {
+    throw new ConfigError(
+      sourceName,
+      result.issues.map((issue) => locate(issue, document, lines)),
+      { cause: result.cause },
+    );
+  }
+  // A copy, so that freezing never reaches the shared default objects the schema filled in.
+  return deepFreeze(structuredClone(result.config));
 }

@@ -63,7 +63,13 @@ export function convShape(
 }
 
 /** Depthwise conv: one k x k kernel per channel, cout = cin. */
-export function dwconvShape(channels: number, side: number, k: number, stride: number, pad: number): LayerShape {
+export function dwconvShape(
+  channels: number,
+  side: number,
+  k: number,
+  stride: number,
+  pad: number,
+): LayerShape {
   return { op: 'dwconv', cin: channels, cout: channels, h: side, w: side, k, stride, pad };
 }
 

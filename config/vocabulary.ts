@@ -7,7 +7,15 @@ export const OPS = ['conv', 'dwconv', 'fc', 'idle'] as const;
 export type Op = (typeof OPS)[number];
 
 /** Pruning schemes, from least to most regular (see DESIGN.md, "Pruning schemes"). */
-export const SCHEMES = ['unstructured', 'pattern', 'bcr', 'block-punched', 'channel', 'filter', 'dense'] as const;
+export const SCHEMES = [
+  'unstructured',
+  'pattern',
+  'bcr',
+  'block-punched',
+  'channel',
+  'filter',
+  'dense',
+] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
 /** Schemes whose kernels are cut into `BRxBC` blocks; the others ignore the block size. */

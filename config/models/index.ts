@@ -1,10 +1,24 @@
-/** The built-in model layer tables, by name. TODO(body): tables. */
+/** The built-in model layer tables, by name. */
 import type { ModelTable } from '../types.ts';
+import { MOBILENETV2_IMAGENET } from './mobilenetv2-imagenet.ts';
+import { RESNET18_CIFAR10 } from './resnet18-cifar10.ts';
+import { RESNET50_IMAGENET } from './resnet50-imagenet.ts';
+import { VGG16_CIFAR10 } from './vgg16-cifar10.ts';
 
-export const MODEL_NAMES = ['vgg16-cifar10', 'resnet18-cifar10', 'resnet50-imagenet', 'mobilenetv2-imagenet'] as const;
+export const MODEL_NAMES = [
+  'vgg16-cifar10',
+  'resnet18-cifar10',
+  'resnet50-imagenet',
+  'mobilenetv2-imagenet',
+] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-export const MODELS: Readonly<Record<ModelName, ModelTable>> = {} as Readonly<Record<ModelName, ModelTable>>;
+export const MODELS: Readonly<Record<ModelName, ModelTable>> = {
+  'vgg16-cifar10': VGG16_CIFAR10,
+  'resnet18-cifar10': RESNET18_CIFAR10,
+  'resnet50-imagenet': RESNET50_IMAGENET,
+  'mobilenetv2-imagenet': MOBILENETV2_IMAGENET,
+};
 
 export function isModelName(name: string): name is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(name);

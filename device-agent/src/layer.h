@@ -26,6 +26,8 @@ typedef enum {
 
 #define PL_MAX_CPUS 64
 
+typedef enum { PL_DENSE_AUTO = 0, PL_DENSE_DIRECT, PL_DENSE_GEMM } pl_dense_kernel;
+
 typedef struct {
   pl_op op;
   /* conv / dwconv: input cin x h x w, kernel k x k, stride, pad (dwconv: cout == cin).
@@ -39,6 +41,9 @@ typedef struct {
   int threads;           /* worker threads, >= 1 */
   int ncpus;             /* CPUs to pin workers to (worker i -> cpus[i % ncpus]); 0 = inherit affinity */
   int cpus[PL_MAX_CPUS];
+  /* dense conv only: which kernel. AUTO (0, what a zeroed spec gives) times both once in layer_prepare and
+   * keeps the faster; the others force one (selftest checks both, benchmarks may pin one). */
+  pl_dense_kernel dense_kernel;
 } pl_layer_spec;
 
 typedef struct {

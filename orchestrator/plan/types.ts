@@ -19,7 +19,10 @@ export interface PlannedCase {
 }
 
 export interface DroppedCase {
+  /** The first model layer (`model/layer`) with this shape; `layers` lists them all. */
   readonly layer: string;
+  readonly layers: readonly string[];
+  readonly shape: LayerShape;
   readonly scheme: Scheme;
   readonly block: string | undefined;
   readonly sparsity: number;
@@ -37,4 +40,6 @@ export interface Plan {
   readonly batches: readonly PlannedBatch[];
   readonly dropped: readonly DroppedCase[];
   readonly estimatedMs: number;
+  /** How estimatedMs was obtained (an assumed rate model, not a measurement): show it with the estimate. */
+  readonly estimateBasis: string;
 }

@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:costmodel`: how well the cost model predicts layer shapes it never saw, on this machine.
+ *
+ *  1. Sweeps the host `--repeats` times (default 2) over two models with the real CLI
+ *     (`prunelab sweep --device host`) into `--db` (default test-artifacts/bench-costmodel.db), unless
+ *     `--reuse` says to evaluate what the file already holds;
+ *  2. holds out whole layer shapes (K-fold, `--folds`, default 5): each fold's LUT is fitted without any
+ *     point of its shapes, and every held-out case is looked up (source `predicted`);
+ *  3. prints the share of held-out predictions within ±10% (and ±5%, MAPE) per family and overall, next to
+ *     the measurement noise itself: each repeat of a case taken as the prediction of the other repeats.
+ *
+ * A benchmark, not a test: it takes minutes of CPU and its figures depend on the machine and its load.
+ * It is an I/O edge (it runs sweeps and reads the store), so unlike the rest of cost-model/ it imports the
+ * orchestrator.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { groupPointsByDevice } from '../../orchestrator/fit/points.ts';
+import { readFitRows } from '../../orchestrator/fit/read-rows.ts';
+import { openStore } from '../../orchestrator/store/open.ts';
+import type { Accuracy } from '../types.ts';
+import { groupCases, type HoldoutReport, holdOutShapes, type NoiseReport, repeatNoise } from './evaluate.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+const { values: options } = parseArgs({
+  options: {
+    db: { type: 'string', default: 'test-artifacts/bench-costmodel.db' },
+    reuse: { type: 'boolean', default: false },
+    repeats: { type: 'string', default: '2' },
+    models: { type: 'string', default: 'resnet18-cifar10,mobilenetv2-imagenet' },
+    schemes: { type: 'string', default: 'dense,unstructured,bcr,pattern' },
+    blocks: { type: 'string', default: '4x1' },
+    sparsities: { type: 'string', default: '0.5,0.75,0.9' },
+    threads: { type: 'string', default: '1' },
+    folds: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const dbPath = resolve(options.db);
+const repeats = Number(options.repeats);
+const folds = Number(options.folds);
+if (!(Number.isInteger(repeats) && repeats >= 1) || !(Number.isInteger(folds) && folds >= 2)) {
+  console.error(
+    `--repeats: expected an integer >= 1, --folds >= 2; got ${options.repeats}, ${options.folds}`,
+  );
+  process.exit(2);
+}
+
+function sweepOnce(run: number): void {
+  const args = [
+    '--import',
+    'tsx',
+    'orchestrator/cli/main.ts',
+    'sweep',
+    '--device',
+    'host',
+    '--db',
+    dbPath,
+    '--models',
+    options.models,
+    '--schemes',
+    options.schemes,
+    '--blocks',
+    options.blocks,
+    '--sparsities',
+    options.sparsities,
+    '--threads',
+    options.threads,
+  ];
+  console.error(`# sweep ${run}/${repeats}: prunelab ${args.slice(3).join(' ')}`);
+  // The sweep's summary goes to our stderr too, so that --json output on stdout stays clean.
+  const result = spawnSync(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 2, 'inherit'] });
+  if (result.status !== 0) {
+    console.error(`sweep ${run} failed (exit ${result.status ?? result.signal}); see above.`);
+    process.exit(1);
+  }
+}
+
+if (!options.reuse) {
+  mkdirSync(dirname(dbPath), { recursive: true });
+  for (let run = 1; run <= repeats; run++) sweepOnce(run);
+}
+
+const store = await openStore(dbPath, { mustExist: true });
+const rows = await readFitRows(store.db);
+await store.close();
+
+interface DeviceReport {
+  readonly device: string;
+  readonly agentHash: string;
+  readonly points: number;
+  readonly noise: NoiseReport;
+  readonly holdout: HoldoutReport;
+}
+
+const reports: DeviceReport[] = groupPointsByDevice(rows).map((group) => ({
+  device: group.deviceId,
+  agentHash: group.agentHash,
+  points: group.points.length,
+  noise: repeatNoise(groupCases(group.points)),
+  holdout: holdOutShapes(group.points, folds),
+}));
+
+if (options.json) {
+  console.log(JSON.stringify({ db: dbPath, folds, reports }, null, 2));
+  process.exit(0);
+}
+
+function pct(value: number | undefined): string {
+  return value === undefined ? '-' : `${(value * 100).toFixed(0)}%`;
+}
+
+function cells(accuracy: Accuracy | null | undefined): string {
+  if (accuracy == null) return `${'-'.padStart(6)} ${'-'.padStart(6)} ${'-'.padStart(6)}`;
+  return `${pct(accuracy.within10).padStart(6)} ${pct(accuracy.within5).padStart(6)} ${pct(accuracy.mape).padStart(6)}`;
+}
+
+for (const report of reports) {
+  const { holdout, noise } = report;
+  const lines = [
+    `prunelab cost-model benchmark: ${report.device}, agent ${report.agentHash}, ${report.points} measurements in ${dbPath}`,
+    `sweep: ${options.models}; schemes ${options.schemes}; blocks ${options.blocks}; sparsities ${options.sparsities}; threads ${options.threads}`,
+    `held out: whole layer shapes, ${holdout.folds}-fold (each fold's LUT fitted without any point of its shapes)`,
+    '',
+    `${'family'.padEnd(28)} ${'shapes'.padStart(6)} ${'cases'.padStart(6)} | ${'held-out prediction'.padEnd(20)} | repeat noise (run vs run)`,
+    `${''.padEnd(28)} ${''.padStart(6)} ${''.padStart(6)} | ${'±10%'.padStart(6)} ${'±5%'.padStart(6)} ${'MAPE'.padStart(6)} | ${'±10%'.padStart(6)} ${'±5%'.padStart(6)} ${'MAPE'.padStart(6)}`,
+    ...holdout.families.map((f) => {
+      const refused = Object.entries(f.unanswered)
+        .map(([reason, count]) => `${count} ${reason}`)
+        .join(', ');
+      return (
+        `${f.family.padEnd(28)} ${String(f.shapes).padStart(6)} ${String(f.cases).padStart(6)} | ` +
+        `${cells(f.accuracy)} | ${cells(noise.byFamily[f.family])}${refused === '' ? '' : `  (not answered: ${refused})`}`
+      );
+    }),
+    `${'overall'.padEnd(28)} ${''.padStart(6)} ${String(holdout.answered).padStart(6)} | ${cells(holdout.overall)} | ${cells(noise.accuracy)}`,
+    '',
+    `${holdout.answered} held-out cases predicted, ${holdout.unanswered} refused by the LUT (LutLookupError: family too small or never measured).`,
+    `repeat noise: ${noise.repeatedCases} cases measured ${repeats > 1 ? 'in more than one run' : 'once only (use --repeats 2)'}; ` +
+      'each run of a case taken as the prediction of its other runs.',
+    `target: >= 90% of held-out predictions within ±10%: ${
+      holdout.overall === null ? 'not measurable' : holdout.overall.within10 >= 0.9 ? 'met' : 'NOT met'
+    } (${pct(holdout.overall?.within10)}; the machine repeats itself within ±10% for ${pct(noise.accuracy?.within10)} of cases).`,
+  ];
+  console.log(lines.join('\n'));
+}

@@ -1,0 +1,164 @@
+/**
+ * The cost-model benchmark's arithmetic (pure): how well held-out layer shapes are predicted, next to how
+ * well the machine repeats its own measurements. costmodel.ts does the sweeps and the printing.
+ */
+import { shapeKey } from '../../config/shape.ts';
+import { accuracyOf, type PredictionPair } from '../accuracy.ts';
+import { LutLookupError } from '../errors.ts';
+import { entryId, familyId, familyOf, lutBlock } from '../family.ts';
+import { fitLut } from '../fit.ts';
+import { createLookup } from '../lookup.ts';
+import type { Accuracy, LutFitSettings, MeasuredPoint } from '../types.ts';
+
+/** One case (shape, scheme, block, threads, requested sparsity) with every repeat of it. */
+export interface CaseGroup {
+  readonly id: string;
+  readonly family: string;
+  readonly shapeKey: string;
+  readonly points: readonly MeasuredPoint[];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function groupCases(points: readonly MeasuredPoint[]): CaseGroup[] {
+  const groups = new Map<string, CaseGroup & { points: MeasuredPoint[] }>();
+  for (const p of points) {
+    const block = lutBlock(p.scheme, p.block);
+    const id = `${entryId(p.shape, p.scheme, block, p.threads)} | s${p.sparsity}`;
+    const group = groups.get(id);
+    if (group !== undefined) group.points.push(p);
+    else {
+      groups.set(id, {
+        id,
+        family: familyId(familyOf(p.shape, p.scheme, block, p.threads)),
+        shapeKey: shapeKey(p.shape),
+        points: [p],
+      });
+    }
+  }
+  return [...groups.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export interface NoiseReport {
+  /** Cases measured more than once. */
+  readonly repeatedCases: number;
+  /** Every repeat taken as a "prediction" of every other repeat of the same case. */
+  readonly accuracy: Accuracy | null;
+  readonly byFamily: Readonly<Record<string, Accuracy>>;
+}
+
+/** The ceiling: predicting one run of a case by another run of the same case, on the same machine. */
+export function repeatNoise(groups: readonly CaseGroup[]): NoiseReport {
+  const pairsByFamily = new Map<string, PredictionPair[]>();
+  let repeatedCases = 0;
+  for (const group of groups) {
+    if (group.points.length < 2) continue;
+    repeatedCases++;
+    const pairs = pairsByFamily.get(group.family) ?? [];
+    for (const a of group.points) {
+      for (const b of group.points) {
+        if (a !== b) pairs.push({ predictedNs: a.medianNs, measuredNs: b.medianNs });
+      }
+    }
+    pairsByFamily.set(group.family, pairs);
+  }
+  const all = [...pairsByFamily.values()].flat();
+  return {
+    repeatedCases,
+    accuracy: all.length === 0 ? null : accuracyOf(all),
+    byFamily: Object.fromEntries([...pairsByFamily].map(([family, pairs]) => [family, accuracyOf(pairs)])),
+  };
+}
+
+export interface FamilyHoldout {
+  readonly family: string;
+  readonly shapes: number;
+  readonly cases: number;
+  /** null when no held-out case of the family could be answered. */
+  readonly accuracy: Accuracy | null;
+  /** Held-out cases the LUT refused, by LutLookupError reason. */
+  readonly unanswered: Readonly<Record<string, number>>;
+}
+
+export interface HoldoutReport {
+  readonly folds: number;
+  readonly families: readonly FamilyHoldout[];
+  readonly overall: Accuracy | null;
+  readonly answered: number;
+  readonly unanswered: number;
+}
+
+/**
+ * K-fold over whole shapes: shapes (sorted by key) go to fold i mod K; each fold's LUT is fitted without
+ * any point of its shapes (so model choice inside the fit never saw them either), then every held-out
+ * case is looked up (source `predicted`) and compared with the median of its repeats.
+ */
+export function holdOutShapes(
+  points: readonly MeasuredPoint[],
+  folds: number,
+  settings?: Partial<LutFitSettings>,
+): HoldoutReport {
+  const groups = groupCases(points);
+  const shapes = [...new Set(groups.map((g) => g.shapeKey))].sort();
+  const foldOf = new Map(shapes.map((key, i) => [key, i % folds]));
+  const pairsByFamily = new Map<string, PredictionPair[]>();
+  const unansweredByFamily = new Map<string, Record<string, number>>();
+  const shapesByFamily = new Map<string, Set<string>>();
+  const casesByFamily = new Map<string, number>();
+  for (let fold = 0; fold < folds; fold++) {
+    const training = points.filter((p) => foldOf.get(shapeKey(p.shape)) !== fold);
+    const heldOut = groups.filter((g) => foldOf.get(g.shapeKey) === fold);
+    if (training.length === 0 || heldOut.length === 0) continue;
+    const lookup = createLookup(
+      fitLut(training, { createdAt: 'bench', ...(settings === undefined ? {} : { settings }) }),
+    );
+    for (const group of heldOut) {
+      const first = group.points[0] as MeasuredPoint;
+      shapesByFamily.set(group.family, (shapesByFamily.get(group.family) ?? new Set()).add(group.shapeKey));
+      casesByFamily.set(group.family, (casesByFamily.get(group.family) ?? 0) + 1);
+      const density = group.points.reduce((sum, p) => sum + p.density, 0) / group.points.length;
+      try {
+        const answer = lookup.latency(first.shape, first.scheme, first.block, density, first.threads);
+        const pairs = pairsByFamily.get(group.family) ?? [];
+        pairs.push({
+          predictedNs: answer.latencyNs,
+          measuredNs: median(group.points.map((p) => p.medianNs)),
+        });
+        pairsByFamily.set(group.family, pairs);
+      } catch (error) {
+        if (!(error instanceof LutLookupError)) throw error;
+        const counts = unansweredByFamily.get(group.family) ?? {};
+        counts[error.data.reason] = (counts[error.data.reason] ?? 0) + 1;
+        unansweredByFamily.set(group.family, counts);
+      }
+    }
+  }
+  const families = [...casesByFamily.keys()].sort().map((family) => {
+    const pairs = pairsByFamily.get(family) ?? [];
+    return {
+      family,
+      shapes: shapesByFamily.get(family)?.size ?? 0,
+      cases: casesByFamily.get(family) ?? 0,
+      accuracy: pairs.length === 0 ? null : accuracyOf(pairs),
+      unanswered: unansweredByFamily.get(family) ?? {},
+    };
+  });
+  const all = [...pairsByFamily.values()].flat();
+  const unanswered = [...unansweredByFamily.values()].reduce(
+    (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0),
+    0,
+  );
+  return {
+    folds,
+    families,
+    overall: all.length === 0 ? null : accuracyOf(all),
+    answered: all.length,
+    unanswered,
+  };
+}

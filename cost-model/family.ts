@@ -1,0 +1,48 @@
+/**
+ * Keys of the LUT: which entry (shape, scheme, block, threads) and which predictor family (op kind, scheme,
+ * block, threads) a case belongs to. Pure.
+ */
+import { shapeKey } from '../config/shape.ts';
+import type { LayerShape } from '../config/types.ts';
+import { BLOCK_SCHEMES, type Scheme } from '../config/vocabulary.ts';
+import type { FamilyKey, OpKind } from './types.ts';
+
+/** The kernel path a shape takes: 1x1 and 3x3 convolutions have their own kernels in the agent. */
+export function opKindOf(shape: LayerShape): OpKind {
+  if (shape.op === 'fc') return 'fc';
+  if (shape.op === 'dwconv') return 'dwconv';
+  if (shape.k === 1) return 'conv1x1';
+  if (shape.k === 3) return 'conv3x3';
+  return 'convKxK';
+}
+
+/** The block as the LUT keys it: the `BRxBC` text for block schemes, null for the others (they ignore it). */
+export function lutBlock(scheme: Scheme, block: string | null | undefined): string | null {
+  if (!BLOCK_SCHEMES.includes(scheme)) return null;
+  return block ?? null;
+}
+
+export function familyOf(
+  shape: LayerShape,
+  scheme: Scheme,
+  block: string | null,
+  threads: number,
+): FamilyKey {
+  return { opKind: opKindOf(shape), scheme, block: lutBlock(scheme, block), threads };
+}
+
+/** `conv3x3 bcr 8x4 t1`: a family in messages and map keys. */
+export function familyId(family: FamilyKey): string {
+  return `${family.opKind} ${family.scheme}${family.block === null ? '' : ` ${family.block}`} t${family.threads}`;
+}
+
+/** `conv 64->64 k3 s1 p1 @32x32 | bcr 8x4 | t1`: one LUT entry. */
+export function entryId(
+  shape: LayerShape | string,
+  scheme: Scheme,
+  block: string | null,
+  threads: number,
+): string {
+  const key = typeof shape === 'string' ? shape : shapeKey(shape);
+  return `${key} | ${scheme}${block === null ? '' : ` ${block}`} | t${threads}`;
+}

@@ -1,0 +1,207 @@
+/**
+ * The cost model's data: measured points in, the `prunelab.lut/v1` lookup table out, lookup answers for the
+ * mappers. Everything here is plain JSON-shaped data; `lut.schema.json` describes the same LUT for files.
+ */
+import type { LayerShape } from '../config/types.ts';
+import type { Scheme } from '../config/vocabulary.ts';
+
+export const LUT_SCHEMA_VERSION = 'prunelab.lut/v1';
+
+/** Which device a LUT belongs to. `id` names the file (`lut-<id>.json`); the rest is provenance. */
+export interface DeviceIdentity {
+  readonly id: string;
+  readonly model?: string;
+  readonly abi?: string;
+  readonly buildFingerprint?: string;
+}
+
+/** One case's summary as the store holds it: a shape under a scheme, block, density and thread count. */
+export interface MeasuredPoint {
+  readonly device: DeviceIdentity;
+  readonly agentHash: string;
+  readonly shape: LayerShape;
+  readonly scheme: Scheme;
+  /** `BRxBC` for block schemes, undefined otherwise. */
+  readonly block: string | undefined;
+  /** Kept weights / all weights as the agent reported it after masking (not the requested value). */
+  readonly density: number;
+  /** Requested fraction of weights removed. */
+  readonly sparsity: number;
+  readonly threads: number;
+  readonly medianNs: number;
+  /** 95% interval of the median. */
+  readonly ciLowNs: number;
+  readonly ciHighNs: number;
+  /** Samples behind the median. */
+  readonly n: number;
+  /** Useful FLOPs of one run as the agent counted them. */
+  readonly flops: number;
+  readonly keptBlocks: number;
+}
+
+/** Layer families of the predictor: the kernel code path differs between these, so each has its own model. */
+export const OP_KINDS = ['conv1x1', 'conv3x3', 'convKxK', 'dwconv', 'fc'] as const;
+export type OpKind = (typeof OP_KINDS)[number];
+
+/**
+ * A predictor family. Threads are part of the family: thread scaling on phones depends on the cluster and
+ * is not a feature a linear model can extrapolate, so each thread count is fitted on its own.
+ */
+export interface FamilyKey {
+  readonly opKind: OpKind;
+  readonly scheme: Scheme;
+  /** `BRxBC` for block schemes, null otherwise. */
+  readonly block: string | null;
+  readonly threads: number;
+}
+
+/** One measured point as stored in the LUT (provenance: the requested sparsity and the agent's counts). */
+export interface LutPoint {
+  readonly density: number;
+  readonly sparsity: number;
+  readonly medianNs: number;
+  readonly ciLowNs: number;
+  readonly ciHighNs: number;
+  readonly n: number;
+  readonly flops: number;
+  readonly keptBlocks: number;
+}
+
+/**
+ * One knot of the latency-versus-density curve: the measured points at one density merged, then made
+ * monotone. `latencyNs` is the curve's value; `measuredNs` what was measured there (they differ only where
+ * the measurements went down as density went up, and then by at most `LutCurve.maxDeviation`).
+ */
+export interface CurveKnot {
+  readonly density: number;
+  readonly latencyNs: number;
+  readonly measuredNs: number;
+  /** Interval at the knot, widened when needed so that it holds `latencyNs`. */
+  readonly lowNs: number;
+  readonly highNs: number;
+  readonly n: number;
+}
+
+export interface LutCurve {
+  /** `isotonic-linear`: weighted isotonic regression, then linear interpolation between knots. */
+  readonly method: 'isotonic-linear';
+  readonly knots: readonly CurveKnot[];
+  /** Largest |latencyNs - measuredNs| / measuredNs over the knots. */
+  readonly maxDeviation: number;
+}
+
+export interface LutEntry {
+  readonly shapeKey: string;
+  readonly shape: LayerShape;
+  readonly opKind: OpKind;
+  readonly scheme: Scheme;
+  readonly block: string | null;
+  readonly threads: number;
+  readonly points: readonly LutPoint[];
+  readonly curve: LutCurve;
+}
+
+/** Names of the predictor features (features.ts says how each is computed). */
+export const FEATURE_NAMES = [
+  'flops',
+  'paddedFlops',
+  'weightBytes',
+  'indexLoads',
+  'activationBytes',
+  'outputCount',
+  'kernelCalls',
+  'fillFloats',
+  'stridedFillFloats',
+] as const;
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/**
+ * A fitted model, readable without this code:
+ *  - `linear`:    latencyNs = intercept + sum(coefficients[i] * feature[i]), all coefficients >= 0;
+ *  - `loglinear`: ln(latencyNs) = intercept + sum(coefficients[i] * ln(1 + feature[i])).
+ */
+export interface PredictorModel {
+  readonly kind: 'linear' | 'loglinear';
+  /** Tile of the work features (features.ts), in floats: picked by cross-validation among the settings'. */
+  readonly tileFloats: number;
+  readonly features: readonly FeatureName[];
+  readonly coefficients: readonly number[];
+  readonly intercept: number;
+}
+
+/**
+ * Accuracy on held-out predictions. Relative error is (predicted - measured) / measured.
+ * `logErrorP90` is the 90th percentile of |ln(predicted / measured)|: the lookup's interval half-width.
+ */
+export interface Accuracy {
+  readonly heldOut: number;
+  readonly within5: number;
+  readonly within10: number;
+  readonly mape: number;
+  /** Mean |ln(predicted / measured)|: symmetric in over- and under-prediction, what model choice minimises. */
+  readonly meanLogError: number;
+  readonly logErrorP90: number;
+}
+
+export interface ModelCandidateScore {
+  readonly kind: PredictorModel['kind'];
+  readonly tileFloats: number;
+  readonly mape: number;
+  readonly meanLogError: number;
+  readonly within10: number;
+}
+
+export interface LutPredictor {
+  readonly family: FamilyKey;
+  readonly shapes: number;
+  readonly points: number;
+  readonly model: PredictorModel;
+  /** Leave-one-shape-out accuracy of the chosen model kind; null with fewer than 3 shapes (no honest estimate). */
+  readonly accuracy: Accuracy | null;
+  /** Every (model kind, tile) tried, by leave-one-shape-out error; the lowest meanLogError was kept. */
+  readonly candidates: readonly ModelCandidateScore[];
+}
+
+/**
+ * Error of the density curves of a family between measured densities: each interior knot of every curve
+ * with at least 3 knots is left out, interpolated from its neighbours and compared with its measurement.
+ */
+export interface LutInterpolationAccuracy {
+  readonly family: FamilyKey;
+  readonly accuracy: Accuracy;
+}
+
+export interface LutFitSettings {
+  /** Output tile sizes (floats) tried for the work features; each predictor keeps the best by CV. */
+  readonly tileFloatsTried: readonly number[];
+  /** Two densities closer than this are the same measured point (agents round to whole blocks). */
+  readonly densityTolerance: number;
+  readonly minShapesForAccuracy: number;
+  /**
+   * Knots whose 95% interval spans more than this share of their median are left out of predictor training
+   * and of the accuracy figures (they were measured while the device was disturbed); they stay in the LUT.
+   */
+  readonly maxTrainingIntervalShare: number;
+}
+
+export interface Lut {
+  readonly schema: typeof LUT_SCHEMA_VERSION;
+  readonly device: DeviceIdentity;
+  readonly agentHash: string;
+  /** ISO-8601. */
+  readonly createdAt: string;
+  readonly settings: LutFitSettings;
+  readonly entries: readonly LutEntry[];
+  readonly predictors: readonly LutPredictor[];
+  readonly interpolation: readonly LutInterpolationAccuracy[];
+}
+
+export type LatencySource = 'measured' | 'interpolated' | 'predicted';
+
+export interface LatencyAnswer {
+  readonly latencyNs: number;
+  readonly source: LatencySource;
+  readonly intervalNs: readonly [number, number];
+  /** How the answer was made, in words, e.g. `curve between densities 0.25 and 0.5`. */
+  readonly rule: string;
+}

@@ -1,0 +1,524 @@
+/*
+ * layer: builds one case (weights, mask, packed kernel, buffers) and runs it. The scheme decides the mask
+ * (prune.c); the mask and the op decide the engine:
+ *
+ *   conv, dwconv   input seen through view.h (no im2col), then
+ *                    dense          the faster of "direct" (rgs with 8-row groups, every column) and
+ *                                   "gemm" (packed GEMM), timed once here (or forced by spec.dense_kernel)
+ *                    filter/channel packed GEMM on the kept rows / kept columns
+ *                    unstructured   rgs with 1-row groups
+ *                    pattern        pattern.h: input-stationary, kernels grouped by (channel, pattern)
+ *                    bcr, block-punched      rgs with br-row groups (the rows of a block share columns)
+ *                    dwconv         rgs with 1-row groups reading only their own channel
+ *   fc             fc.h: dense 16-row groups, br-row groups for the block schemes, CSR for unstructured,
+ *                  and a smaller dense layer for filter/channel
+ */
+#include "layer.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/fc.h"
+#include "kernels/gemm.h"
+#include "kernels/pattern.h"
+#include "kernels/rgs.h"
+#include "kernels/simd.h"
+#include "kernels/view.h"
+#include "pool.h"
+#include "prune.h"
+#include "reference.h"
+#include "rng.h"
+
+/* Rows per group of the "direct" dense conv: the widest rgs micro-kernel. */
+#define LAYER_DIRECT_BR 8
+/* Timed runs per candidate when choosing the dense conv kernel (the minimum is kept: least disturbed). */
+#define LAYER_TUNE_RUNS 3
+
+typedef enum { ENGINE_GEMM, ENGINE_RGS, ENGINE_PATTERN, ENGINE_FC } layer_engine;
+
+struct pl_layer {
+  pl_layer_spec spec;
+  int rows, cols, ho, wo;
+  float *w;  /* GEMM-view weights as generated */
+  float *wm; /* masked */
+  float *in, *out;
+  long out_floats;
+  pl_pool *pool;
+  prune_result pruned;
+  double flops;
+  char kernel[96];
+  layer_engine engine;
+  /* conv */
+  pl_view view;
+  long *coloff; /* per GEMM column: offset of its run in the view */
+  float *virt;  /* virtual output (wq-wide rows) when the view needs compacting */
+  long ldv;
+  gemm_plan *gemm;
+  int *gemm_rows; /* kept rows (filter) */
+  int ngemm_rows;
+  long *gemm_boff; /* per packed column: view offset */
+  rgs_plan *rgs;
+  pat_plan *pat;
+  /* fc */
+  fc_plan *fc;
+  int *fc_rows, nfc_rows; /* filter: kept rows, scattered back */
+  int *fc_cols, nfc_cols; /* channel: kept columns, gathered */
+  float *fc_x, *fc_y;
+};
+
+static const char *const scheme_names[] = {"dense", "unstructured", "filter", "channel", "pattern", "bcr", "block-punched"};
+static const char *const op_names[] = {"conv", "dwconv", "fc", "idle"};
+#define NSCHEMES (int)(sizeof scheme_names / sizeof *scheme_names)
+#define NOPS (int)(sizeof op_names / sizeof *op_names)
+
+const char *pl_scheme_name(pl_scheme s) { return (int)s >= 0 && (int)s < NSCHEMES ? scheme_names[s] : "unknown"; }
+
+int pl_scheme_parse(const char *name, pl_scheme *out) {
+  for (int i = 0; i < NSCHEMES; i++)
+    if (strcmp(name, scheme_names[i]) == 0) {
+      *out = (pl_scheme)i;
+      return 0;
+    }
+  return -1;
+}
+
+const char *pl_op_name(pl_op op) { return (int)op >= 0 && (int)op < NOPS ? op_names[op] : "unknown"; }
+
+int pl_op_parse(const char *name, pl_op *out) {
+  for (int i = 0; i < NOPS; i++)
+    if (strcmp(name, op_names[i]) == 0) {
+      *out = (pl_op)i;
+      return 0;
+    }
+  return -1;
+}
+
+static double now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int validate_geometry(const pl_layer_spec *s, char *err, size_t errlen) {
+  if (s->op == PL_OP_IDLE) {
+    snprintf(err, errlen, "op idle has no layer: the runtime sleeps for it");
+    return -1;
+  }
+  if (s->cin < 1 || s->cout < 1) {
+    snprintf(err, errlen, "cin and cout must be >= 1, got cin=%d cout=%d", s->cin, s->cout);
+    return -1;
+  }
+  if (s->threads < 1) {
+    snprintf(err, errlen, "threads must be >= 1, got %d", s->threads);
+    return -1;
+  }
+  if (s->op == PL_OP_FC) return 0;
+  if (s->h < 1 || s->w < 1 || s->k < 1 || s->stride < 1 || s->pad < 0) {
+    snprintf(err, errlen, "conv needs h, w, k, stride >= 1 and pad >= 0, got h=%d w=%d k=%d stride=%d pad=%d", s->h,
+             s->w, s->k, s->stride, s->pad);
+    return -1;
+  }
+  if (s->h + 2 * s->pad < s->k || s->w + 2 * s->pad < s->k) {
+    snprintf(err, errlen, "kernel k=%d is larger than the padded input %dx%d (pad=%d)", s->k, s->h, s->w, s->pad);
+    return -1;
+  }
+  if (s->op == PL_OP_DWCONV && s->cin != s->cout) {
+    snprintf(err, errlen, "dwconv needs cout == cin, got cin=%d cout=%d", s->cin, s->cout);
+    return -1;
+  }
+  return 0;
+}
+
+/* Weights ~ Irwin-Hall(4) (a bell shape like trained weights, unlike a flat uniform), computed in double from
+ * exact 24-bit uniforms so every platform rounds to the same floats. Then the input, uniform in [-1, 1). */
+static void fill_random(pl_layer *l) {
+  pl_rng rng;
+  rng_seed(&rng, l->spec.seed);
+  long nw = (long)l->rows * l->cols;
+  for (long i = 0; i < nw; i++) {
+    double s = 0;
+    for (int t = 0; t < 4; t++) s += rng_uniform_pm1(&rng);
+    l->w[i] = (float)(0.5 * s);
+  }
+  long nin = l->spec.op == PL_OP_FC ? l->spec.cin : (long)l->spec.cin * l->spec.h * l->spec.w;
+  for (long i = 0; i < nin; i++) l->in[i] = rng_uniform_pm1(&rng);
+}
+
+/* ---- conv ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+  pl_layer *l;
+  int nchunks;
+} chunk_job;
+
+static void fill_task(void *ctx, int task, int worker) {
+  const chunk_job *job = ctx;
+  pl_layer *l = job->l;
+  int c = l->view.cin;
+  view_fill(&l->view, l->in, (int)((long)c * task / job->nchunks), (int)((long)c * (task + 1) / job->nchunks));
+}
+
+static void compact_task(void *ctx, int task, int worker) {
+  const chunk_job *job = ctx;
+  pl_layer *l = job->l;
+  int r0 = (int)((long)l->rows * task / job->nchunks), r1 = (int)((long)l->rows * (task + 1) / job->nchunks);
+  view_compact(&l->view, l->virt, l->ldv, l->out, r0, r1);
+}
+
+static void conv_run_engine(pl_layer *l, const float *src) {
+  float *dst = l->virt ? l->virt : l->out;
+  long ld = l->virt ? l->ldv : (long)l->view.n;
+  if (l->engine == ENGINE_GEMM)
+    gemm_plan_run(l->gemm, l->pool, src, l->gemm_boff, dst, ld, l->gemm_rows);
+  else if (l->engine == ENGINE_PATTERN)
+    pat_plan_run(l->pat, l->pool, src, dst, ld);
+  else
+    rgs_plan_run(l->rgs, l->pool, src, dst, ld);
+}
+
+static void conv_run(pl_layer *l) {
+  chunk_job job = {l, pool_threads(l->pool)};
+  if (!l->view.direct) pool_run(l->pool, job.nchunks, fill_task, &job);
+  conv_run_engine(l, view_src(&l->view, l->in));
+  if (l->virt) pool_run(l->pool, job.nchunks, compact_task, &job);
+}
+
+static double time_conv(pl_layer *l) {
+  conv_run(l);
+  double best = INFINITY;
+  for (int r = 0; r < LAYER_TUNE_RUNS; r++) {
+    double t0 = now_ns();
+    conv_run(l);
+    double t = now_ns() - t0;
+    if (t < best) best = t;
+  }
+  return best;
+}
+
+static int build_gemm(pl_layer *l, const int *rows, int nrows, const int *cols, int ncols, char *err, size_t errlen) {
+  l->gemm_boff = malloc(sizeof *l->gemm_boff * (size_t)(ncols > 0 ? ncols : 1));
+  if (!l->gemm_boff) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (int j = 0; j < ncols; j++) l->gemm_boff[j] = l->coloff[cols ? cols[j] : j];
+  l->gemm = gemm_plan_create(l->wm, l->cols, nrows, ncols, rows, cols, l->view.n, l->spec.threads, err, errlen);
+  return l->gemm ? 0 : -1;
+}
+
+static int build_rgs(pl_layer *l, int br, char *err, size_t errlen) {
+  long row_off = l->spec.op == PL_OP_DWCONV ? l->view.chan : 0;
+  l->rgs = rgs_plan_create(l->wm, l->rows, l->cols, br, l->coloff, row_off, l->view.n, l->spec.threads, err, errlen);
+  return l->rgs ? 0 : -1;
+}
+
+static int prepare_dense_conv(pl_layer *l, char *err, size_t errlen) {
+  pl_dense_kernel choice = l->spec.dense_kernel;
+  if (choice != PL_DENSE_GEMM) {
+    if (build_rgs(l, LAYER_DIRECT_BR, err, errlen)) return -1;
+    l->engine = ENGINE_RGS;
+  }
+  if (choice != PL_DENSE_DIRECT) {
+    if (build_gemm(l, NULL, l->rows, NULL, l->cols, err, errlen)) return -1;
+    if (choice == PL_DENSE_AUTO) {
+      double t_direct = time_conv(l);
+      l->engine = ENGINE_GEMM;
+      double t_gemm = time_conv(l);
+      if (t_direct < t_gemm) {
+        l->engine = ENGINE_RGS;
+        gemm_plan_free(l->gemm);
+        l->gemm = NULL;
+      } else {
+        rgs_plan_free(l->rgs);
+        l->rgs = NULL;
+      }
+    }
+    if (l->gemm) l->engine = ENGINE_GEMM;
+  }
+  if (l->engine == ENGINE_GEMM)
+    snprintf(l->kernel, sizeof l->kernel, "dense-gemm-%s", gemm_tile_name());
+  else
+    snprintf(l->kernel, sizeof l->kernel, "dense-direct-rgs%d", rgs_plan_rows_per_kernel(l->rgs));
+  return 0;
+}
+
+static int prepare_conv(pl_layer *l, char *err, size_t errlen) {
+  const pl_layer_spec *s = &l->spec;
+  int slack = rgs_tile() + gemm_b_slack() + pat_tile() + 64;
+  if (view_init(&l->view, s, slack, err, errlen)) return -1;
+  l->ho = l->view.ho, l->wo = l->view.wo;
+  l->in = pl_alloc_floats(view_input_floats(&l->view, slack));
+  l->out_floats = (long)s->cout * l->ho * l->wo;
+  l->out = pl_alloc_floats((size_t)l->out_floats);
+  int k = s->k, kk = k * k;
+  l->coloff = malloc(sizeof *l->coloff * (size_t)l->cols);
+  if (!l->in || !l->out || !l->coloff) {
+    snprintf(err, errlen, "out of memory for a %dx%dx%d input", s->cin, s->h, s->w);
+    return -1;
+  }
+  for (int c = 0; c < l->cols; c++) {
+    int ci = s->op == PL_OP_DWCONV ? 0 : c / kk, t = c % kk;
+    l->coloff[c] = view_offset(&l->view, ci, t / k, t % k);
+  }
+  if (view_needs_compact(&l->view)) {
+    l->ldv = (long)pl_round_up((size_t)l->view.n, 16);
+    l->virt = pl_alloc_floats((size_t)l->ldv * (size_t)l->rows);
+    if (!l->virt) {
+      snprintf(err, errlen, "out of memory for the output");
+      return -1;
+    }
+  }
+  fill_random(l);
+  return 0;
+}
+
+static int prepare_conv_engine(pl_layer *l, char *err, size_t errlen) {
+  const pl_layer_spec *s = &l->spec;
+  const char *scheme = pl_scheme_name(s->scheme);
+  if (s->op == PL_OP_DWCONV) {
+    if (build_rgs(l, 1, err, errlen)) return -1;
+    l->engine = ENGINE_RGS;
+    snprintf(l->kernel, sizeof l->kernel, "dwconv-direct-rgs1");
+    return 0;
+  }
+  switch (s->scheme) {
+  case PL_SCHEME_DENSE: return prepare_dense_conv(l, err, errlen);
+  case PL_SCHEME_FILTER: {
+    l->gemm_rows = malloc(sizeof *l->gemm_rows * (size_t)l->rows);
+    if (!l->gemm_rows) break;
+    for (int r = 0; r < l->rows; r++)
+      for (int c = 0; c < l->cols; c++)
+        if (l->wm[(long)r * l->cols + c] != 0.0f) {
+          l->gemm_rows[l->ngemm_rows++] = r;
+          break;
+        }
+    if (build_gemm(l, l->gemm_rows, l->ngemm_rows, NULL, l->cols, err, errlen)) return -1;
+    l->engine = ENGINE_GEMM;
+    snprintf(l->kernel, sizeof l->kernel, "filter-gemm-%s", gemm_tile_name());
+    return 0;
+  }
+  case PL_SCHEME_CHANNEL: {
+    int *cols = malloc(sizeof *cols * (size_t)l->cols), n = 0;
+    if (!cols) break;
+    for (int c = 0; c < l->cols; c++)
+      for (int r = 0; r < l->rows; r++)
+        if (l->wm[(long)r * l->cols + c] != 0.0f) {
+          cols[n++] = c;
+          break;
+        }
+    int rc = build_gemm(l, NULL, l->rows, cols, n, err, errlen);
+    free(cols);
+    if (rc) return -1;
+    l->engine = ENGINE_GEMM;
+    snprintf(l->kernel, sizeof l->kernel, "channel-gemm-%s", gemm_tile_name());
+    return 0;
+  }
+  case PL_SCHEME_PATTERN:
+    l->pat = pat_plan_create(l->wm, l->rows, s->cin, l->coloff, l->view.n, s->threads, err, errlen);
+    if (!l->pat) return -1;
+    l->engine = ENGINE_PATTERN;
+    snprintf(l->kernel, sizeof l->kernel, "pattern-grouped");
+    return 0;
+  case PL_SCHEME_UNSTRUCTURED:
+  case PL_SCHEME_BCR:
+  case PL_SCHEME_BLOCK_PUNCHED: {
+    int br = s->scheme == PL_SCHEME_BCR || s->scheme == PL_SCHEME_BLOCK_PUNCHED ? s->br : 1;
+    if (build_rgs(l, br, err, errlen)) return -1;
+    l->engine = ENGINE_RGS;
+    snprintf(l->kernel, sizeof l->kernel, "%s-rgs%d", scheme, rgs_plan_rows_per_kernel(l->rgs));
+    return 0;
+  }
+  }
+  snprintf(err, errlen, "out of memory preparing %s", scheme);
+  return -1;
+}
+
+/* ---- fc ------------------------------------------------------------------------------------------ */
+
+static int prepare_fc(pl_layer *l, char *err, size_t errlen) {
+  const pl_layer_spec *s = &l->spec;
+  l->ho = l->wo = 1;
+  l->in = pl_alloc_floats((size_t)s->cin + 64);
+  l->out_floats = s->cout;
+  l->out = pl_alloc_floats((size_t)s->cout);
+  if (!l->in || !l->out) {
+    snprintf(err, errlen, "out of memory for an fc layer %dx%d", s->cout, s->cin);
+    return -1;
+  }
+  fill_random(l);
+  return 0;
+}
+
+static int prepare_fc_engine(pl_layer *l, char *err, size_t errlen) {
+  const pl_layer_spec *s = &l->spec;
+  l->engine = ENGINE_FC;
+  switch (s->scheme) {
+  case PL_SCHEME_FILTER:
+  case PL_SCHEME_CHANNEL: {
+    /* A smaller dense layer: kept rows x kept columns, x gathered and y scattered per run. */
+    l->fc_rows = malloc(sizeof *l->fc_rows * (size_t)l->rows);
+    l->fc_cols = malloc(sizeof *l->fc_cols * (size_t)l->cols);
+    if (!l->fc_rows || !l->fc_cols) break;
+    for (int r = 0; r < l->rows; r++) {
+      int any = 0;
+      for (int c = 0; c < l->cols && !any; c++) any = l->wm[(long)r * l->cols + c] != 0.0f;
+      if (any) l->fc_rows[l->nfc_rows++] = r;
+    }
+    for (int c = 0; c < l->cols; c++) {
+      int any = 0;
+      for (int r = 0; r < l->rows && !any; r++) any = l->wm[(long)r * l->cols + c] != 0.0f;
+      if (any) l->fc_cols[l->nfc_cols++] = c;
+    }
+    float *sub = pl_alloc_floats((size_t)l->nfc_rows * (size_t)l->nfc_cols);
+    l->fc_x = pl_alloc_floats((size_t)l->nfc_cols + 64);
+    l->fc_y = pl_alloc_floats((size_t)l->nfc_rows + 16);
+    if (!sub || !l->fc_x || !l->fc_y) {
+      free(sub);
+      break;
+    }
+    for (int i = 0; i < l->nfc_rows; i++)
+      for (int j = 0; j < l->nfc_cols; j++)
+        sub[(long)i * l->nfc_cols + j] = l->wm[(long)l->fc_rows[i] * l->cols + l->fc_cols[j]];
+    l->fc = fc_plan_create(sub, l->nfc_rows, l->nfc_cols, 16, 1, s->threads, err, errlen);
+    free(sub);
+    if (!l->fc) return -1;
+    snprintf(l->kernel, sizeof l->kernel, "fc-%s-dense-rows%d", pl_scheme_name(s->scheme), fc_plan_rows_per_kernel(l->fc));
+    return 0;
+  }
+  default: {
+    int dense = s->scheme == PL_SCHEME_DENSE;
+    int br = s->scheme == PL_SCHEME_BCR || s->scheme == PL_SCHEME_BLOCK_PUNCHED ? s->br : dense ? 16 : 1;
+    l->fc = fc_plan_create(l->wm, l->rows, l->cols, br, dense, s->threads, err, errlen);
+    if (!l->fc) return -1;
+    if (s->scheme == PL_SCHEME_UNSTRUCTURED)
+      snprintf(l->kernel, sizeof l->kernel, "fc-unstructured-csr");
+    else
+      snprintf(l->kernel, sizeof l->kernel, "fc-%s-rows%d", pl_scheme_name(s->scheme), fc_plan_rows_per_kernel(l->fc));
+    return 0;
+  }
+  }
+  snprintf(err, errlen, "out of memory preparing fc %s", pl_scheme_name(s->scheme));
+  return -1;
+}
+
+static void fc_run(pl_layer *l) {
+  if (!l->fc_rows) {
+    fc_plan_run(l->fc, l->pool, l->in, l->out);
+    return;
+  }
+  for (int j = 0; j < l->nfc_cols; j++) l->fc_x[j] = l->in[l->fc_cols[j]];
+  fc_plan_run(l->fc, l->pool, l->fc_x, l->fc_y);
+  for (int i = 0; i < l->nfc_rows; i++) l->out[l->fc_rows[i]] = l->fc_y[i];
+}
+
+/* ---- the seam ------------------------------------------------------------------------------------ */
+
+pl_layer *layer_prepare(const pl_layer_spec *spec, char *err, size_t errlen) {
+  if (errlen > 0) err[0] = '\0';
+  if (validate_geometry(spec, err, errlen) || prune_validate(spec, err, errlen)) return NULL;
+  pl_layer *l = calloc(1, sizeof *l);
+  if (!l) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  l->spec = *spec;
+  pl_layer_spec *s = &l->spec;
+  if (s->op == PL_OP_FC) s->h = s->w = s->k = s->stride = 1, s->pad = 0;
+  int kk = s->k * s->k;
+  l->rows = s->cout;
+  l->cols = s->op == PL_OP_DWCONV ? kk : s->cin * kk;
+  size_t nw = (size_t)l->rows * (size_t)l->cols;
+  l->w = pl_alloc_floats(nw);
+  l->wm = pl_alloc_floats(nw);
+  uint8_t *mask = malloc(nw > 0 ? nw : 1);
+  if (!l->w || !l->wm || !mask) {
+    snprintf(err, errlen, "out of memory for %zu weights", nw);
+    goto fail;
+  }
+  if ((s->op == PL_OP_FC ? prepare_fc(l, err, errlen) : prepare_conv(l, err, errlen)) != 0) goto fail;
+  if (prune_mask(s, l->rows, l->cols, l->w, mask, &l->pruned, err, errlen) != 0) goto fail;
+  for (size_t i = 0; i < nw; i++) l->wm[i] = mask[i] ? l->w[i] : 0.0f;
+  free(mask);
+  mask = NULL;
+  l->flops = 2.0 * (double)l->pruned.kept_weights * l->ho * l->wo;
+  l->pool = pool_create(s->threads, s->cpus, s->ncpus, err, errlen);
+  if (!l->pool) goto fail;
+  if ((s->op == PL_OP_FC ? prepare_fc_engine(l, err, errlen) : prepare_conv_engine(l, err, errlen)) != 0) goto fail;
+  return l;
+fail:
+  free(mask);
+  layer_free(l);
+  return NULL;
+}
+
+void layer_run(pl_layer *l) {
+  if (l->spec.op == PL_OP_FC)
+    fc_run(l);
+  else
+    conv_run(l);
+}
+
+pl_layer_stats layer_stats(const pl_layer *l) {
+  long total = (long)l->rows * l->cols;
+  pl_layer_stats st = {
+      .density = total > 0 ? (double)l->pruned.kept_weights / (double)total : 1.0,
+      .kept_blocks = l->pruned.kept_blocks,
+      .kept_energy = l->pruned.kept_energy,
+      .flops = l->flops,
+      .kernel = l->kernel,
+  };
+  return st;
+}
+
+/* Tolerance, relative to sum |w*x| of each output: fp32 sums of K terms in any order are within about
+ * sqrt(K) * eps of that scale in practice (the worst case K * eps is never approached with blocked FMA
+ * sums of random data); 8 * sqrt(K) * eps leaves a margin while any indexing bug shows up as O(1). */
+static double layer_tolerance(const pl_layer *l) { return 8.0 * sqrt((double)l->cols + 1.0) * FLT_EPSILON; }
+
+int layer_check(pl_layer *l, double *max_rel_err) {
+  double *ref = malloc(sizeof *ref * (size_t)l->out_floats), *mag = malloc(sizeof *mag * (size_t)l->out_floats);
+  if (!ref || !mag) {
+    free(ref);
+    free(mag);
+    *max_rel_err = INFINITY;
+    return -1;
+  }
+  reference_run(&l->spec, l->wm, l->in, ref, mag);
+  double worst = 0;
+  for (long i = 0; i < l->out_floats; i++) {
+    double diff = fabs((double)l->out[i] - ref[i]);
+    double e = mag[i] > 0 ? diff / mag[i] : (diff > 0 ? INFINITY : 0);
+    if (!(e <= worst)) worst = e; /* NaN counts as the worst */
+  }
+  free(ref);
+  free(mag);
+  *max_rel_err = worst;
+  return worst <= layer_tolerance(l) ? 0 : 1;
+}
+
+void layer_free(pl_layer *l) {
+  if (!l) return;
+  pool_free(l->pool);
+  gemm_plan_free(l->gemm);
+  rgs_plan_free(l->rgs);
+  pat_plan_free(l->pat);
+  fc_plan_free(l->fc);
+  view_free(&l->view);
+  free(l->w);
+  free(l->wm);
+  free(l->in);
+  free(l->out);
+  free(l->coloff);
+  free(l->virt);
+  free(l->gemm_rows);
+  free(l->gemm_boff);
+  free(l->fc_rows);
+  free(l->fc_cols);
+  free(l->fc_x);
+  free(l->fc_y);
+  free(l);
+}

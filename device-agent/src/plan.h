@@ -1,0 +1,42 @@
+/*
+ * plan.h: one plan line (a parsed JSON object) -> one validated case. Pure: no I/O, no clock.
+ *
+ * Field names are the protocol's (DESIGN.md "The agent protocol", config/agent-protocol.ts). Unknown fields
+ * are ignored, because the protocol lets the orchestrator add fields over time; every known field is checked
+ * for type and range, and a bad one names the field, what was expected and what was found.
+ */
+#ifndef PL_PLAN_H
+#define PL_PLAN_H
+
+#include <stddef.h>
+
+#include "json.h"
+#include "layer.h"
+#include "options.h"
+
+#define PL_ID_MAX 256
+#define PL_BLOCK_TEXT_MAX 32
+#define PL_MAX_THREADS 256
+/* Seed used when a plan line has none (DESIGN.md's example line uses 1). */
+#define PL_DEFAULT_SEED 1
+/* Longest single sleep of the idle op: longer is surely a unit mistake (durationUs, not ms). */
+#define PL_MAX_IDLE_US 60000000L
+
+typedef struct {
+  char id[PL_ID_MAX];  /* the line's "id", or "line-N" when it has no usable one */
+  int line;            /* 1-based line number in the plan */
+  pl_op op;
+  pl_layer_spec spec;  /* ncpus > 0 when the line asked for pinning */
+  char block[PL_BLOCK_TEXT_MAX]; /* "BRxBC" as written, "" when the line has no block */
+  long duration_us;    /* idle only */
+  pl_sampling_options sampling;
+} pl_case;
+
+/* Fills out from a parsed plan line. Returns 0, or -1 with a one-line reason in err; out->id is set in both
+ * cases (to the line's id when it is a usable string) so the caller can write the error record. */
+int plan_from_json(const json_value *root, int line, pl_case *out, char *err, size_t errlen);
+
+/* The id of a line that could not even be parsed: "line-N". */
+void plan_line_id(int line, char *id, size_t idlen);
+
+#endif

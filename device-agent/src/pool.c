@@ -1,0 +1,201 @@
+#define _GNU_SOURCE
+#include "pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Spin iterations before sleeping: a few tens of microseconds, enough to bridge two back-to-back runs. */
+#define POOL_SPIN_ITERS 20000
+
+/* The job word: generation | task count | next unclaimed task, in one 64-bit atomic so a claim checks all
+ * three at once. A worker the OS left unscheduled through whole jobs can therefore never claim a task of a
+ * job it did not see start, nor run past a job's task count. */
+#define POOL_GEN_BITS 20
+#define POOL_COUNT_BITS 22
+#define POOL_MAX_TASKS ((1 << POOL_COUNT_BITS) - 1)
+#define WORD(gen, ntasks, next) \
+  (((uint64_t)(gen) << (2 * POOL_COUNT_BITS)) | ((uint64_t)(ntasks) << POOL_COUNT_BITS) | (uint64_t)(next))
+#define WORD_GEN(w) ((unsigned)((w) >> (2 * POOL_COUNT_BITS)))
+#define WORD_COUNT(w) ((int)(((w) >> POOL_COUNT_BITS) & POOL_MAX_TASKS))
+#define WORD_NEXT(w) ((int)((w) & POOL_MAX_TASKS))
+
+typedef struct {
+  pl_pool *pool;
+  int index;
+  int cpu; /* -1: inherit */
+  pthread_t thread;
+} pool_worker;
+
+struct pl_pool {
+  int threads;
+  pool_worker *workers; /* threads - 1 entries */
+  pthread_mutex_t mutex;
+  pthread_cond_t wake; /* workers: a new job (or stop) */
+  pthread_cond_t idle; /* caller: the last task finished */
+  _Atomic uint64_t job;
+  atomic_int done;    /* tasks of the current job finished */
+  unsigned gen;       /* caller only */
+  int sleepers;       /* workers asleep on `wake`, under mutex */
+  int caller_waiting; /* under mutex */
+  int stopping;       /* under mutex */
+  pool_task_fn fn;    /* written before the job word is published, constant while the job runs */
+  void *ctx;
+};
+
+static inline void pool_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Claims and runs tasks of job `gen` until none is left. fn and ctx are read after a successful claim: the
+ * claimed task keeps its job from completing, so the caller cannot have moved on to the next job yet. */
+static void pool_take_tasks(pl_pool *pool, unsigned gen, int worker) {
+  for (;;) {
+    uint64_t w = atomic_load_explicit(&pool->job, memory_order_acquire);
+    for (;;) {
+      if (WORD_GEN(w) != gen || WORD_NEXT(w) >= WORD_COUNT(w)) return;
+      if (atomic_compare_exchange_weak_explicit(&pool->job, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
+        break;
+    }
+    pool->fn(pool->ctx, WORD_NEXT(w), worker);
+    if (atomic_fetch_add_explicit(&pool->done, 1, memory_order_acq_rel) + 1 == WORD_COUNT(w) && worker != 0) {
+      pthread_mutex_lock(&pool->mutex);
+      if (pool->caller_waiting) pthread_cond_signal(&pool->idle);
+      pthread_mutex_unlock(&pool->mutex);
+    }
+  }
+}
+
+static void *pool_worker_main(void *arg) {
+  pool_worker *self = arg;
+  pl_pool *pool = self->pool;
+  if (self->cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(self->cpu, &set);
+    /* Best effort: a CPU outside the process's cpuset leaves the thread where it was; the runtime reads
+     * affinities back and reports what really held. */
+    sched_setaffinity(0, sizeof set, &set);
+  }
+  unsigned seen = 0;
+  for (;;) {
+    unsigned gen;
+    int spins = 0;
+    while ((gen = WORD_GEN(atomic_load_explicit(&pool->job, memory_order_acquire))) == seen && spins < POOL_SPIN_ITERS) {
+      pool_relax();
+      spins++;
+    }
+    if (gen == seen) {
+      pthread_mutex_lock(&pool->mutex);
+      pool->sleepers++;
+      while ((gen = WORD_GEN(atomic_load_explicit(&pool->job, memory_order_acquire))) == seen && !pool->stopping)
+        pthread_cond_wait(&pool->wake, &pool->mutex);
+      pool->sleepers--;
+      int stop = pool->stopping;
+      pthread_mutex_unlock(&pool->mutex);
+      if (stop) return NULL;
+    }
+    seen = gen;
+    pool_take_tasks(pool, gen, self->index);
+  }
+}
+
+pl_pool *pool_create(int threads, const int *cpus, int ncpus, char *err, size_t errlen) {
+  if (threads < 1) {
+    snprintf(err, errlen, "threads must be >= 1, got %d", threads);
+    return NULL;
+  }
+  pl_pool *pool = calloc(1, sizeof *pool);
+  if (!pool) {
+    snprintf(err, errlen, "out of memory creating a pool of %d threads", threads);
+    return NULL;
+  }
+  pool->threads = threads;
+  atomic_init(&pool->job, 0);
+  atomic_init(&pool->done, 0);
+  pthread_mutex_init(&pool->mutex, NULL);
+  pthread_cond_init(&pool->wake, NULL);
+  pthread_cond_init(&pool->idle, NULL);
+  if (threads == 1) return pool;
+  pool->workers = calloc((size_t)threads - 1, sizeof *pool->workers);
+  if (!pool->workers) {
+    snprintf(err, errlen, "out of memory creating a pool of %d threads", threads);
+    pool_free(pool);
+    return NULL;
+  }
+  for (int i = 1; i < threads; i++) {
+    pool_worker *w = &pool->workers[i - 1];
+    w->pool = pool;
+    w->index = i;
+    w->cpu = ncpus > 0 ? cpus[i % ncpus] : -1;
+    int rc = pthread_create(&w->thread, NULL, pool_worker_main, w);
+    if (rc != 0) {
+      snprintf(err, errlen, "pthread_create failed for worker %d of %d: %s", i, threads, strerror(rc));
+      pool->threads = i; /* join only the ones that started */
+      pool_free(pool);
+      return NULL;
+    }
+  }
+  return pool;
+}
+
+void pool_run(pl_pool *pool, int ntasks, pool_task_fn fn, void *ctx) {
+  if (ntasks <= 0) return;
+  if (!pool || pool->threads == 1 || ntasks == 1 || ntasks > POOL_MAX_TASKS) {
+    for (int t = 0; t < ntasks; t++) fn(ctx, t, 0);
+    return;
+  }
+  pool->fn = fn;
+  pool->ctx = ctx;
+  atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
+  /* Generation 0 is what workers start having "seen"; skip it on wrap-around. */
+  pool->gen = (pool->gen + 1) & ((1u << POOL_GEN_BITS) - 1);
+  if (pool->gen == 0) pool->gen = 1;
+  pthread_mutex_lock(&pool->mutex);
+  atomic_store_explicit(&pool->job, WORD(pool->gen, ntasks, 0), memory_order_release);
+  if (pool->sleepers > 0) pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->mutex);
+
+  pool_take_tasks(pool, pool->gen, 0);
+
+  /* Wait for the tasks, not for the workers: a worker the OS has not scheduled yet (a busy machine) finds
+   * nothing left when it wakes, and the caller, which took its share meanwhile, does not wait for it. */
+  int spins = 0;
+  while (atomic_load_explicit(&pool->done, memory_order_acquire) < ntasks && spins < POOL_SPIN_ITERS) {
+    pool_relax();
+    spins++;
+  }
+  if (atomic_load_explicit(&pool->done, memory_order_acquire) < ntasks) {
+    pthread_mutex_lock(&pool->mutex);
+    pool->caller_waiting = 1;
+    while (atomic_load_explicit(&pool->done, memory_order_acquire) < ntasks) pthread_cond_wait(&pool->idle, &pool->mutex);
+    pool->caller_waiting = 0;
+    pthread_mutex_unlock(&pool->mutex);
+  }
+}
+
+int pool_threads(const pl_pool *pool) { return pool ? pool->threads : 1; }
+
+void pool_free(pl_pool *pool) {
+  if (!pool) return;
+  if (pool->workers) {
+    pthread_mutex_lock(&pool->mutex);
+    pool->stopping = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 1; i < pool->threads; i++) pthread_join(pool->workers[i - 1].thread, NULL);
+    free(pool->workers);
+  }
+  pthread_mutex_destroy(&pool->mutex);
+  pthread_cond_destroy(&pool->wake);
+  pthread_cond_destroy(&pool->idle);
+  free(pool);
+}

@@ -1,0 +1,341 @@
+/* run.c: the plan loop, pinning, the sampling loop and the result line (see run.h, options.h). */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "layer.h"
+#include "telemetry.h"
+
+#define RUN_ERR_MAX 512
+/* A CI check sorts all samples: do it at minReps, then each time the count has grown by a tenth. */
+#define RUN_CI_CHECK_GROWTH 0.1
+
+const char *run_stop_name(run_stop_reason reason) {
+  switch (reason) {
+    case RUN_STOP_MIN_REACHED: return "minReached";
+    case RUN_STOP_CI: return "ci";
+    case RUN_STOP_MAX_REPS: return "maxReps";
+    case RUN_STOP_MAX_TIME: return "maxTime";
+  }
+  return "?";
+}
+
+/* ------------------------------------------------------------ statistics */
+
+int run_median_ci_ranks(size_t n, size_t *lo, size_t *hi) {
+  if (n < 6) return -1;
+  size_t j;
+  if (n <= 1000) {
+    /* Walk the Bin(n, 1/2) CDF in log space (2^-n underflows a double past n = 1074). */
+    double log_pmf = -(double)n * log(2.0), cdf = 0;
+    size_t k = 0;
+    for (;;) {
+      cdf += exp(log_pmf);
+      if (cdf > 0.025) break;
+      log_pmf += log((double)(n - k)) - log((double)(k + 1));
+      k++;
+    }
+    j = k; /* P(B <= k-1) <= 0.025 < P(B <= k) */
+  } else {
+    j = (size_t)floor(0.5 * (double)n - 0.98 * sqrt((double)n));
+  }
+  if (j < 1) return -1;
+  *lo = j - 1;
+  *hi = n - j;
+  return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* (upper - lower) / median of the 95% CI of the median, or a negative value when it cannot be computed. */
+static double median_ci_rel_width(const int64_t *samples, size_t n, int64_t *scratch) {
+  size_t lo, hi;
+  if (run_median_ci_ranks(n, &lo, &hi) != 0) return -1;
+  memcpy(scratch, samples, n * sizeof *samples);
+  qsort(scratch, n, sizeof *scratch, cmp_i64);
+  double median = n % 2 ? (double)scratch[n / 2] : 0.5 * ((double)scratch[n / 2 - 1] + (double)scratch[n / 2]);
+  if (median <= 0) return -1;
+  return (double)(scratch[hi] - scratch[lo]) / median;
+}
+
+/* ------------------------------------------------------------ sampling loop */
+
+typedef struct {
+  int64_t *ns;
+  size_t n, cap;
+  run_stop_reason stop;
+  double ci_rel_width; /* last computed, < 0 when never computed */
+} run_samples;
+
+typedef void (*run_body)(void *ctx);
+
+static void body_layer(void *ctx) { layer_run((pl_layer *)ctx); }
+
+/* The idle op: sleep only, so the host can measure its own overhead apart from any CPU work. */
+static void body_idle(void *ctx) {
+  long us = *(const long *)ctx;
+  struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
+  }
+}
+
+static int samples_push(run_samples *s, int64_t ns, long max_reps) {
+  if (s->n == s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 1024;
+    if (ncap > (size_t)max_reps) ncap = (size_t)max_reps;
+    int64_t *grown = realloc(s->ns, ncap * sizeof *s->ns);
+    if (!grown) return -1;
+    s->ns = grown;
+    s->cap = ncap;
+  }
+  s->ns[s->n++] = ns;
+  return 0;
+}
+
+/* Warm-up, then timed repetitions until a stop rule of options.h holds. */
+static int sample(const pl_sampling_options *o, run_body body, void *ctx, run_samples *s, char *err, size_t errlen) {
+  const int64_t max_time_ns = (int64_t)(o->max_time_ms * 1e6), min_time_ns = (int64_t)(o->min_time_ms * 1e6);
+  const int64_t case_start = telemetry_now_ns();
+  s->ci_rel_width = -1;
+  for (int i = 0; i < o->warmup && telemetry_now_ns() - case_start < max_time_ns; i++) body(ctx);
+
+  int64_t *scratch = NULL;
+  size_t scratch_cap = 0, next_ci_check = (size_t)o->min_reps;
+  const int64_t timed_start = telemetry_now_ns();
+  for (;;) {
+    int64_t t0 = telemetry_now_ns();
+    body(ctx);
+    int64_t t1 = telemetry_now_ns();
+    if (samples_push(s, t1 - t0, o->max_reps) != 0) {
+      snprintf(err, errlen, "out of memory for %zu samples: lower maxReps", s->n + 1);
+      free(scratch);
+      return -1;
+    }
+    if (s->n >= (size_t)o->min_reps && t1 - timed_start >= min_time_ns) { s->stop = RUN_STOP_MIN_REACHED; break; }
+    if (o->ci_rel_width > 0 && s->n >= next_ci_check) {
+      if (scratch_cap < s->cap) {
+        int64_t *grown = realloc(scratch, s->cap * sizeof *scratch);
+        if (grown) scratch = grown, scratch_cap = s->cap;
+      }
+      if (scratch_cap >= s->n) s->ci_rel_width = median_ci_rel_width(s->ns, s->n, scratch);
+      if (s->ci_rel_width >= 0 && s->ci_rel_width <= o->ci_rel_width) { s->stop = RUN_STOP_CI; break; }
+      size_t step = (size_t)((double)s->n * RUN_CI_CHECK_GROWTH);
+      next_ci_check = s->n + (step > 0 ? step : 1);
+    }
+    if (s->n >= (size_t)o->max_reps) { s->stop = RUN_STOP_MAX_REPS; break; }
+    if (t1 - case_start >= max_time_ns) { s->stop = RUN_STOP_MAX_TIME; break; }
+  }
+  free(scratch);
+  return 0;
+}
+
+/* ------------------------------------------------------------ result lines */
+
+static void write_error(json_writer *w, const char *id, int line, const char *error) {
+  json_writer_reset(w);
+  json_object_begin(w);
+  json_field_string(w, "type", "result");
+  json_field_string(w, "id", id);
+  json_field_int(w, "line", line);
+  json_field_string(w, "status", "error");
+  json_field_string(w, "error", error);
+  json_object_end(w);
+}
+
+static void write_sampling(json_writer *w, const pl_sampling_options *o) {
+  json_key(w, "sampling");
+  json_object_begin(w);
+  json_field_int(w, "warmup", o->warmup);
+  json_field_int(w, "minReps", o->min_reps);
+  json_field_number(w, "minTimeMs", o->min_time_ms);
+  json_field_int(w, "maxReps", o->max_reps);
+  json_field_number(w, "maxTimeMs", o->max_time_ms);
+  json_field_number(w, "ciRelWidth", o->ci_rel_width);
+  json_object_end(w);
+}
+
+static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
+                     const run_samples *s, const telemetry_snapshot_t *before, const telemetry_snapshot_t *after) {
+  const int idle = c->op == PL_OP_IDLE;
+  json_writer_reset(w);
+  json_object_begin(w);
+  json_field_string(w, "type", "result");
+  json_field_string(w, "id", c->id);
+  json_field_int(w, "line", c->line);
+  json_field_string(w, "status", "ok");
+  json_field_string(w, "op", pl_op_name(c->op));
+  json_field_string(w, "scheme", idle ? NULL : pl_scheme_name(c->spec.scheme));
+  json_field_string(w, "block", c->block[0] ? c->block : NULL);
+  json_field_number(w, "sparsity", idle ? 0 : c->spec.sparsity);
+  if (idle) json_field_int(w, "durationUs", c->duration_us);
+  else json_field_int(w, "seed", (int64_t)c->spec.seed);
+  json_field_number(w, "density", st->density);
+  json_field_int(w, "keptBlocks", st->kept_blocks);
+  json_field_number(w, "keptEnergy", st->kept_energy);
+  json_field_number(w, "flops", st->flops);
+  json_field_string(w, "kernel", st->kernel ? st->kernel : "unknown");
+  json_field_int(w, "threads", threads);
+  json_key(w, "cpus");
+  json_array_begin(w);
+  for (int i = 0; i < ncpus; i++) json_int(w, cpus[i]);
+  json_array_end(w);
+  json_field_int(w, "reps", (int64_t)s->n);
+  json_field_string(w, "stop", run_stop_name(s->stop));
+  json_key(w, "medianCiRelWidth");
+  if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
+  else json_null(w);
+  write_sampling(w, &c->sampling);
+  json_key(w, "samplesNs");
+  json_array_begin(w);
+  for (size_t i = 0; i < s->n; i++) json_int(w, s->ns[i]);
+  json_array_end(w);
+  json_key(w, "telemetry");
+  json_object_begin(w);
+  json_key(w, "before");
+  telemetry_write_json(w, before);
+  json_key(w, "after");
+  telemetry_write_json(w, after);
+  json_object_end(w);
+  json_object_end(w);
+}
+
+/* ------------------------------------------------------------ one case */
+
+static int pin(const pl_case *c, const affinity_mask *initial, int *cpus, int *ncpus, char *err, size_t errlen) {
+  if (c->spec.ncpus > 0) {
+    if (affinity_set(c->spec.cpus, c->spec.ncpus, err, errlen) != 0) return -1;
+  } else if (initial && initial->valid && affinity_restore(initial) != 0) {
+    fprintf(stderr, "prunelab-agent: %s: could not restore the start-up CPU affinity: %s\n", c->id, strerror(errno));
+  }
+  *ncpus = affinity_get(cpus, AFFINITY_MAX_CPUS);
+  if (*ncpus < 0) {
+    snprintf(err, errlen, "sched_getaffinity failed: %s", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w) {
+  char err[RUN_ERR_MAX] = "";
+  static int cpus[AFFINITY_MAX_CPUS];
+  int ncpus = 0;
+  if (pin(c, initial, cpus, &ncpus, err, sizeof err) != 0) {
+    write_error(w, c->id, c->line, err);
+    return -1;
+  }
+
+  pl_layer *layer = NULL;
+  pl_layer_stats st = {.density = 1, .kept_blocks = 0, .kept_energy = 1, .flops = 0, .kernel = "idle-clock_nanosleep"};
+  int threads = 1;
+  if (c->op != PL_OP_IDLE) {
+    layer = layer_prepare(&c->spec, err, sizeof err);
+    if (!layer) {
+      write_error(w, c->id, c->line, err[0] ? err : "layer_prepare refused the case without a reason");
+      return -1;
+    }
+    threads = c->spec.threads;
+  }
+
+  telemetry_snapshot_t before, after;
+  run_samples s = {0};
+  /* Linux lets a sleep overrun by the thread's timer slack (50 us by default, measured 0.1 ms here on a
+   * 1 ms sleep): the idle op should sleep what it says, so it runs with 1 ns of slack. */
+  int slack = layer ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  telemetry_snapshot(&before);
+  int rc = layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
+                 : sample(&c->sampling, body_idle, (void *)&c->duration_us, &s, err, sizeof err);
+  telemetry_snapshot(&after);
+  if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
+  if (layer) st = layer_stats(layer);
+
+  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &s, &before, &after);
+  else write_error(w, c->id, c->line, err);
+  layer_free(layer);
+  free(s.ns);
+  telemetry_free(&before);
+  telemetry_free(&after);
+  return rc;
+}
+
+/* ------------------------------------------------------------ the plan loop */
+
+static int is_blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+  return 1;
+}
+
+/* Writes the line in w; if that fails (out of memory), a minimal error record that needs no allocation. */
+static void emit(json_writer *w, FILE *out, const char *id, int line) {
+  if (json_writer_emit(w, out) == 0) return;
+  json_writer small;
+  json_writer_init(&small);
+  write_error(&small, id, line, "could not build the result line (out of memory?)");
+  if (json_writer_emit(&small, out) != 0) fprintf(stderr, "prunelab-agent: could not write a result line for %s\n", id);
+  json_writer_free(&small);
+}
+
+int run_plan(FILE *in, FILE *out) {
+  affinity_mask initial;
+  affinity_capture(&initial);
+  json_writer w;
+  json_writer_init(&w);
+  char *text = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int line = 0;
+  long cases = 0, ok = 0, errors = 0;
+
+  while ((len = getline(&text, &cap, in)) != -1) {
+    line++;
+    if (is_blank(text, (size_t)len)) continue; /* blank lines (a trailing newline, a spacer) are not cases */
+    cases++;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
+    char err[RUN_ERR_MAX];
+    pl_case c;
+    int rc = -1;
+    json_value *root = json_parse_line(text, (size_t)len, err, sizeof err);
+    if (!root) {
+      plan_line_id(line, c.id, sizeof c.id);
+      c.line = line;
+      write_error(&w, c.id, line, err);
+    } else if (plan_from_json(root, line, &c, err, sizeof err) != 0) {
+      write_error(&w, c.id, line, err);
+    } else {
+      rc = run_case(&c, &initial, &w);
+    }
+    json_free(root);
+    emit(&w, out, c.id, line);
+    if (rc == 0) ok++;
+    else errors++;
+  }
+  int read_failed = ferror(in);
+  free(text);
+  if (read_failed) {
+    fprintf(stderr, "prunelab-agent: reading the plan failed after line %d: %s\n", line, strerror(errno));
+    json_writer_free(&w);
+    return 1;
+  }
+  affinity_restore(&initial);
+  json_writer_reset(&w);
+  json_object_begin(&w);
+  json_field_string(&w, "type", "done");
+  json_field_int(&w, "cases", cases);
+  json_field_int(&w, "ok", ok);
+  json_field_int(&w, "errors", errors);
+  json_object_end(&w);
+  int rc = json_writer_emit(&w, out);
+  json_writer_free(&w);
+  return rc == 0 ? 0 : 1;
+}

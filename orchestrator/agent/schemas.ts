@@ -1,0 +1,119 @@
+/**
+ * zod schemas of the agent's output lines, checked against the protocol types of config/agent-protocol.ts
+ * (each schema is annotated with the type it must produce, so the two cannot drift apart silently).
+ * Unknown fields are dropped: the agent may add fields before the orchestrator reads them.
+ */
+import { z } from 'zod';
+import type {
+  AgentInfo,
+  DoneLine,
+  ErrorResultLine,
+  OkResultLine,
+  SamplingFields,
+  TelemetrySnapshot,
+} from '../../config/agent-protocol.ts';
+import { OPS, SCHEMES } from '../../config/vocabulary.ts';
+
+const count = z.number().int().nonnegative();
+/** Samples are integers of nanoseconds; beyond 2^53 a double no longer holds them exactly. */
+const nanoseconds = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** A ratio of sums computed in floating point can land an ulp above 1 (dense: kept == all). */
+const fraction = z
+  .number()
+  .min(0)
+  .max(1 + 1e-9);
+
+const readings = z.record(z.string(), z.number().nullable());
+
+const telemetrySnapshot: z.ZodType<TelemetrySnapshot> = z.object({
+  timeNs: nanoseconds,
+  thermalMilliC: readings,
+  cpuFreqKhz: readings,
+});
+
+const sampling: z.ZodType<Required<SamplingFields>> = z.object({
+  warmup: count,
+  minReps: z.number().int().positive(),
+  minTimeMs: z.number().nonnegative(),
+  maxReps: z.number().int().positive(),
+  maxTimeMs: z.number().positive(),
+  ciRelWidth: z.number().nonnegative(),
+});
+
+export const okResultSchema: z.ZodType<OkResultLine> = z.object({
+  type: z.literal('result'),
+  id: z.string().min(1),
+  status: z.literal('ok'),
+  op: z.enum(OPS),
+  samplesNs: z.array(nanoseconds).min(1),
+  density: fraction,
+  keptBlocks: count,
+  keptEnergy: fraction,
+  flops: z.number().nonnegative(),
+  kernel: z.string(),
+  cpus: z.array(count),
+  telemetry: z.object({ before: telemetrySnapshot, after: telemetrySnapshot }),
+  line: z.number().int().positive().exactOptional(),
+  scheme: z.enum(SCHEMES).nullable().exactOptional(),
+  block: z.string().nullable().exactOptional(),
+  sparsity: z.number().min(0).max(1).exactOptional(),
+  seed: count.exactOptional(),
+  durationUs: count.exactOptional(),
+  threads: z.number().int().positive().exactOptional(),
+  reps: count.exactOptional(),
+  stop: z.enum(['minReached', 'ci', 'maxReps', 'maxTime']).exactOptional(),
+  medianCiRelWidth: z.number().nonnegative().nullable().exactOptional(),
+  sampling: sampling.exactOptional(),
+});
+
+export const errorResultSchema: z.ZodType<ErrorResultLine> = z.object({
+  type: z.literal('result'),
+  id: z.string().min(1),
+  status: z.literal('error'),
+  error: z.string(),
+  line: z.number().int().positive().exactOptional(),
+});
+
+export const doneSchema: z.ZodType<DoneLine> = z
+  .object({ type: z.literal('done'), cases: count, ok: count, errors: count })
+  .refine((done) => done.ok + done.errors === done.cases, {
+    message: 'expected ok + errors to equal cases',
+  });
+
+const cpu = z.object({
+  id: count,
+  online: z.boolean().nullable(),
+  maxFreqKhz: count.nullable(),
+  capacity: count.nullable(),
+  cluster: count,
+});
+
+const cluster = z.object({
+  index: count,
+  role: z.enum(['big', 'mid', 'little']),
+  maxFreqKhz: count.nullable(),
+  cpus: z.array(count),
+});
+
+export const infoSchema: z.ZodType<AgentInfo> = z.object({
+  type: z.literal('info'),
+  protocolVersion: z.number().int().positive(),
+  abi: z.string().min(1),
+  arch: z.string().min(1),
+  buildHash: z.string().min(1),
+  compiler: z.string(),
+  cflags: z.string(),
+  sysfsRoot: z.string(),
+  cpus: z.array(cpu),
+  clusters: z.array(cluster),
+  bigCluster: count.nullable(),
+  simd: z.record(z.string(), z.boolean()),
+  simdCompiled: z.array(z.string()),
+  clockResolutionNs: count.nullable(),
+  clockOverheadNs: count,
+  pageSizeBytes: z.number().int().positive(),
+  onlineCpuCount: z.number().int().positive(),
+  affinity: z.array(count),
+  cpuModel: z.string().nullable(),
+  uname: z.object({ sysname: z.string(), release: z.string(), machine: z.string() }).nullable(),
+});

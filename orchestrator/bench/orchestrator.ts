@@ -1,0 +1,271 @@
+/**
+ * `npm run bench:orchestrator`: what the orchestrator costs on top of the agent's own work, measured on the
+ * host transport with the real agent and a real SQLite store in a temporary folder.
+ *
+ * 1. The embedded default sweep (or `--quick`, a subset): its wall time against the sum of the agent's own
+ *    case times (telemetry before -> after: warm-up and timed repetitions), and against the agent's busy
+ *    spans (first case start -> last case end of each call, so weight preparation between cases counts as
+ *    agent work). The agent and Node both stamp CLOCK_MONOTONIC, but only agent-side differences are used.
+ * 2. Idle cases of 1 ms and 20 ms (one timed repetition each, no warm-up): the wall time per case (between
+ *    consecutive commits in one agent call) minus the agent's own time for that case; the median is the
+ *    per-case overhead: agent bookkeeping, the pipe, parsing, statistics and one SQLite transaction.
+ *
+ *   npm run bench:orchestrator [-- --quick] [-- --json]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/load.ts';
+import { buildAgent } from '../build/agent-build.ts';
+import type { SchedulerEvent } from '../scheduler/events.ts';
+import { runQueues } from '../scheduler/scheduler.ts';
+import { median, toSortedSamples } from '../stats/index.ts';
+import { upsertDevice } from '../store/devices.ts';
+import { type OpenedStore, openStore } from '../store/open.ts';
+import { createRun } from '../store/runs.ts';
+import { insertTasks, type TaskInput } from '../store/tasks.ts';
+import { runSweep } from '../sweep/run-sweep.ts';
+import { createHostDevice } from '../transport/host.ts';
+import type { Device } from '../transport/port.ts';
+
+const TARGET_SWEEP_OVERHEAD_PCT = 5;
+const TARGET_CASE_OVERHEAD_MS = 2;
+const IDLE_CASES: readonly { readonly durationUs: number; readonly cases: number }[] = [
+  { durationUs: 1_000, cases: 300 },
+  { durationUs: 20_000, cases: 100 },
+];
+const IDLE_BATCH_CASES = 50;
+/** The subset `--quick` sweeps: every layer of the default model, four schemes, one block and sparsity. */
+const QUICK_OVERRIDES = {
+  schemes: 'dense,unstructured,bcr,filter',
+  blocks: '4x1',
+  sparsities: '0.75',
+} as const;
+
+const agentDir = fileURLToPath(new URL('../../device-agent', import.meta.url));
+
+function medianOf(values: readonly number[]): number {
+  const sorted = toSortedSamples(values);
+  return sorted === undefined ? Number.NaN : median(sorted);
+}
+
+interface Telemetry {
+  readonly before: { readonly timeNs: number };
+  readonly after: { readonly timeNs: number };
+}
+
+async function caseTimes(store: OpenedStore, runId: string) {
+  const rows = await store.db
+    .selectFrom('measurements as m')
+    .innerJoin('tasks as t', 't.id', 'm.task_id')
+    .select(['t.id', 't.batch_index', 't.seq', 'm.telemetry_json'])
+    .where('t.run_id', '=', runId)
+    .orderBy('t.batch_index')
+    .orderBy('t.seq')
+    .execute();
+  return rows.map((row) => {
+    const telemetry = JSON.parse(row.telemetry_json) as Telemetry;
+    return {
+      taskId: row.id,
+      batch: row.batch_index,
+      beforeNs: telemetry.before.timeNs,
+      afterNs: telemetry.after.timeNs,
+    };
+  });
+}
+
+async function benchSweep(dir: string, device: Device, quick: boolean) {
+  const config = loadConfig(
+    undefined,
+    quick ? 'defaults + --quick' : 'defaults',
+    quick ? QUICK_OVERRIDES : {},
+  );
+  const store = await openStore(join(dir, 'sweep.db'));
+  const hostMs: number[] = [];
+  try {
+    const summary = await runSweep(
+      {
+        db: store.db,
+        dbPath: store.path,
+        devices: [device],
+        buildAgent: (abi) => buildAgent(abi, { agentDir }),
+        gitRevision: async () => null,
+        hostName: os.hostname(),
+        emit: (event: SchedulerEvent) => {
+          if (event.type === 'case-done') hostMs.push(event.hostMs);
+          if (event.type === 'case-failed') process.stderr.write(`case failed: ${event.message}\n`);
+        },
+        stop: new AbortController().signal,
+        hardStop: new AbortController().signal,
+      },
+      { kind: 'new', config },
+    );
+    const times = await caseTimes(store, summary.runId);
+    const agentCaseMs = times.reduce((sum, t) => sum + (t.afterNs - t.beforeNs) / 1e6, 0);
+    const spans = new Map<number, { first: number; last: number }>();
+    for (const t of times) {
+      const span = spans.get(t.batch);
+      if (span === undefined) spans.set(t.batch, { first: t.beforeNs, last: t.afterNs });
+      else
+        spans.set(t.batch, { first: Math.min(span.first, t.beforeNs), last: Math.max(span.last, t.afterNs) });
+    }
+    const agentSpanMs = [...spans.values()].reduce((sum, span) => sum + (span.last - span.first) / 1e6, 0);
+    return {
+      subset: quick ? 'quick' : 'default',
+      cases: summary.plannedCases,
+      done: summary.counts.done,
+      failed: summary.counts.failed,
+      agentCalls: spans.size,
+      wallMs: summary.wallMs,
+      agentCaseMs,
+      overheadPct: ((summary.wallMs - agentCaseMs) / summary.wallMs) * 100,
+      agentSpanMs,
+      overheadOutsideAgentPct: ((summary.wallMs - agentSpanMs) / summary.wallMs) * 100,
+      hostMsPerCaseMedian: medianOf(hostMs),
+      hostMsTotal: hostMs.reduce((sum, ms) => sum + ms, 0),
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+async function benchIdle(dir: string, device: Device, agentPath: string, agentHash: string) {
+  const store = await openStore(join(dir, 'idle.db'));
+  try {
+    const info = await device.info();
+    await upsertDevice(store.db, info);
+    const results = [];
+    for (const { durationUs, cases } of IDLE_CASES) {
+      const runId = `idle-${durationUs}us`;
+      await createRun(store.db, {
+        id: runId,
+        configJson: '{}',
+        configHash: runId,
+        gitRevision: null,
+        host: os.hostname(),
+      });
+      const tasks: TaskInput[] = Array.from({ length: cases }, (_, index) => ({
+        caseKey: `idle-${index}`,
+        batchIndex: Math.floor(index / IDLE_BATCH_CASES),
+        seq: index % IDLE_BATCH_CASES,
+        caseJson: { op: 'idle', durationUs },
+        planLine: { op: 'idle', durationUs, warmup: 0, minReps: 1, minTimeMs: 0, maxReps: 1 },
+      }));
+      await insertTasks(store.db, runId, info.identity.id, tasks);
+      const committedAtMs = new Map<number, number>();
+      const startedMs = performance.now();
+      await runQueues(
+        [{ device, agentPath, provenance: { agentHash, buildFingerprint: info.buildFingerprint } }],
+        {
+          db: store.db,
+          runId,
+          retries: 0,
+          maxConsecutiveFailures: 1,
+          caseTimeoutMs: 60_000,
+          stop: new AbortController().signal,
+          hardStop: new AbortController().signal,
+          emit: (event) => {
+            if (event.type === 'case-done') committedAtMs.set(event.taskId, performance.now());
+          },
+        },
+      );
+      const wallMs = performance.now() - startedMs;
+      const times = await caseTimes(store, runId);
+      // Lines can arrive in bursts (several per pipe read), so single intervals are noisy: per agent call,
+      // take the mean cycle between its first and last commit minus the agent's mean time for those cases.
+      const perCallOverheadMs: number[] = [];
+      const perCaseOverheadMs: number[] = [];
+      const byBatch = new Map<number, typeof times>();
+      for (const t of times) byBatch.set(t.batch, [...(byBatch.get(t.batch) ?? []), t]);
+      for (const batch of byBatch.values()) {
+        const first = batch[0];
+        const last = batch.at(-1);
+        if (first === undefined || last === undefined || batch.length < 2) continue;
+        const cycleMs =
+          ((committedAtMs.get(last.taskId) ?? Number.NaN) - (committedAtMs.get(first.taskId) ?? Number.NaN)) /
+          (batch.length - 1);
+        const agentMs =
+          batch.slice(1).reduce((sum, t) => sum + (t.afterNs - t.beforeNs) / 1e6, 0) / (batch.length - 1);
+        perCallOverheadMs.push(cycleMs - agentMs);
+        for (let i = 1; i < batch.length; i++) {
+          const previous = batch[i - 1];
+          const current = batch[i];
+          if (previous === undefined || current === undefined) continue;
+          const intervalMs =
+            (committedAtMs.get(current.taskId) ?? Number.NaN) -
+            (committedAtMs.get(previous.taskId) ?? Number.NaN);
+          perCaseOverheadMs.push(intervalMs - (current.afterNs - current.beforeNs) / 1e6);
+        }
+      }
+      results.push({
+        durationMs: durationUs / 1000,
+        cases: times.length,
+        agentCalls: Math.ceil(cases / IDLE_BATCH_CASES),
+        wallMs,
+        overheadMsPerCase: medianOf(perCallOverheadMs),
+        overheadMsPerCasePairMedian: medianOf(perCaseOverheadMs),
+        wallMsPerCaseMinusIdle: wallMs / cases - durationUs / 1000,
+      });
+    }
+    return results;
+  } finally {
+    await store.close();
+  }
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'meets target' : 'MISSES target';
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  });
+  const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-bench-'));
+  try {
+    const device = createHostDevice({ workDir: join(dir, 'host') });
+    const build = await buildAgent('host', { agentDir });
+    const agentPath = join(dir, 'host', `prunelab-agent-${build.hash}`);
+    await device.push(build.binaryPath, agentPath, { mode: 0o755 });
+    const idle = await benchIdle(dir, device, agentPath, build.hash);
+    const sweep = await benchSweep(dir, device, values.quick === true);
+    const report = {
+      machine: {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cpus: os.availableParallelism(),
+        loadAvg1m: os.loadavg()[0],
+      },
+      agentHash: build.hash,
+      sweep,
+      idle,
+      targets: { sweepOverheadPct: TARGET_SWEEP_OVERHEAD_PCT, caseOverheadMs: TARGET_CASE_OVERHEAD_MS },
+    };
+    if (values.json === true) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    const s = sweep;
+    const lines = [
+      `prunelab orchestrator overhead, host transport (${report.machine.cpu}, ${report.machine.cpus} CPUs, load ${report.machine.loadAvg1m?.toFixed(1)})`,
+      '',
+      `${s.subset} sweep: ${s.cases} cases (${s.done} done, ${s.failed} failed) in ${s.agentCalls} agent calls`,
+      `  wall time                                  ${(s.wallMs / 1000).toFixed(1)} s`,
+      `  sum of the agent's case times              ${(s.agentCaseMs / 1000).toFixed(1)} s  -> overhead ${s.overheadPct.toFixed(1)}% of wall (${verdict(s.overheadPct <= TARGET_SWEEP_OVERHEAD_PCT)} <= ${TARGET_SWEEP_OVERHEAD_PCT}%)`,
+      `  sum of the agent's busy spans (with prep)  ${(s.agentSpanMs / 1000).toFixed(1)} s  -> ${s.overheadOutsideAgentPct.toFixed(1)}% of wall outside the agent`,
+      `  host work per case (stats + commit)        median ${s.hostMsPerCaseMedian.toFixed(2)} ms, total ${(s.hostMsTotal / 1000).toFixed(2)} s (overlaps the agent)`,
+      '',
+      `idle cases                                 ${idle.map((r) => `${r.durationMs} ms`.padEnd(14)).join('')}`,
+      `  cases (agent calls)                      ${idle.map((r) => `${r.cases} (${r.agentCalls})`.padEnd(14)).join('')}`,
+      `  per-case overhead (median of calls)      ${idle.map((r) => `${r.overheadMsPerCase.toFixed(3)} ms`.padEnd(14)).join('')} (${verdict(idle.every((r) => r.overheadMsPerCase <= TARGET_CASE_OVERHEAD_MS))} <= ${TARGET_CASE_OVERHEAD_MS} ms)`,
+      `  median of single commit intervals - case ${idle.map((r) => `${r.overheadMsPerCasePairMedian.toFixed(3)} ms`.padEnd(14)).join('')} (bursty)`,
+      `  wall / cases - idle (with process start) ${idle.map((r) => `${r.wallMsPerCaseMinusIdle.toFixed(3)} ms`.padEnd(14)).join('')}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,231 @@
+/**
+ * `prunelab fit`: the store's measurements -> one latency lookup table per device (`lut-<device>.json`,
+ * schema prunelab.lut/v1, cost-model/README.md); with --suggest N, also the sweep config of the N planned
+ * cases the LUT is least sure about. Read (store, config) -> compute (cost-model, pure) -> write (files).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
+import { type ConfigOverrides, loadConfig, OVERRIDE_FLAGS } from '../../../config/load.ts';
+import { loadConfigFile } from '../../../config/read.ts';
+import { formatBlockSize } from '../../../config/vocabulary.ts';
+import { familyId } from '../../../cost-model/family.ts';
+import { type SuggestedCase, suggest } from '../../../cost-model/suggest.ts';
+import type { Lut } from '../../../cost-model/types.ts';
+import { parseLutText, serializeLut } from '../../../cost-model/validate.ts';
+import { UsageError } from '../../errors.ts';
+import { withCostModelErrors } from '../../fit/errors.ts';
+import { type FittedDevice, fitDevices } from '../../fit/fit-devices.ts';
+import { readFitRows } from '../../fit/read-rows.ts';
+import { candidatesFromPlan, suggestedSweep } from '../../fit/suggest-sweep.ts';
+import { planFromConfig } from '../../sweep/plan-tasks.ts';
+import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
+
+/** The sweep flags that shape the candidate cases of --suggest. */
+const CANDIDATE_FLAGS = OVERRIDE_FLAGS.filter((flag) =>
+  ['models', 'schemes', 'blocks', 'sparsities', 'threads'].includes(flag.key),
+);
+
+interface FitArgs extends GlobalArgs {
+  readonly db: string;
+  readonly device?: readonly string[];
+  readonly agent?: string;
+  readonly out: string;
+  readonly suggest?: number;
+  readonly config?: string;
+  readonly [flag: string]: unknown;
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+function describeLut(fitted: FittedDevice, path: string): string {
+  const { lut } = fitted;
+  const skipped = Object.entries(fitted.skippedBuilds);
+  const lines = [
+    `${path}: ${lut.entries.length} entries from ${fitted.points} measurements of ${fitted.deviceId} ` +
+      `(agent ${lut.agentHash})`,
+    ...skipped.map(
+      ([hash, count]) =>
+        `  skipped ${count} measurements of agent build ${hash} (one build per LUT; --agent ${hash} to fit it)`,
+    ),
+    '  predictor per family (leave-one-shape-out on measured shapes):',
+    ...lut.predictors.map((p) => {
+      const head = `    ${familyId(p.family).padEnd(28)} ${String(p.shapes).padStart(3)} shapes `;
+      if (p.accuracy === null)
+        return `${head} no accuracy estimate (needs ${lut.settings.minShapesForAccuracy} shapes)`;
+      const a = p.accuracy;
+      return (
+        `${head} ${percent(a.within10).padStart(4)} within ±10%, ${percent(a.within5).padStart(4)} within ±5%, ` +
+        `MAPE ${percent(a.mape)} (${a.heldOut} held out; ${p.model.kind}, tile ${p.model.tileFloats})`
+      );
+    }),
+  ];
+  return lines.join('\n');
+}
+
+function lutSummary(fitted: FittedDevice, path: string) {
+  const { lut } = fitted;
+  return {
+    device: fitted.deviceId,
+    path,
+    agentHash: lut.agentHash,
+    entries: lut.entries.length,
+    points: fitted.points,
+    skippedBuilds: fitted.skippedBuilds,
+    predictors: lut.predictors.map((p) => ({
+      family: p.family,
+      shapes: p.shapes,
+      points: p.points,
+      kind: p.model.kind,
+      tileFloats: p.model.tileFloats,
+      accuracy: p.accuracy,
+    })),
+  };
+}
+
+async function candidateConfig(args: FitArgs) {
+  const overrides: Record<string, unknown> = {};
+  for (const { key } of CANDIDATE_FLAGS) if (args[key] !== undefined) overrides[key] = args[key];
+  return loadConfigFile(args.config, overrides as ConfigOverrides);
+}
+
+export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitArgs> {
+  return {
+    command: 'fit',
+    describe: 'Fit a latency lookup table per device (lut-<device>.json) from the stored measurements',
+    builder: (yargs: Argv<GlobalArgs>) => {
+      let built = yargs
+        .option('db', {
+          type: 'string',
+          default: DEFAULT_STORE_PATH,
+          describe: 'SQLite file written by sweep',
+        })
+        .option('device', {
+          type: 'string',
+          array: true,
+          describe: 'only this device id (repeatable; default: every device in the store)',
+        })
+        .option('agent', {
+          type: 'string',
+          describe: "fit this agent build hash (default: each device's most recently measured build)",
+        })
+        .option('out', { type: 'string', default: '.', describe: 'folder for lut-<device>.json' })
+        .option('suggest', {
+          type: 'number',
+          describe: 'also write sweep-suggest-<device>.yaml: the N planned cases the LUT is least sure about',
+        })
+        .option('config', {
+          type: 'string',
+          describe: 'with --suggest: the sweep whose planned cases are the candidates (default: embedded)',
+        });
+      for (const flag of CANDIDATE_FLAGS) {
+        built = built.option(flag.flag.slice(2), {
+          type: 'string',
+          describe: `with --suggest: ${flag.description} of the candidate cases (overrides ${flag.configPath.join('.')})`,
+        });
+      }
+      return built
+        .example('$0 fit --db prunelab.db --out luts', 'one lut-<device>.json per device into ./luts')
+        .example(
+          '$0 fit --device host:vm --suggest 20 --models resnet50-imagenet',
+          'also the 20 ResNet-50 cases to measure next, as a sweep config',
+        ) as unknown as Argv<FitArgs>;
+    },
+    handler: async (args: ArgumentsCamelCase<FitArgs>) => {
+      if (args.suggest !== undefined && !(Number.isInteger(args.suggest) && args.suggest >= 1)) {
+        throw new UsageError(
+          `--suggest: expected a whole number of cases >= 1; got ${String(args.suggest)}`,
+          {
+            option: '--suggest',
+          },
+        );
+      }
+      const config = args.suggest === undefined ? undefined : await candidateConfig(args);
+      const store = await context.openStore(args.db, { mustExist: true });
+      let rows: Awaited<ReturnType<typeof readFitRows>>;
+      try {
+        rows = await readFitRows(store.db, args.device);
+      } finally {
+        await store.close();
+      }
+      if (rows.length === 0) {
+        const which = args.device === undefined ? '' : ` of device ${args.device.join(', ')}`;
+        throw new UsageError(
+          `no layer measurements${which} in ${resolve(args.db)}: expected a database filled by ` +
+            '`prunelab sweep --db FILE` (check --db and --device; `prunelab export` lists what is stored)',
+          { option: args.device === undefined ? '--db' : '--device' },
+        );
+      }
+      const fitted = withCostModelErrors(() =>
+        fitDevices(rows, {
+          createdAt: new Date().toISOString(),
+          ...(args.agent === undefined ? {} : { agentHash: args.agent }),
+        }),
+      );
+      if (fitted.length === 0) {
+        throw new UsageError(`no measurement of agent build ${args.agent ?? ''} in ${resolve(args.db)}`, {
+          option: '--agent',
+        });
+      }
+      await mkdir(args.out, { recursive: true });
+      const written: { fitted: FittedDevice; path: string; lut: Lut }[] = [];
+      for (const device of fitted) {
+        const path = join(args.out, device.fileName);
+        const text = serializeLut(device.lut);
+        // Check what is written with the loader every reader uses: a LUT this build cannot read is a bug here.
+        const lut = withCostModelErrors(() => parseLutText(text, path));
+        await writeFile(path, text);
+        written.push({ fitted: device, path, lut });
+      }
+
+      const suggestions: {
+        device: string;
+        path: string;
+        planned: number;
+        cases: readonly SuggestedCase[];
+      }[] = [];
+      if (config !== undefined && args.suggest !== undefined) {
+        const candidates = candidatesFromPlan(planFromConfig(config));
+        for (const { fitted: device, lut } of written) {
+          const cases = withCostModelErrors(() => suggest(lut, candidates, args.suggest as number));
+          if (cases.length === 0) continue;
+          const next = suggestedSweep(
+            cases,
+            { sparsities: config.sweep.sparsities, blocks: config.sweep.blocks.map(formatBlockSize) },
+            `prunelab fit --suggest ${args.suggest}: next sweep for ${device.deviceId} (LUT ${device.fileName})`,
+          );
+          // Plan the written file with the real loader: it must be a valid config, and its size is news.
+          const planned = planFromConfig(loadConfig(next.yaml, 'suggested sweep')).cases.length;
+          const path = join(
+            args.out,
+            device.fileName.replace(/^lut-/, 'sweep-suggest-').replace(/\.json$/, '.yaml'),
+          );
+          await writeFile(path, next.yaml);
+          suggestions.push({ device: device.deviceId, path, planned, cases });
+        }
+      }
+
+      if (args.json) {
+        printJson(context.output, {
+          luts: written.map(({ fitted: device, path }) => lutSummary(device, path)),
+          ...(args.suggest === undefined ? {} : { suggestions }),
+        });
+        return;
+      }
+      const text = written.map(({ fitted: device, path }) => describeLut(device, path));
+      for (const s of suggestions) {
+        text.push(
+          `${s.path}: the ${s.cases.length} least certain cases for ${s.device}; as a config it plans ` +
+            `${s.planned} cases (a cross product). Run: npx prunelab sweep --config ${s.path} --db ${args.db}`,
+        );
+      }
+      if (args.suggest !== undefined && suggestions.length === 0) {
+        text.push('--suggest: every candidate case is already measured; nothing to suggest.');
+      }
+      context.output.out(`${text.join('\n')}\n`);
+    },
+  };
+}

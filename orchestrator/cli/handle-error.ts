@@ -1,0 +1,55 @@
+/**
+ * The one place that turns a thrown error into output and an exit code (changesets' habit: commands throw,
+ * the entry point reports). 2 = the input was wrong (flags, config, a database this version cannot read);
+ * 1 = the work failed.
+ */
+import { ConfigError } from '../../config/errors.ts';
+import { PrunelabError } from '../errors.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export interface ReportedError {
+  readonly exitCode: number;
+  /** What a person reads on stderr. */
+  readonly text: string;
+  /** What `--json` prints on stdout. */
+  readonly json: {
+    readonly error: { readonly name: string; readonly message: string; readonly data?: unknown };
+  };
+}
+
+/** yargs' own validation errors (unknown option, missing argument, bad choice) are usage errors. */
+function isYargsError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'YError';
+}
+
+export function describeError(error: unknown, options: { readonly debug?: boolean } = {}): ReportedError {
+  const asError = error instanceof Error ? error : new Error(String(error));
+  let exitCode = EXIT_FAILURE;
+  let data: unknown;
+  if (error instanceof ConfigError) {
+    exitCode = EXIT_BAD_INPUT;
+    data = { source: error.source, issues: error.issues };
+  } else if (error instanceof PrunelabError) {
+    exitCode = error.kind === 'input' ? EXIT_BAD_INPUT : EXIT_FAILURE;
+    data = error.data;
+  } else if (isYargsError(error)) {
+    exitCode = EXIT_BAD_INPUT;
+  }
+  const known = error instanceof ConfigError || error instanceof PrunelabError || isYargsError(error);
+  let text = `prunelab: ${asError.message}`;
+  if (!known || options.debug === true) {
+    // An error we did not name is a bug: show where it came from.
+    text = `prunelab: unexpected ${asError.name}: ${asError.message}\n${asError.stack ?? ''}`;
+  }
+  if (options.debug === true && asError.cause !== undefined) text += `\ncaused by: ${String(asError.cause)}`;
+  return {
+    exitCode,
+    text,
+    json: {
+      error: { name: asError.name, message: asError.message, ...(data === undefined ? {} : { data }) },
+    },
+  };
+}

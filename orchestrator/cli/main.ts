@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/**
+ * The prunelab CLI and its composition root: the only place that constructs real adapters (the SQLite
+ * store, the host device, the make-based builder) and hands them to the commands, which are registered
+ * from the explicit list below. Commands throw typed errors; `main` prints them once and sets the exit
+ * code (0 ok, 1 failure, 2 bad input).
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { buildAgent } from '../build/agent-build.ts';
+import { detectToolchains } from '../build/toolchains.ts';
+import { UsageError } from '../errors.ts';
+import { openStore } from '../store/open.ts';
+import { createHostDevice } from '../transport/host.ts';
+import { buildCommand } from './commands/build.ts';
+import { devicesCommand } from './commands/devices.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { exportCommand } from './commands/export.ts';
+import { fitCommand } from './commands/fit.ts';
+import { sweepCommand } from './commands/sweep.ts';
+import type { CliContext, GlobalArgs } from './context.ts';
+import { describeError, EXIT_OK } from './handle-error.ts';
+
+/** The command registry: one file per command, in the order `--help` lists them. */
+const COMMANDS = [
+  sweepCommand,
+  exportCommand,
+  fitCommand,
+  devicesCommand,
+  buildCommand,
+  doctorCommand,
+] as const;
+
+/** The device-agent folder: next to the sources (tsx) or two levels above dist/orchestrator/cli (npm build). */
+function findAgentDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    const candidate = join(dir, 'device-agent');
+    if (existsSync(join(candidate, 'Makefile'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the device-agent folder (with its Makefile) above the prunelab CLI');
+}
+
+/** The real adapters. Exported so that in-process CLI tests run the same wiring with captured output. */
+export function realContext(env: NodeJS.ProcessEnv): CliContext {
+  const hostWorkDir = join(os.tmpdir(), `prunelab-${os.userInfo().uid}`, 'host');
+  return {
+    output: {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+      stderrIsTty: process.stderr.isTTY === true,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    },
+    env,
+    openStore,
+    listDevices: async () =>
+      env.PRUNELAB_NO_HOST === '1' ? [] : [createHostDevice({ workDir: hostWorkDir })],
+    buildAgent: (abi, options) => buildAgent(abi, { agentDir: findAgentDir(), env, ...(options ?? {}) }),
+    detectToolchains: () => detectToolchains(env),
+    gitRevision: async () => {
+      const result = await execa('git', ['rev-parse', 'HEAD'], {
+        reject: false,
+        cwd: dirname(findAgentDir()),
+      });
+      return result.exitCode === 0 ? String(result.stdout).trim() : null;
+    },
+    hostName: os.hostname(),
+    onInterrupt: (handler) => {
+      process.on('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+  };
+}
+
+export async function main(argv: readonly string[], context: CliContext): Promise<number> {
+  const json = argv.includes('--json');
+  let parser: Argv<GlobalArgs> = yargs([...argv])
+    .scriptName('prunelab')
+    .usage(
+      '$0 <command> [options]\n\nTime pruned DNN kernels on phones or the host CPU and keep every sample.',
+    )
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' })
+    .demandCommand(1, 'expected a command: sweep, export, fit, devices, build or doctor')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw (
+        error ??
+        new UsageError(`${message}\nRun \`prunelab --help\` (or \`prunelab <command> --help\`) for usage.`)
+      );
+    });
+  for (const command of COMMANDS) parser = parser.command(command(context) as never);
+  try {
+    // With a callback yargs hands over what it would print (help) instead of writing it itself.
+    await parser.parseAsync([...argv], {}, (_error, _args, output) => {
+      if (output !== '') context.output.out(`${output}\n`);
+    });
+    return EXIT_OK;
+  } catch (error) {
+    const reported = describeError(error, { debug: context.env.PRUNELAB_DEBUG === '1' });
+    if (json) context.output.out(`${JSON.stringify(reported.json, null, 2)}\n`);
+    context.output.err(`${reported.text}\n`);
+    return reported.exitCode;
+  }
+}
+
+// Through npm's bin symlink argv[1] is the link, so compare real paths.
+const invokedDirectly =
+  process.argv[1] !== undefined &&
+  realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1]);
+if (invokedDirectly) {
+  process.exitCode = await main(hideBin(process.argv), realContext(process.env));
+}

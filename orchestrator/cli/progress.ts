@@ -1,0 +1,160 @@
+/**
+ * Renders scheduler events on stderr: one cli-progress bar per device on a TTY (cases settled / total,
+ * failures, ETA), plain lines otherwise (logs, CI, pipes).
+ */
+import cliProgress from 'cli-progress';
+import type { SchedulerEvent } from '../scheduler/events.ts';
+import type { StatusCounts } from '../store/tasks.ts';
+
+export interface ProgressRenderer {
+  readonly onEvent: (event: SchedulerEvent) => void;
+  /** Removes the bars (call before printing the summary). */
+  stop(): void;
+}
+
+interface DeviceState {
+  total: number;
+  settled: number;
+  failed: number;
+  readonly startedMs: number;
+  readonly settledAtStart: number;
+}
+
+function settledOf(counts: StatusCounts): number {
+  return counts.done + counts.failed + counts.skipped;
+}
+
+function totalOf(counts: StatusCounts): number {
+  return settledOf(counts) + counts.pending + counts.running;
+}
+
+export function formatDurationMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+export function formatNs(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
+  return `${(ns / 1e3).toFixed(1)} us`;
+}
+
+/** Remaining time from the rate of this session (cases settled before a resume do not count). */
+function etaMs(state: DeviceState, nowMs: number): number {
+  const done = state.settled - state.settledAtStart;
+  if (done <= 0) return Number.NaN;
+  return ((nowMs - state.startedMs) / done) * (state.total - state.settled);
+}
+
+export function plainProgress(
+  write: (text: string) => void,
+  clock: () => number = () => performance.now(),
+): ProgressRenderer {
+  const devices = new Map<string, DeviceState>();
+  const line = (deviceId: string, text: string): void => {
+    const state = devices.get(deviceId);
+    const position = state === undefined ? '' : ` ${state.settled}/${state.total}`;
+    const eta = state === undefined ? '' : ` eta ${formatDurationMs(etaMs(state, clock()))}`;
+    write(`[${deviceId}]${position} ${text}${eta}\n`);
+  };
+  return {
+    onEvent: (event) => {
+      switch (event.type) {
+        case 'device-start': {
+          const settled = settledOf(event.counts);
+          devices.set(event.deviceId, {
+            total: totalOf(event.counts),
+            settled,
+            failed: event.counts.failed,
+            startedMs: clock(),
+            settledAtStart: settled,
+          });
+          write(
+            `[${event.deviceId}] ${totalOf(event.counts) - settled} cases to run (${settled} already settled)\n`,
+          );
+          return;
+        }
+        case 'case-done': {
+          const state = devices.get(event.deviceId);
+          if (state !== undefined) state.settled += 1;
+          line(event.deviceId, `ok ${event.caseKey} median ${formatNs(event.medianNs)}`);
+          return;
+        }
+        case 'case-failed': {
+          const state = devices.get(event.deviceId);
+          if (state !== undefined && !event.willRetry) {
+            state.settled += 1;
+            state.failed += 1;
+          }
+          line(
+            event.deviceId,
+            `${event.willRetry ? 'retry' : 'FAILED'} ${event.caseKey} (${event.reason}): ${event.message}`,
+          );
+          return;
+        }
+        case 'device-stopped':
+          write(`[${event.deviceId}] stopped: ${event.reason}\n`);
+          return;
+        case 'device-done':
+          write(
+            `[${event.deviceId}] finished: ${event.counts.done} done, ${event.counts.failed} failed, ${event.counts.pending} pending\n`,
+          );
+          return;
+        case 'batch-start':
+          return;
+      }
+    },
+    stop: () => {},
+  };
+}
+
+export function barProgress(stream: NodeJS.WritableStream): ProgressRenderer {
+  const multibar = new cliProgress.MultiBar(
+    {
+      stream,
+      format: '{device} [{bar}] {value}/{total} cases | {failed} failed | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const bars = new Map<string, { bar: cliProgress.SingleBar; failed: number }>();
+  return {
+    onEvent: (event) => {
+      const entry = bars.get(event.deviceId);
+      switch (event.type) {
+        case 'device-start': {
+          const bar = multibar.create(totalOf(event.counts), settledOf(event.counts), {
+            device: event.deviceId,
+            failed: event.counts.failed,
+          });
+          bars.set(event.deviceId, { bar, failed: event.counts.failed });
+          return;
+        }
+        case 'case-done':
+          entry?.bar.increment(1, { failed: entry.failed });
+          return;
+        case 'case-failed':
+          if (entry === undefined) return;
+          if (!event.willRetry) {
+            entry.failed += 1;
+            entry.bar.increment(1, { failed: entry.failed });
+          }
+          multibar.log(
+            `${event.deviceId}: ${event.willRetry ? 'retry' : 'failed'} ${event.caseKey} (${event.reason}): ${event.message}\n`,
+          );
+          return;
+        case 'device-stopped':
+          multibar.log(`${event.deviceId}: stopped: ${event.reason}\n`);
+          return;
+        default:
+          return;
+      }
+    },
+    stop: () => multibar.stop(),
+  };
+}

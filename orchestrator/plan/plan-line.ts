@@ -1,0 +1,40 @@
+/** PlannedCase -> the agent's plan line (config/agent-protocol.ts), the only place that wire shape is built. */
+import type { FcPlanLine, PlanLine } from '../../config/agent-protocol.ts';
+import type { PlannedCase } from './types.ts';
+
+/**
+ * `id` is the line's id within one agent call (the scheduler maps it back to the case); `cpus` pins the
+ * workers (omit to inherit the agent's affinity).
+ */
+export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly number[]): PlanLine {
+  const { shape, scheme, block, sparsity, threads, seed, measurement } = plannedCase;
+  const common = {
+    id,
+    scheme,
+    sparsity,
+    threads,
+    seed,
+    warmup: measurement.warmup,
+    minReps: measurement.minReps,
+    minTimeMs: measurement.minTimeMs,
+    maxReps: measurement.maxReps,
+    maxTimeMs: measurement.maxTimeMs,
+    ...(block === undefined ? {} : { block }),
+    ...(cpus === undefined ? {} : { cpus: [...cpus] }),
+  };
+  if (shape.op === 'fc') {
+    const line: FcPlanLine = { op: 'fc', in: shape.cin, out: shape.cout, ...common };
+    return line;
+  }
+  return {
+    op: shape.op,
+    cin: shape.cin,
+    cout: shape.cout,
+    h: shape.h,
+    w: shape.w,
+    k: shape.k,
+    stride: shape.stride,
+    pad: shape.pad,
+    ...common,
+  };
+}

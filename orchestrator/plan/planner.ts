@@ -1,0 +1,190 @@
+/**
+ * The sweep planner (pure): SweepSpec x model tables -> cases, drops, batches and a duration estimate.
+ *
+ *   1. Group the layers of all models by shape (shapeKey): a shape is timed once, whichever models share it.
+ *   2. For each shape and thread count, expand schemes x blocks x sparsities: dense once with sparsity 0,
+ *      cases that cannot exist dropped with the agent's reason (feasibility.ts).
+ *   3. Interleave: within one (shape, threads) group, take the schemes round-robin (dense, unstructured,
+ *      pattern, bcr, ..., then each scheme's next variant), so that slow drift of the device (heat,
+ *      frequency) spreads over all schemes of a layer instead of biasing the ones measured last.
+ *   4. Cut the ordered cases into batches (one agent call each) by case count and estimated duration.
+ */
+import { shapeKey } from '../../config/shape.ts';
+import type { LayerShape, ModelTable, SweepSpec } from '../../config/types.ts';
+import { BLOCK_SCHEMES, formatBlockSize, type Scheme } from '../../config/vocabulary.ts';
+import { CONSERVATIVE_RATE_MODEL, describeRateModel, estimateCaseMs } from './estimate.ts';
+import { infeasibleReason } from './feasibility.ts';
+import { caseKey } from './key.ts';
+import type { DroppedCase, Plan, PlannedBatch, PlannedCase } from './types.ts';
+
+export interface PlanOptions {
+  /** At most this many cases per batch (one agent call). */
+  readonly maxCasesPerBatch: number;
+  /** A batch is closed before a case that would take its estimate past this (a batch has >= 1 case). */
+  readonly targetBatchMs: number;
+  /** Estimated wall time of one case in ms; defaults to `estimateCaseMs` with CONSERVATIVE_RATE_MODEL. */
+  readonly estimateMs?: (plannedCase: PlannedCase) => number;
+  /** Fixed cost of one agent call added to every batch estimate; defaults to the rate model's. */
+  readonly batchOverheadMs?: number;
+  /** How the estimate was made, copied into Plan.estimateBasis; defaults to the rate model's description. */
+  readonly estimateBasis?: string;
+}
+
+/** One scheme setting of a shape, before threads are applied. */
+interface Variant {
+  readonly scheme: Scheme;
+  readonly block: string | undefined;
+  readonly sparsity: number;
+}
+
+/** Layers sharing one shape, in first-seen order. */
+interface ShapeGroup {
+  readonly shape: LayerShape;
+  readonly layers: string[];
+}
+
+function groupShapes(models: readonly ModelTable[]): ShapeGroup[] {
+  const groups = new Map<string, ShapeGroup>();
+  for (const model of models) {
+    for (const layer of model.layers) {
+      const key = shapeKey(layer.shape);
+      const name = `${model.name}/${layer.name}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { shape: layer.shape, layers: [name] });
+      else if (!group.layers.includes(name)) group.layers.push(name);
+    }
+  }
+  return [...groups.values()];
+}
+
+/** Round-robin over lists: first items of each, then second items, ... */
+export function interleave<T>(lists: readonly (readonly T[])[]): T[] {
+  const out: T[] = [];
+  const longest = Math.max(0, ...lists.map((list) => list.length));
+  for (let index = 0; index < longest; index++) {
+    for (const list of lists) {
+      const item = list[index];
+      if (item !== undefined) out.push(item);
+    }
+  }
+  return out;
+}
+
+/** Greedy cut of ordered cases into batches by count and estimated duration. */
+export function splitBatches(
+  cases: readonly PlannedCase[],
+  estimates: readonly number[],
+  maxCases: number,
+  targetMs: number,
+  batchOverheadMs: number,
+): PlannedBatch[] {
+  const batches: PlannedBatch[] = [];
+  let current: PlannedCase[] = [];
+  let currentMs = 0;
+  const close = (): void => {
+    if (current.length === 0) return;
+    batches.push({ index: batches.length, cases: current, estimatedMs: batchOverheadMs + currentMs });
+    current = [];
+    currentMs = 0;
+  };
+  cases.forEach((plannedCase, index) => {
+    const caseMs = estimates[index] ?? 0;
+    if (current.length >= maxCases || (current.length > 0 && currentMs + caseMs > targetMs)) close();
+    current.push(plannedCase);
+    currentMs += caseMs;
+  });
+  close();
+  return batches;
+}
+
+function checkOptions(options: PlanOptions): void {
+  if (!Number.isInteger(options.maxCasesPerBatch) || options.maxCasesPerBatch < 1) {
+    throw new RangeError(
+      `planSweep: expected maxCasesPerBatch >= 1 (integer), got ${options.maxCasesPerBatch}`,
+    );
+  }
+  if (!(options.targetBatchMs > 0)) {
+    throw new RangeError(`planSweep: expected targetBatchMs > 0, got ${options.targetBatchMs}`);
+  }
+}
+
+/**
+ * Expands the sweep over the given model tables (the caller resolves spec.models to tables, so the
+ * planner never looks names up). Deterministic: same inputs, same plan, same keys, same order.
+ */
+export function planSweep(spec: SweepSpec, models: readonly ModelTable[], options: PlanOptions): Plan {
+  checkOptions(options);
+  const cases: PlannedCase[] = [];
+  const dropped: DroppedCase[] = [];
+  const seen = new Set<string>();
+
+  for (const group of groupShapes(models)) {
+    // Feasibility does not depend on threads: record each drop once per shape.
+    const variants = spec.schemes.map((scheme): Variant[] => {
+      if (scheme === 'dense') return [{ scheme, block: undefined, sparsity: 0 }];
+      const blocks = BLOCK_SCHEMES.includes(scheme) ? spec.blocks : [undefined];
+      const kept: Variant[] = [];
+      for (const sparsity of spec.sparsities) {
+        for (const block of blocks) {
+          const blockText = block === undefined ? undefined : formatBlockSize(block);
+          const reason = infeasibleReason(group.shape, scheme, block, sparsity);
+          if (reason === undefined) kept.push({ scheme, block: blockText, sparsity });
+          else {
+            dropped.push({
+              layer: group.layers[0] ?? '',
+              layers: [...group.layers],
+              shape: group.shape,
+              scheme,
+              block: blockText,
+              sparsity,
+              reason,
+            });
+          }
+        }
+      }
+      return kept;
+    });
+
+    for (const threads of spec.threads) {
+      for (const variant of interleave(variants)) {
+        const parameters = {
+          shape: group.shape,
+          scheme: variant.scheme,
+          block: variant.block,
+          sparsity: variant.sparsity,
+          threads,
+          seed: spec.seed,
+          measurement: spec.measurement,
+        };
+        const key = caseKey(parameters);
+        // A scheme, block or sparsity listed twice would give the same case twice.
+        if (seen.has(key)) continue;
+        seen.add(key);
+        cases.push({ key, ...parameters, layers: [...group.layers] });
+      }
+    }
+  }
+
+  const estimateMs = options.estimateMs ?? ((plannedCase: PlannedCase) => estimateCaseMs(plannedCase));
+  const estimates = cases.map(estimateMs);
+  const batchOverheadMs = options.batchOverheadMs ?? CONSERVATIVE_RATE_MODEL.perBatchOverheadMs;
+  const batches = splitBatches(
+    cases,
+    estimates,
+    options.maxCasesPerBatch,
+    options.targetBatchMs,
+    batchOverheadMs,
+  );
+  const estimateBasis =
+    options.estimateBasis ??
+    (options.estimateMs === undefined
+      ? describeRateModel(CONSERVATIVE_RATE_MODEL)
+      : 'caller-supplied estimate');
+  return {
+    cases,
+    batches,
+    dropped,
+    estimatedMs: batches.reduce((sum, batch) => sum + batch.estimatedMs, 0),
+    estimateBasis,
+  };
+}

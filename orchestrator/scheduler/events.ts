@@ -1,0 +1,34 @@
+/** What the scheduler reports while it works; the CLI renders these (progress bars or plain lines). */
+import type { StatusCounts } from '../store/tasks.ts';
+
+export type SchedulerEvent =
+  | { readonly type: 'device-start'; readonly deviceId: string; readonly counts: StatusCounts }
+  | {
+      readonly type: 'batch-start';
+      readonly deviceId: string;
+      readonly batchIndex: number;
+      readonly cases: number;
+    }
+  | {
+      readonly type: 'case-done';
+      readonly deviceId: string;
+      readonly taskId: number;
+      readonly caseKey: string;
+      readonly medianNs: number;
+      /** Host time from the result line's arrival to its commit: statistics + one SQLite transaction. */
+      readonly hostMs: number;
+    }
+  | {
+      readonly type: 'case-failed';
+      readonly deviceId: string;
+      readonly taskId: number;
+      readonly caseKey: string;
+      readonly reason: string;
+      readonly message: string;
+      /** True when the case will be tried again (a transient failure with retries left). */
+      readonly willRetry: boolean;
+    }
+  | { readonly type: 'device-stopped'; readonly deviceId: string; readonly reason: string }
+  | { readonly type: 'device-done'; readonly deviceId: string; readonly counts: StatusCounts };
+
+export type EventSink = (event: SchedulerEvent) => void;

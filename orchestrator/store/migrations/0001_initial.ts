@@ -1,0 +1,126 @@
+/**
+ * Migration 0001 (frozen: never edit once landed; add 0002_... instead).
+ * `integer primary key autoincrement` is SQLite's spelling; a PostgreSQL store needs `serial` for the
+ * three generated ids (the only dialect-specific part of the schema).
+ */
+import { type Kysely, sql } from 'kysely';
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's types.
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('devices')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('model', 'text', (c) => c.notNull())
+    .addColumn('abi', 'text', (c) => c.notNull())
+    .addColumn('build_fingerprint', 'text', (c) => c.notNull())
+    .addColumn('identity_json', 'text', (c) => c.notNull())
+    .addColumn('first_seen_at', 'text', (c) => c.notNull())
+    .addColumn('last_seen_at', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('agent_builds')
+    .addColumn('hash', 'text', (c) => c.primaryKey())
+    .addColumn('abi', 'text', (c) => c.notNull())
+    .addColumn('compiler', 'text', (c) => c.notNull())
+    .addColumn('flags', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable('runs')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('config_json', 'text', (c) => c.notNull())
+    .addColumn('config_hash', 'text', (c) => c.notNull())
+    .addColumn('git_revision', 'text')
+    .addColumn('host', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('finished_at', 'text')
+    .execute();
+
+  await db.schema
+    .createTable('tasks')
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+    .addColumn('case_key', 'text', (c) => c.notNull())
+    .addColumn('batch_index', 'integer', (c) => c.notNull())
+    .addColumn('seq', 'integer', (c) => c.notNull())
+    .addColumn('case_json', 'text', (c) => c.notNull())
+    .addColumn('plan_line_json', 'text', (c) => c.notNull())
+    .addColumn('op', 'text', (c) => c.notNull())
+    .addColumn('scheme', 'text')
+    .addColumn('block', 'text')
+    .addColumn('sparsity', 'real')
+    .addColumn('threads', 'integer')
+    .addColumn('cin', 'integer')
+    .addColumn('cout', 'integer')
+    .addColumn('h', 'integer')
+    .addColumn('w', 'integer')
+    .addColumn('k', 'integer')
+    .addColumn('stride', 'integer')
+    .addColumn('pad', 'integer')
+    .addColumn('status', 'text', (c) =>
+      c.notNull().check(sql`status in ('pending', 'running', 'done', 'failed', 'skipped')`),
+    )
+    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_error', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addUniqueConstraint('tasks_run_device_case', ['run_id', 'device_id', 'case_key'])
+    .execute();
+  await db.schema
+    .createIndex('tasks_run_device_status')
+    .on('tasks')
+    .columns(['run_id', 'device_id', 'status'])
+    .execute();
+
+  await db.schema
+    .createTable('failures')
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('task_id', 'integer', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+    .addColumn('attempt', 'integer', (c) => c.notNull())
+    .addColumn('transient', 'integer', (c) => c.notNull())
+    .addColumn('reason', 'text', (c) => c.notNull())
+    .addColumn('message', 'text', (c) => c.notNull())
+    .addColumn('stderr', 'text')
+    .addColumn('exit_code', 'integer')
+    .addColumn('signal', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('failures_task').on('failures').column('task_id').execute();
+
+  await db.schema
+    .createTable('measurements')
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('task_id', 'integer', (c) => c.notNull().unique().references('tasks.id').onDelete('cascade'))
+    .addColumn('agent_hash', 'text', (c) => c.notNull())
+    .addColumn('build_fingerprint', 'text', (c) => c.notNull())
+    .addColumn('samples_ns_json', 'text', (c) => c.notNull())
+    .addColumn('telemetry_json', 'text', (c) => c.notNull())
+    .addColumn('cpus_json', 'text', (c) => c.notNull())
+    .addColumn('density', 'real', (c) => c.notNull())
+    .addColumn('kept_blocks', 'integer', (c) => c.notNull())
+    .addColumn('kept_energy', 'real', (c) => c.notNull())
+    .addColumn('kernel', 'text', (c) => c.notNull())
+    .addColumn('flops', 'real', (c) => c.notNull())
+    .addColumn('n', 'integer', (c) => c.notNull())
+    .addColumn('min_ns', 'real', (c) => c.notNull())
+    .addColumn('max_ns', 'real', (c) => c.notNull())
+    .addColumn('median_ns', 'real', (c) => c.notNull())
+    .addColumn('mad_ns', 'real', (c) => c.notNull())
+    .addColumn('p10_ns', 'real', (c) => c.notNull())
+    .addColumn('p90_ns', 'real', (c) => c.notNull())
+    .addColumn('ci_low_ns', 'real', (c) => c.notNull())
+    .addColumn('ci_high_ns', 'real', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .execute();
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: see up().
+export async function down(db: Kysely<any>): Promise<void> {
+  for (const table of ['measurements', 'failures', 'tasks', 'runs', 'agent_builds', 'devices']) {
+    await db.schema.dropTable(table).execute();
+  }
+}

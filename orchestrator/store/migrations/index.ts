@@ -1,0 +1,14 @@
+/**
+ * Every migration, in order, provided from code (no directory scan: the bundle and the tests see the same
+ * list). Names are frozen; a new schema change is a new entry.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_initial.ts';
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};

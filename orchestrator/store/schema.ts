@@ -1,0 +1,129 @@
+/**
+ * The store's tables as Kysely types: the one place that names columns. Times are ISO-8601 text and JSON
+ * is text, so the same rows fit SQLite and PostgreSQL.
+ */
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+export const TASK_STATUSES = ['pending', 'running', 'done', 'failed', 'skipped'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const RUN_STATUSES = ['running', 'done', 'interrupted', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface DevicesTable {
+  id: string;
+  kind: string;
+  model: string;
+  abi: string;
+  build_fingerprint: string;
+  /** DeviceInfo as JSON, as last seen. */
+  identity_json: string;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+export interface AgentBuildsTable {
+  hash: string;
+  abi: string;
+  compiler: string;
+  flags: string;
+  created_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  created_at: string;
+  /** The resolved configuration the run was planned from; `--resume` re-plans from it. */
+  config_json: string;
+  config_hash: string;
+  git_revision: string | null;
+  host: string;
+  status: RunStatus;
+  finished_at: string | null;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  run_id: string;
+  device_id: string;
+  case_key: string;
+  /** Position in the plan: batches run in this order. */
+  batch_index: number;
+  seq: number;
+  /** The planned case as JSON (parameters and the model layers that share it). */
+  case_json: string;
+  /** What the agent receives for this case, without its `id` (config/agent-protocol.ts). */
+  plan_line_json: string;
+  // Case parameters as columns, for SQL over results; null where the op has none (idle).
+  op: string;
+  scheme: string | null;
+  block: string | null;
+  sparsity: number | null;
+  threads: number | null;
+  cin: number | null;
+  cout: number | null;
+  h: number | null;
+  w: number | null;
+  k: number | null;
+  stride: number | null;
+  pad: number | null;
+  status: TaskStatus;
+  /** Transient failures charged to this case so far (retries used + 1 once it fails for good). */
+  attempts: number;
+  last_error: string | null;
+  updated_at: string;
+}
+
+/** Every failure of a task: stable ones (the agent's error result) and each transient attempt. */
+export interface FailuresTable {
+  id: Generated<number>;
+  task_id: number;
+  attempt: number;
+  transient: number;
+  reason: string;
+  message: string;
+  stderr: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  created_at: string;
+}
+
+export interface MeasurementsTable {
+  id: Generated<number>;
+  task_id: number;
+  agent_hash: string;
+  build_fingerprint: string;
+  samples_ns_json: string;
+  telemetry_json: string;
+  cpus_json: string;
+  density: number;
+  kept_blocks: number;
+  kept_energy: number;
+  kernel: string;
+  flops: number;
+  n: number;
+  min_ns: number;
+  max_ns: number;
+  median_ns: number;
+  mad_ns: number;
+  p10_ns: number;
+  p90_ns: number;
+  ci_low_ns: number;
+  ci_high_ns: number;
+  created_at: string;
+}
+
+export interface Database {
+  devices: DevicesTable;
+  agent_builds: AgentBuildsTable;
+  runs: RunsTable;
+  tasks: TasksTable;
+  failures: FailuresTable;
+  measurements: MeasurementsTable;
+}
+
+export type RunRow = Selectable<RunsTable>;
+export type TaskRow = Selectable<TasksTable>;
+export type NewTask = Insertable<TasksTable>;
+export type MeasurementRow = Selectable<MeasurementsTable>;
+export type NewMeasurement = Insertable<MeasurementsTable>;

@@ -1,0 +1,265 @@
+/**
+ * Tasks: one planned case on one device in one run, UNIQUE(run, device, case). Each result is committed in
+ * its own transaction as it arrives, so a killed sweep loses at most the case in flight, and re-inserting a
+ * plan on resume adds only what is missing.
+ */
+import type { PlanLine } from '../../config/agent-protocol.ts';
+import type { StoreDb } from './open.ts';
+import type { NewMeasurement, NewTask, TaskRow, TaskStatus } from './schema.ts';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A plan line without its `id`: the scheduler gives each call's lines ids of its own. */
+export type PlanLineBody = DistributiveOmit<PlanLine, 'id'>;
+
+export interface TaskInput {
+  readonly caseKey: string;
+  readonly batchIndex: number;
+  readonly seq: number;
+  /** The planned case, kept as JSON for provenance and export. */
+  readonly caseJson: unknown;
+  readonly planLine: PlanLineBody;
+}
+
+/** The case parameters as columns (FC as a GEMM: cin = in, cout = out, a 1x1 "image"). */
+function caseColumns(line: PlanLineBody) {
+  const none = {
+    scheme: null,
+    block: null,
+    sparsity: null,
+    cin: null,
+    cout: null,
+    h: null,
+    w: null,
+    k: null,
+    stride: null,
+    pad: null,
+  };
+  const threads = line.threads ?? null;
+  switch (line.op) {
+    case 'idle':
+      return { ...none, threads };
+    case 'fc':
+      return {
+        ...none,
+        threads,
+        scheme: line.scheme,
+        block: line.block ?? null,
+        sparsity: line.sparsity,
+        cin: line.in,
+        cout: line.out,
+        h: 1,
+        w: 1,
+        k: 1,
+        stride: 1,
+        pad: 0,
+      };
+    default:
+      return {
+        threads,
+        scheme: line.scheme,
+        block: line.block ?? null,
+        sparsity: line.sparsity,
+        cin: line.cin,
+        cout: line.cout,
+        h: line.h,
+        w: line.w,
+        k: line.k,
+        stride: line.stride,
+        pad: line.pad,
+      };
+  }
+}
+
+// SQLite allows 32766 bound parameters per statement; 25 columns x 500 rows stays well below.
+const INSERT_CHUNK_ROWS = 500;
+
+/** Adds the tasks that are not there yet (by run, device and case key); returns how many were added. */
+export async function insertTasks(
+  db: StoreDb,
+  runId: string,
+  deviceId: string,
+  tasks: readonly TaskInput[],
+  now: Date = new Date(),
+): Promise<number> {
+  const at = now.toISOString();
+  const rows: NewTask[] = tasks.map((task) => ({
+    run_id: runId,
+    device_id: deviceId,
+    case_key: task.caseKey,
+    batch_index: task.batchIndex,
+    seq: task.seq,
+    case_json: JSON.stringify(task.caseJson),
+    plan_line_json: JSON.stringify(task.planLine),
+    op: task.planLine.op,
+    ...caseColumns(task.planLine),
+    status: 'pending',
+    attempts: 0,
+    last_error: null,
+    updated_at: at,
+  }));
+  return db.transaction().execute(async (trx) => {
+    let added = 0;
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK_ROWS) {
+      const result = await trx
+        .insertInto('tasks')
+        .values(rows.slice(start, start + INSERT_CHUNK_ROWS))
+        .onConflict((conflict) => conflict.columns(['run_id', 'device_id', 'case_key']).doNothing())
+        .executeTakeFirst();
+      added += Number(result.numInsertedOrUpdatedRows ?? 0n);
+    }
+    return added;
+  });
+}
+
+/** Tasks left `running` by a process that died: nobody is running them now, so they are pending again. */
+export async function releaseRunningTasks(
+  db: StoreDb,
+  runId: string,
+  deviceId: string,
+  now: Date = new Date(),
+) {
+  const result = await db
+    .updateTable('tasks')
+    .set({ status: 'pending', updated_at: now.toISOString() })
+    .where('run_id', '=', runId)
+    .where('device_id', '=', deviceId)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export async function pendingTasks(db: StoreDb, runId: string, deviceId: string): Promise<TaskRow[]> {
+  return db
+    .selectFrom('tasks')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('device_id', '=', deviceId)
+    .where('status', '=', 'pending')
+    .orderBy('batch_index')
+    .orderBy('seq')
+    .execute();
+}
+
+export async function setTasksStatus(
+  db: StoreDb,
+  taskIds: readonly number[],
+  from: TaskStatus,
+  to: TaskStatus,
+  now: Date = new Date(),
+): Promise<void> {
+  if (taskIds.length === 0) return;
+  await db
+    .updateTable('tasks')
+    .set({ status: to, updated_at: now.toISOString() })
+    .where('id', 'in', [...taskIds])
+    .where('status', '=', from)
+    .execute();
+}
+
+export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at'>;
+
+/**
+ * Stores a case's measurement and marks its task done, in one transaction. Returns false (and changes
+ * nothing) when the task already has a measurement: a result is never stored twice.
+ */
+export async function commitMeasurement(
+  db: StoreDb,
+  taskId: number,
+  measurement: MeasurementInput,
+  now: Date = new Date(),
+): Promise<boolean> {
+  const at = now.toISOString();
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('measurements')
+      .values({ ...measurement, task_id: taskId, created_at: at })
+      .onConflict((conflict) => conflict.column('task_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+    await trx
+      .updateTable('tasks')
+      .set({ status: 'done', last_error: null, updated_at: at })
+      .where('id', '=', taskId)
+      .execute();
+    return true;
+  });
+}
+
+export interface FailureInput {
+  readonly transient: boolean;
+  /** Short machine word: `agent-error`, `crash`, `timeout`, `garbage`, `missing-result`, ... */
+  readonly reason: string;
+  readonly message: string;
+  readonly stderr: string | null;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+/**
+ * Records one failure of a task and moves it to `then`: `failed` for good, or `pending` to be retried.
+ * `charge` counts the failure against the task's retries (the case in flight when an agent died is charged;
+ * the cases after it that never ran are not).
+ */
+export async function recordFailure(
+  db: StoreDb,
+  taskId: number,
+  failure: FailureInput,
+  then: 'failed' | 'pending',
+  charge: boolean,
+  now: Date = new Date(),
+): Promise<void> {
+  const at = now.toISOString();
+  await db.transaction().execute(async (trx) => {
+    const task = await trx
+      .selectFrom('tasks')
+      .select(['attempts', 'status'])
+      .where('id', '=', taskId)
+      .executeTakeFirst();
+    if (task === undefined || task.status === 'done') return;
+    const attempts = task.attempts + (charge ? 1 : 0);
+    await trx
+      .insertInto('failures')
+      .values({
+        task_id: taskId,
+        attempt: attempts,
+        transient: failure.transient ? 1 : 0,
+        reason: failure.reason,
+        message: failure.message,
+        stderr: failure.stderr,
+        exit_code: failure.exitCode,
+        signal: failure.signal,
+        created_at: at,
+      })
+      .execute();
+    await trx
+      .updateTable('tasks')
+      .set({ status: then, attempts, last_error: failure.message, updated_at: at })
+      .where('id', '=', taskId)
+      .execute();
+  });
+}
+
+export type StatusCounts = Readonly<Record<TaskStatus, number>>;
+
+export async function taskCounts(db: StoreDb, runId: string, deviceId?: string): Promise<StatusCounts> {
+  let query = db
+    .selectFrom('tasks')
+    .select(['status', db.fn.countAll<number>().as('count')])
+    .where('run_id', '=', runId)
+    .groupBy('status');
+  if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+  const rows = await query.execute();
+  const counts: Record<TaskStatus, number> = { pending: 0, running: 0, done: 0, failed: 0, skipped: 0 };
+  for (const row of rows) counts[row.status] = Number(row.count);
+  return counts;
+}
+
+export async function runDeviceIds(db: StoreDb, runId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select('device_id')
+    .distinct()
+    .where('run_id', '=', runId)
+    .execute();
+  return rows.map((row) => row.device_id);
+}

@@ -1,0 +1,28 @@
+/** Errors of the sweep use case. */
+import { PrunelabError } from '../errors.ts';
+
+/** The sweep ran but did not finish: a device was stopped, or the user interrupted it. */
+export class SweepIncompleteError extends PrunelabError<{
+  readonly runId: string;
+  readonly dbPath: string;
+  readonly pending: number;
+  readonly failed: number;
+}> {
+  override readonly name = 'SweepIncompleteError';
+}
+
+/** `--resume` was asked for but there is nothing to resume. */
+export class NothingToResumeError extends PrunelabError<{
+  readonly dbPath: string;
+  readonly runId?: string;
+}> {
+  override readonly name = 'NothingToResumeError';
+}
+
+/** Every case of the sweep was dropped (blocks that divide no layer, pattern on no 3x3 conv, ...). */
+export class EmptyPlanError extends PrunelabError<{
+  readonly dropped: number;
+  readonly reasons: readonly string[];
+}> {
+  override readonly name = 'EmptyPlanError';
+}

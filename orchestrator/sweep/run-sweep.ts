@@ -1,0 +1,180 @@
+/**
+ * The sweep use case: prepare each device (record it, build and push the agent), store the run and its
+ * tasks, run the per-device queues, and settle the run's status. Everything it touches comes in through
+ * `SweepDeps`; the CLI's composition root supplies the real store, devices and builder.
+ *
+ * Resuming re-plans from the configuration stored with the run (planning is deterministic, so the case keys
+ * are the same), inserts only the tasks that are missing, and runs what is still pending.
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { PrunelabConfig } from '../../config/schema.ts';
+import type { AgentBuild } from '../build/agent-build.ts';
+import { canonicalJson } from '../plan/key.ts';
+import type { Plan } from '../plan/types.ts';
+import type { EventSink } from '../scheduler/events.ts';
+import { type DeviceOutcome, type DeviceQueue, runQueues } from '../scheduler/scheduler.ts';
+import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
+import { RunNotFoundError } from '../store/errors.ts';
+import type { StoreDb } from '../store/open.ts';
+import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
+import type { RunStatus } from '../store/schema.ts';
+import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
+import type { Device, DeviceInfo } from '../transport/port.ts';
+import { EmptyPlanError } from './errors.ts';
+import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
+
+export interface SweepDeps {
+  readonly db: StoreDb;
+  readonly dbPath: string;
+  readonly devices: readonly Device[];
+  readonly buildAgent: (abi: string) => Promise<AgentBuild>;
+  readonly gitRevision: () => Promise<string | null>;
+  readonly hostName: string;
+  readonly emit: EventSink;
+  readonly stop: AbortSignal;
+  readonly hardStop: AbortSignal;
+  readonly now?: () => Date;
+}
+
+export type SweepRequest =
+  | { readonly kind: 'new'; readonly config: PrunelabConfig }
+  /** Continue a run: the given id, or the latest run in the store. */
+  | { readonly kind: 'resume'; readonly runId?: string };
+
+export interface SweepSummary {
+  readonly runId: string;
+  readonly resumed: boolean;
+  readonly dbPath: string;
+  readonly status: RunStatus;
+  readonly plannedCases: number;
+  readonly droppedCases: number;
+  readonly devices: readonly DeviceOutcome[];
+  readonly counts: StatusCounts;
+  readonly wallMs: number;
+}
+
+export function configHash(config: PrunelabConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16);
+}
+
+/** Records the device and makes sure its tasks exist; returns how many of them are still to run. */
+async function registerDevice(deps: SweepDeps, device: Device, runId: string, tasks: readonly TaskInput[]) {
+  const now = deps.now ?? (() => new Date());
+  const info = await device.info();
+  await upsertDevice(deps.db, info, now());
+  await insertTasks(deps.db, runId, device.identity.id, tasks, now());
+  const counts = await taskCounts(deps.db, runId, device.identity.id);
+  return { info, toRun: counts.pending + counts.running };
+}
+
+/** Builds the agent for the device's ABI (cached) and pushes it. */
+async function prepareDevice(deps: SweepDeps, device: Device, info: DeviceInfo): Promise<DeviceQueue> {
+  const build = await deps.buildAgent(info.identity.abi);
+  await recordAgentBuild(deps.db, build);
+  // One file per build hash: a resumed sweep with a rebuilt agent never overwrites a binary still running.
+  const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
+  await device.push(build.binaryPath, agentPath, { mode: 0o755 });
+  return {
+    device,
+    agentPath,
+    provenance: { agentHash: build.hash, buildFingerprint: info.buildFingerprint },
+  };
+}
+
+async function resolveRun(deps: SweepDeps, request: SweepRequest) {
+  const now = deps.now ?? (() => new Date());
+  if (request.kind === 'new') {
+    const runId = newRunId(now());
+    await createRun(
+      deps.db,
+      {
+        id: runId,
+        configJson: JSON.stringify(request.config),
+        configHash: configHash(request.config),
+        gitRevision: await deps.gitRevision(),
+        host: deps.hostName,
+      },
+      now(),
+    );
+    return { runId, config: request.config, resumed: false };
+  }
+  const run = request.runId === undefined ? await latestRun(deps.db) : await findRun(deps.db, request.runId);
+  if (run === undefined) {
+    const recent = await listRunIds(deps.db, 5);
+    throw new RunNotFoundError(
+      request.runId === undefined
+        ? `nothing to resume: ${deps.dbPath} has no runs. Start one with \`prunelab sweep --db ${deps.dbPath}\`.`
+        : `--resume: no run '${request.runId}' in ${deps.dbPath}; expected one of ${recent.join(', ') || '(no runs yet)'}, or --resume without an id for the latest run.`,
+      request.runId === undefined ? { path: deps.dbPath } : { path: deps.dbPath, runId: request.runId },
+      { kind: 'input' },
+    );
+  }
+  await setRunStatus(deps.db, run.id, 'running', now());
+  return { runId: run.id, config: JSON.parse(run.config_json) as PrunelabConfig, resumed: true };
+}
+
+function refuseEmptyPlan(plan: Plan): void {
+  if (plan.cases.length > 0) return;
+  const reasons = [...new Set(plan.dropped.map((dropped) => dropped.reason))];
+  throw new EmptyPlanError(
+    `the sweep has no case to run: all ${plan.dropped.length} cases were dropped because they cannot exist:\n` +
+      `${reasons.map((reason) => `  ${reason}`).join('\n')}\n` +
+      'Choose block sizes that divide the layers (see `prunelab sweep --dry-run`), or other schemes or models.',
+    { dropped: plan.dropped.length, reasons },
+    { kind: 'input' },
+  );
+}
+
+export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepSummary> {
+  const startedMs = performance.now();
+  const now = deps.now ?? (() => new Date());
+  if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config));
+  const { runId, config, resumed } = await resolveRun(deps, request);
+  const plan = planFromConfig(config);
+  const tasks = tasksFromPlan(plan);
+
+  // A resumed run continues on the devices it started on, when they are here.
+  const known = resumed ? new Set(await runDeviceIds(deps.db, runId)) : undefined;
+  const devices =
+    known === undefined || known.size === 0
+      ? deps.devices
+      : deps.devices.filter((d) => known.has(d.identity.id));
+  const queues: DeviceQueue[] = [];
+  for (const device of devices) {
+    const { info, toRun } = await registerDevice(deps, device, runId, tasks);
+    // Nothing left here (a finished run resumed): no build, no push.
+    if (toRun > 0) queues.push(await prepareDevice(deps, device, info));
+  }
+
+  const outcomes = await runQueues(queues, {
+    db: deps.db,
+    runId,
+    retries: config.scheduler.retries,
+    maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
+    caseTimeoutMs: config.scheduler.caseTimeoutMs,
+    stop: deps.stop,
+    hardStop: deps.hardStop,
+    emit: deps.emit,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+
+  const counts = await taskCounts(deps.db, runId);
+  const status: RunStatus = outcomes.some((outcome) => outcome.stoppedReason !== undefined)
+    ? 'failed'
+    : counts.pending > 0 || counts.running > 0
+      ? 'interrupted'
+      : 'done';
+  await setRunStatus(deps.db, runId, status, now());
+  return {
+    runId,
+    resumed,
+    dbPath: deps.dbPath,
+    status,
+    plannedCases: plan.cases.length,
+    droppedCases: plan.dropped.length,
+    devices: outcomes,
+    counts,
+    wallMs: performance.now() - startedMs,
+  };
+}
