@@ -88,6 +88,10 @@ export interface OkResultLine {
   readonly threads?: number;
   /** Timed repetitions, = samplesNs.length. */
   readonly reps?: number;
+  /** Time the agent spent preparing weights, masks and packed formats before timing. */
+  readonly prepareNs?: number;
+  /** Time the agent spent sampling (warm-up and timed repetitions). */
+  readonly samplingNs?: number;
   /** Which rule of the sampling policy ended the case (maxTime: possibly fewer samples than minReps). */
   readonly stop?: StopReason;
   /** Relative width of the median's 95% CI when the ciRelWidth rule was checked, else null. */

@@ -5,7 +5,14 @@ import type { LayerShape } from '../config/types.ts';
 import type { Scheme } from '../config/vocabulary.ts';
 import { familyOf } from './family.ts';
 import { computeFeatures, virtualRowFloats } from './features.ts';
-import { fitModel, fitPredictor, leaveOneShapeOut, predictCaseNs, type TrainingPoint } from './predictor.ts';
+import {
+  fitModel,
+  fitPredictor,
+  leaveOneShapeOut,
+  predictCaseNs,
+  predictNs,
+  type TrainingPoint,
+} from './predictor.ts';
 import { CONV3X3_SHAPES, formulaNs, shapeAt } from './test-support.ts';
 import type { FeatureName } from './types.ts';
 
@@ -117,4 +124,17 @@ test('the log-linear model recovers a power law', () => {
   for (const pair of leaveOneShapeOut('loglinear', 16, points)) {
     assert.ok(Math.abs(pair.predictedNs - pair.measuredNs) / pair.measuredNs < 0.01);
   }
+});
+
+test('a prediction stays within twice the ns-per-FLOP range the family was trained on', () => {
+  const points = synthetic(formulaNs);
+  const model = fitModel('linear', 16, points);
+  const perFlop = points.map(
+    (p) => p.latencyNs / computeFeatures(p.shape, p.scheme, p.block, p.density, 16).flops,
+  );
+  assert.deepEqual(model.nsPerFlopRange, [Math.min(...perFlop) / 2, Math.max(...perFlop) * 2]);
+  // A model gone wild (a huge overhead) is held to the high end of the range.
+  const wild = { ...model, intercept: 1e12 };
+  const probe = computeFeatures(shapeAt(0), 'unstructured', null, 0.5, 16);
+  assert.equal(predictNs(wild, probe), model.nsPerFlopRange[1] * probe.flops);
 });

@@ -72,6 +72,15 @@ interface Row {
   readonly latencyNs: number;
 }
 
+/** How far outside the training range of ns per FLOP a prediction may go, each way. */
+const NS_PER_FLOP_MARGIN = 2;
+
+function nsPerFlopRange(rows: readonly Row[]): [number, number] {
+  const values = rows.map((r) => r.latencyNs / r.features.flops).filter(Number.isFinite);
+  if (values.length === 0) return [0, Number.MAX_VALUE];
+  return [Math.min(...values) / NS_PER_FLOP_MARGIN, Math.max(...values) * NS_PER_FLOP_MARGIN];
+}
+
 function fitLinear(rows: readonly Row[], tileFloats: number): PredictorModel {
   const features = FEATURE_NAMES.filter((name) => rows.some((r) => r.features[name] !== 0));
   const matrix = rows.map((r) => [...featureVector(r.features, features), 1].map((v) => v / r.latencyNs));
@@ -85,6 +94,7 @@ function fitLinear(rows: readonly Row[], tileFloats: number): PredictorModel {
     features,
     coefficients: x.slice(0, features.length),
     intercept: x[features.length] ?? 0,
+    nsPerFlopRange: nsPerFlopRange(rows),
   };
 }
 
@@ -101,7 +111,14 @@ function fitLoglinear(rows: readonly Row[], tileFloats: number): PredictorModel 
   const y = rows.map((r) => [Math.log(r.latencyNs)]);
   if (features.length === 0) {
     const mean = y.reduce((sum, [v]) => sum + (v as number), 0) / y.length;
-    return { kind: 'loglinear', tileFloats, features, coefficients: [], intercept: mean };
+    return {
+      kind: 'loglinear',
+      tileFloats,
+      features,
+      coefficients: [],
+      intercept: mean,
+      nsPerFlopRange: nsPerFlopRange(rows),
+    };
   }
   const x = rows.map((r) => featureVector(r.features, features).map(logFeature));
   const regression = new MultivariateLinearRegression(x, y, { intercept: true, statistics: false });
@@ -109,7 +126,14 @@ function fitLoglinear(rows: readonly Row[], tileFloats: number): PredictorModel 
   if (!weights.every(Number.isFinite)) {
     // A singular system the SVD could not rescue: fall back to the mean, which CV will then grade.
     const mean = y.reduce((sum, [v]) => sum + (v as number), 0) / y.length;
-    return { kind: 'loglinear', tileFloats, features: [], coefficients: [], intercept: mean };
+    return {
+      kind: 'loglinear',
+      tileFloats,
+      features: [],
+      coefficients: [],
+      intercept: mean,
+      nsPerFlopRange: nsPerFlopRange(rows),
+    };
   }
   return {
     kind: 'loglinear',
@@ -117,6 +141,7 @@ function fitLoglinear(rows: readonly Row[], tileFloats: number): PredictorModel 
     features,
     coefficients: weights.slice(0, features.length),
     intercept: weights[features.length] as number,
+    nsPerFlopRange: nsPerFlopRange(rows),
   };
 }
 
@@ -142,7 +167,11 @@ export function predictNs(model: PredictorModel, features: Features): number {
     );
     latencyNs = Math.exp(log);
   }
-  if (Number.isNaN(latencyNs)) return MAX_PREDICTION_NS;
+  if (Number.isNaN(latencyNs)) latencyNs = MAX_PREDICTION_NS;
+  const [lowNsPerFlop, highNsPerFlop] = model.nsPerFlopRange;
+  if (features.flops > 0) {
+    latencyNs = Math.min(Math.max(latencyNs, lowNsPerFlop * features.flops), highNsPerFlop * features.flops);
+  }
   return Math.min(Math.max(latencyNs, MIN_PREDICTION_NS), MAX_PREDICTION_NS);
 }
 

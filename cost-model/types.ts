@@ -127,6 +127,12 @@ export interface PredictorModel {
   readonly features: readonly FeatureName[];
   readonly coefficients: readonly number[];
   readonly intercept: number;
+  /**
+   * [low, high] ns per useful FLOP a prediction is clamped to: the training range widened 2x each way. A
+   * model extrapolated to a shape unlike its training set (a log-space one especially) cannot then claim a
+   * throughput the family never came near.
+   */
+  readonly nsPerFlopRange: readonly [number, number];
 }
 
 /**
@@ -153,6 +159,7 @@ export interface ModelCandidateScore {
 
 export interface LutPredictor {
   readonly family: FamilyKey;
+  /** Shapes and knots the model was trained on (knots too noisy to train on are not counted). */
   readonly shapes: number;
   readonly points: number;
   readonly model: PredictorModel;

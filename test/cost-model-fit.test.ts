@@ -113,9 +113,9 @@ before(async () => {
     '--warmup',
     '1',
     '--min-reps',
-    '5',
+    '10',
     '--min-time-ms',
-    '5',
+    '20',
   );
   assert.equal(sweep.exitCode, 0, sweep.stderr);
   const fit = await prunelab(
@@ -194,7 +194,9 @@ test('an unmeasured 3x3 shape is `predicted` with an interval; an unmeasured fam
   const family = lut.predictors.find(
     (p) => p.family.opKind === 'conv3x3' && p.family.scheme === 'unstructured',
   );
-  assert.equal(family?.shapes, 8);
+  // 8 shapes were measured; knots measured while the machine was disturbed (interval > 30% of the median)
+  // do not train the predictor, so on a busy machine a few may drop out.
+  assert.ok((family?.shapes ?? 0) >= 3 && (family?.shapes ?? 0) <= 8, `trained on ${family?.shapes} shapes`);
   assert.ok(
     family?.accuracy !== null && family?.accuracy !== undefined,
     'conv3x3 unstructured has a CV figure',

@@ -10,8 +10,16 @@ export interface RequiredTool {
 export const REQUIRED_TOOLS: readonly RequiredTool[] = [
   { command: 'cc', debianPackage: 'gcc', why: 'builds the host agent' },
   { command: 'make', debianPackage: 'make', why: 'drives the agent builds' },
-  { command: 'aarch64-linux-gnu-gcc', debianPackage: 'gcc-aarch64-linux-gnu', why: 'builds the static arm64 agent' },
-  { command: 'qemu-aarch64-static', debianPackage: 'qemu-user-static', why: 'runs the arm64 agent on this host' },
+  {
+    command: 'aarch64-linux-gnu-gcc',
+    debianPackage: 'gcc-aarch64-linux-gnu',
+    why: 'builds the static arm64 agent',
+  },
+  {
+    command: 'qemu-aarch64-static',
+    debianPackage: 'qemu-user-static',
+    why: 'runs the arm64 agent on this host',
+  },
 ];
 
 function onPath(command: string): boolean {

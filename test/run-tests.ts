@@ -40,7 +40,8 @@ if (!unitOnly) {
   const missing = missingTools();
   if (missing.length > 0) {
     console.error('The test suite drives these tools for real and they are missing:');
-    for (const tool of missing) console.error(`  ${tool.command}: apt-get install ${tool.debianPackage}  (${tool.why})`);
+    for (const tool of missing)
+      console.error(`  ${tool.command}: apt-get install ${tool.debianPackage}  (${tool.why})`);
     console.error('Install them all with: sudo bash test/install-system-packages.sh');
     process.exit(1);
   }

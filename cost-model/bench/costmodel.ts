@@ -93,6 +93,8 @@ await store.close();
 interface DeviceReport {
   readonly device: string;
   readonly agentHash: string;
+  /** Measurements of other agent builds in the file, left out: kernels differ between builds. */
+  readonly skippedBuilds: Readonly<Record<string, number>>;
   readonly points: number;
   readonly noise: NoiseReport;
   readonly holdout: HoldoutReport;
@@ -101,6 +103,7 @@ interface DeviceReport {
 const reports: DeviceReport[] = groupPointsByDevice(rows).map((group) => ({
   device: group.deviceId,
   agentHash: group.agentHash,
+  skippedBuilds: group.skippedBuilds,
   points: group.points.length,
   noise: repeatNoise(groupCases(group.points)),
   holdout: holdOutShapes(group.points, folds),
@@ -141,6 +144,11 @@ for (const report of reports) {
     `${'overall'.padEnd(28)} ${''.padStart(6)} ${String(holdout.answered).padStart(6)} | ${cells(holdout.overall)} | ${cells(noise.accuracy)}`,
     '',
     `${holdout.answered} held-out cases predicted, ${holdout.unanswered} refused by the LUT (LutLookupError: family too small or never measured).`,
+    ...Object.entries(report.skippedBuilds).map(
+      ([hash, count]) =>
+        `left out: ${count} measurements of another agent build (${hash}); the agent sources changed between ` +
+        'runs, and timings of different builds are neither repeats nor training data for this one.',
+    ),
     `repeat noise: ${noise.repeatedCases} cases measured ${repeats > 1 ? 'in more than one run' : 'once only (use --repeats 2)'}; ` +
       'each run of a case taken as the prediction of its other runs.',
     `target: >= 90% of held-out predictions within ±10%: ${

@@ -24,7 +24,7 @@ const blasSource = join(agentDir, 'bench', 'openblas-sgemm.c');
 
 /** Defaults: enough samples for a stable median, a full run in a few minutes on 2 cores. */
 const DEFAULT_MIN_REPS = 15;
-const DEFAULT_MIN_TIME_MS = 60;
+const DEFAULT_MIN_TIME_MS = 50;
 const DEFAULT_MAX_TIME_MS = 5000;
 const DEFAULT_ROUNDS = 2;
 
@@ -153,15 +153,19 @@ async function runAgent(
 ): Promise<Map<string, CaseOutcome>> {
   const child = spawn(agentPath, ['run'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const byId = new Map(cases.map((c) => [c.id, c]));
-  const lines = new Map<string, Record<string, unknown>[]>();
+  const results = new Map<string, Record<string, unknown>[]>();
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (cause) =>
       reject(new BenchError(`cannot start ${agentPath}: ${cause.message}`, {}, { cause })),
     );
     child.on('close', resolve);
   });
-  const plan = cases.map((c) => JSON.stringify(planLine(c, sampling))).join('\n');
-  child.stdin.end(`${Array.from({ length: rounds }, () => plan).join('\n')}\n`);
+  // Odd rounds run the plan backwards, so slow drift (heat, other work) does not always favour the same end.
+  const lines = cases.map((c) => JSON.stringify(planLine(c, sampling)));
+  const plan = Array.from({ length: rounds }, (_, r) =>
+    (r % 2 === 0 ? lines : [...lines].reverse()).join('\n'),
+  );
+  child.stdin.end(`${plan.join('\n')}\n`);
   const total = cases.length * rounds;
   let seen = 0;
   for await (const text of createInterface({ input: child.stdout })) {
@@ -177,7 +181,7 @@ async function runAgent(
     }
     if (line.type !== 'result' || typeof line.id !== 'string') continue;
     seen++;
-    lines.set(line.id, [...(lines.get(line.id) ?? []), line]);
+    results.set(line.id, [...(results.get(line.id) ?? []), line]);
     const c = byId.get(line.id);
     if (!c) continue;
     const what = `${c.layer.key} ${variantName(c.variant)}${c.sparsity ? ` @${c.sparsity}` : ''} t${c.threads}`;
@@ -190,7 +194,7 @@ async function runAgent(
   }
   const code = await exited;
   if (code !== 0) throw new BenchError(`prunelab-agent run exited with ${code}`, { code });
-  return new Map(cases.map((c) => [c.id, outcomeOf(lines.get(c.id) ?? [])]));
+  return new Map(cases.map((c) => [c.id, outcomeOf(results.get(c.id) ?? [])]));
 }
 
 function runOpenblas(

@@ -85,19 +85,65 @@ int prune_validate(const pl_layer_spec *spec, char *err, size_t errlen) {
 /* A prunable unit: score (kept squared magnitude), size (kept weights), index (tie-break). */
 typedef struct {
   double score;
-  long size;
-  long index;
+  int32_t size;
+  int32_t index;
 } prune_unit;
+
+static inline int unit_less(const prune_unit *x, const prune_unit *y) {
+  return x->score < y->score || (x->score == y->score && x->index < y->index);
+}
 
 static int prune_unit_cmp(const void *a, const void *b) {
   const prune_unit *x = a, *y = b;
-  if (x->score != y->score) return x->score < y->score ? -1 : 1;
-  return (x->index > y->index) - (x->index < y->index);
+  return unit_less(x, y) ? -1 : unit_less(y, x) ? 1 : 0;
 }
 
-/* Sorts units by score and returns how many of the smallest to remove so the kept count lands nearest to
- * target_kept (removal stops as soon as one more unit would move away from the target). */
+/* Moves the r smallest units (score, then index: a total order, so the set is unique) to the front, in
+ * O(n) on average (Hoare's selection); a full sort of millions of weights took over a second per case. */
+static void select_smallest(prune_unit *a, long n, long r) {
+  if (r <= 0 || r >= n) return;
+  long lo = 0, hi = n - 1, k = r - 1;
+  while (lo < hi) {
+    long mid = lo + (hi - lo) / 2;
+    /* Median of three by position: deterministic, and no quadratic case on sorted input. */
+    prune_unit x = a[lo], y = a[mid], z = a[hi], pivot;
+    if (unit_less(&x, &y))
+      pivot = unit_less(&y, &z) ? y : (unit_less(&x, &z) ? z : x);
+    else
+      pivot = unit_less(&x, &z) ? x : (unit_less(&y, &z) ? z : y);
+    long i = lo, j = hi;
+    while (i <= j) {
+      while (unit_less(&a[i], &pivot)) i++;
+      while (unit_less(&pivot, &a[j])) j--;
+      if (i <= j) {
+        prune_unit t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j)
+      hi = j;
+    else if (k >= i)
+      lo = i;
+    else
+      break;
+  }
+}
+
+/* Puts the units to remove first and returns their count: the smallest ones, removed until the kept count
+ * lands nearest to target_kept (removal stops as soon as one more unit would move away from the target). */
 static long prune_select(prune_unit *units, long n, long kept, long target_kept) {
+  int equal = 1;
+  for (long i = 1; i < n && equal; i++) equal = units[i].size == units[0].size;
+  if (equal && n > 0) {
+    long size = units[0].size, removed = 0;
+    if (size > 0)
+      while (removed < n && kept > target_kept && 2 * (kept - target_kept) >= size) kept -= size, removed++;
+    select_smallest(units, n, removed);
+    return removed;
+  }
   qsort(units, (size_t)n, sizeof *units, prune_unit_cmp);
   long removed = 0;
   while (removed < n && kept > target_kept) {
@@ -120,7 +166,7 @@ static int oom(char *err, size_t errlen, const char *what) {
 
 static void mask_unstructured(int rows, int cols, const float *w, uint8_t *mask, prune_unit *u, long target) {
   long n = (long)rows * cols;
-  for (long i = 0; i < n; i++) u[i] = (prune_unit){(double)w[i] * w[i], 1, i};
+  for (long i = 0; i < n; i++) u[i] = (prune_unit){(double)w[i] * w[i], 1, (int32_t)i};
   long removed = prune_select(u, n, n, target);
   for (long i = 0; i < removed; i++) mask[u[i].index] = 0;
 }
@@ -144,7 +190,7 @@ static void mask_channel(int rows, int cols, int kk, const float *w, uint8_t *ma
         float v = w[(long)r * cols + ci * kk + t];
         e += (double)v * v;
       }
-    u[ci] = (prune_unit){e, (long)rows * kk, ci};
+    u[ci] = (prune_unit){e, (int32_t)((long)rows * kk), ci};
   }
   long removed = prune_select(u, cin, (long)rows * cols, target);
   for (long i = 0; i < removed; i++)
@@ -164,7 +210,7 @@ static void mask_pattern(int rows, int cols, const float *w, uint8_t *mask, prun
       if (e > best_e) best_e = e, best = p;
     }
     for (int t = 0; t < 9; t++) mask[kn * 9 + t] = (prune_patterns[best] >> t) & 1u;
-    u[kn] = (prune_unit){best_e, 4, kn};
+    u[kn] = (prune_unit){best_e, 4, (int32_t)kn};
   }
   /* Connectivity pruning: whole kernels, from 4/9 of the weights down to the target. */
   long removed = prune_select(u, kernels, kernels * 4, target);
@@ -183,7 +229,7 @@ static void mask_bcr(int rows, int cols, int br, int bc, double row_share, doubl
       for (int b = 0; b < nbc; b++) {
         double e = 0;
         for (int c = b * bc; c < (b + 1) * bc; c++) e += (double)w[(long)r * cols + c] * w[(long)r * cols + c];
-        u[n] = (prune_unit){e, bc, n};
+        u[n] = (prune_unit){e, bc, (int32_t)n};
         n++;
       }
     long removed = prune_select(u, n, kept, row_target);
@@ -204,7 +250,7 @@ static void mask_bcr(int rows, int cols, int br, int bc, double row_share, doubl
           e += (double)w[(long)r * cols + c] * w[(long)r * cols + c];
           size++;
         }
-      u[n] = (prune_unit){e, size, n};
+      u[n] = (prune_unit){e, (int32_t)size, (int32_t)n};
       n++;
     }
   long removed = prune_select(u, n, kept, target);
@@ -227,7 +273,7 @@ static void mask_block_punched(int rows, int cols, int kk, int br, int bc, const
             float v = w[(long)r * cols + ci * kk + t];
             e += (double)v * v;
           }
-        u[n] = (prune_unit){e, (long)br * bc, n};
+        u[n] = (prune_unit){e, br * bc, (int32_t)n};
         n++;
       }
   long removed = prune_select(u, n, (long)rows * cols, target);
@@ -259,6 +305,10 @@ int prune_mask(const pl_layer_spec *spec, int rows, int cols, const float *w, ui
                char *err, size_t errlen) {
   long total = (long)rows * cols, target = target_of(spec, total);
   int k = spec_k(spec), kk = spec->op == PL_OP_DWCONV ? 1 : k * k;
+  if (total > INT32_MAX) {
+    snprintf(err, errlen, "layer too large to prune: %ld weights (limit %d)", total, INT32_MAX);
+    return -1;
+  }
   memset(mask, 1, (size_t)total);
   prune_unit *u = NULL;
   if (spec->scheme != PL_SCHEME_DENSE) {

@@ -164,8 +164,16 @@ static void write_sampling(json_writer *w, const pl_sampling_options *o) {
   json_object_end(w);
 }
 
+/* Where a case's time went inside the agent: preparing weights and masks, then sampling (warm-up included).
+ * The orchestrator compares their sum with its own wall time to measure its overhead honestly. */
+typedef struct {
+  int64_t prepare_ns;
+  int64_t sampling_ns;
+} run_case_times;
+
 static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
-                     const run_samples *s, const telemetry_snapshot_t *before, const telemetry_snapshot_t *after) {
+                     const run_samples *s, const run_case_times *times, const telemetry_snapshot_t *before,
+                     const telemetry_snapshot_t *after) {
   const int idle = c->op == PL_OP_IDLE;
   json_writer_reset(w);
   json_object_begin(w);
@@ -190,6 +198,8 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   for (int i = 0; i < ncpus; i++) json_int(w, cpus[i]);
   json_array_end(w);
   json_field_int(w, "reps", (int64_t)s->n);
+  json_field_int(w, "prepareNs", times->prepare_ns);
+  json_field_int(w, "samplingNs", times->sampling_ns);
   json_field_string(w, "stop", run_stop_name(s->stop));
   json_key(w, "medianCiRelWidth");
   if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
@@ -237,8 +247,11 @@ int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w) {
   pl_layer *layer = NULL;
   pl_layer_stats st = {.density = 1, .kept_blocks = 0, .kept_energy = 1, .flops = 0, .kernel = "idle-clock_nanosleep"};
   int threads = 1;
+  run_case_times times = {0, 0};
   if (c->op != PL_OP_IDLE) {
+    const int64_t prepare_start = telemetry_now_ns();
     layer = layer_prepare(&c->spec, err, sizeof err);
+    times.prepare_ns = telemetry_now_ns() - prepare_start;
     if (!layer) {
       write_error(w, c->id, c->line, err[0] ? err : "layer_prepare refused the case without a reason");
       return -1;
@@ -253,13 +266,15 @@ int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w) {
   int slack = layer ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   telemetry_snapshot(&before);
+  const int64_t sampling_start = telemetry_now_ns();
   int rc = layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
                  : sample(&c->sampling, body_idle, (void *)&c->duration_us, &s, err, sizeof err);
+  times.sampling_ns = telemetry_now_ns() - sampling_start;
   telemetry_snapshot(&after);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
   if (layer) st = layer_stats(layer);
 
-  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &s, &before, &after);
+  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &s, &times, &before, &after);
   else write_error(w, c->id, c->line, err);
   layer_free(layer);
   free(s.ns);

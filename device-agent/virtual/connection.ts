@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   /** The largest payload the host may send us (the CNXN maxdata we advertise). */
   readonly maxPayloadBytes: number;
   readonly openService: ServiceOpener;
+  /** Told when opening a service threw; the stream is refused, the link stays up. */
+  readonly onServiceError?: (destination: string, error: unknown) => void;
   /** Told about packets that break the protocol; the link is torn down after. */
   readonly onProtocolError?: (error: ProtocolError) => void;
 }
@@ -169,7 +171,14 @@ export class AdbDeviceConnection {
     const destination = textDecoder.decode(packet.payload).replace(/\0+$/, '');
     const localId = this.nextLocalId++;
     const stream = new DeviceStream(this, localId, hostId);
-    const service = this.options.openService(destination, stream);
+    let service: StreamService | undefined;
+    try {
+      service = this.options.openService(destination, stream);
+    } catch (error) {
+      // A service that cannot start (its command cannot be planned, say) refuses this stream only.
+      this.options.onServiceError?.(destination, error);
+      service = undefined;
+    }
     if (service === undefined) {
       // An unknown service is refused with CLSE(0, host id), which the host reports as "closed".
       this.send({ command: AdbCommand.Close, arg0: 0, arg1: hostId, payload: new Uint8Array(0) });

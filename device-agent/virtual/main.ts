@@ -130,9 +130,17 @@ export async function runVirtualPhone(flags: VirtualPhoneFlags, io: RunVirtualPh
   await phone.stop();
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined &&
-  realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1]);
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(fileURLToPath(import.meta.url)) === realpathSync(script);
+  } catch {
+    return false; // `node -e`, a REPL: no script path to compare
+  }
+}
+
+const invokedDirectly = isEntryPoint();
 if (invokedDirectly) {
   const flags = await yargs(hideBin(process.argv))
     .scriptName('virtual-phone')

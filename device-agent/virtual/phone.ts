@@ -150,6 +150,10 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
     config.abi === 'arm64-v8a'
       ? requireTool('qemu-aarch64-static', 'qemu-user-static', 'to run aarch64 binaries')
       : undefined;
+  const unshare =
+    qemu === undefined
+      ? undefined
+      : requireTool('unshare', 'util-linux', 'to give qemu a private binfmt_misc');
 
   const stateDir = await mkdtemp(join(tmpdir(), 'prunelab-phone-'));
   const sandboxDir = config.sandboxDir ?? join(stateDir, 'data-local-tmp');
@@ -246,7 +250,7 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
     });
     const argv: [string, ...string[]] =
       arm64Launch === 'binfmt' && registration !== undefined
-        ? (withPrivateBinfmt(registration, [bwrap, ...args]) as [string, ...string[]])
+        ? (withPrivateBinfmt(unshare ?? 'unshare', registration, [bwrap, ...args]) as [string, ...string[]])
         : [bwrap, ...args];
     return diskFull === undefined ? { argv } : { argv, extraInputs: [new Uint8Array(DISK_FULL_TMPFS_BYTES)] };
   };
@@ -284,7 +288,9 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
     }
     if (registration !== undefined) {
       if (config.arm64Launch !== 'prefix') {
-        const binfmt = await probe(withPrivateBinfmt(registration, ['/bin/true']) as [string, ...string[]]);
+        const binfmt = await probe(
+          withPrivateBinfmt(unshare ?? 'unshare', registration, ['/bin/true']) as [string, ...string[]],
+        );
         if (binfmt.exitCode === 0) arm64Launch = 'binfmt';
         else if (config.arm64Launch === 'binfmt') {
           throw new PhoneToolError(
@@ -361,6 +367,8 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
             maxPayloadBytes: config.maxPayloadBytes,
             openService,
             onProtocolError: (error) => config.log(`protocol error, link reset: ${error.message}`),
+            onServiceError: (destination, error) =>
+              config.log(`cannot open ${JSON.stringify(destination)}: ${(error as Error).message}`),
           },
         );
         watch = faults.attach({ destroy: () => connection.destroy() });

@@ -4,8 +4,37 @@
  * group takes every child with it, even ones that called setsid.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { CommandRunner, RunningCommand } from './ports.ts';
+
+/** How long the leader gets to exit on its own once the rest of its group was killed. */
+const LEADER_GRACE_MS = 200;
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/** Process ids in a process group, from /proc (field 5 of /proc/PID/stat is the group). Linux only, as bwrap is. */
+export function processGroupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // The command name may hold spaces and parentheses: fields resume after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) members.push(Number(name));
+    } catch {
+      // gone while we looked
+    }
+  }
+  return members;
+}
 
 export interface SpawnPlan {
   readonly argv: readonly [string, ...string[]];
@@ -32,12 +61,16 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
   const live = new Map<number, ChildProcess>();
 
   function killGroup(child: ChildProcess): void {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // ESRCH: the group is already gone.
+    const leader = child.pid;
+    if (leader === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    // The members first, the leader (the outer bwrap) last: it then reaps the sandbox's init itself. Killed
+    // together, that init is reparented to PID 1 and lingers as a zombie until PID 1 gets round to it.
+    for (const pid of processGroupMembers(leader)) {
+      if (pid !== leader) signal(pid, 'SIGKILL');
     }
+    const leaderGrace = setTimeout(() => signal(-leader, 'SIGKILL'), LEADER_GRACE_MS);
+    leaderGrace.unref();
+    child.once('exit', () => clearTimeout(leaderGrace));
   }
 
   return {
@@ -111,7 +144,10 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
     },
 
     killAll() {
-      for (const child of live.values()) killGroup(child);
+      for (const child of live.values()) {
+        // At shutdown there is no time to be gentle: the whole group at once.
+        if (child.pid !== undefined) signal(-child.pid, 'SIGKILL');
+      }
     },
   };
 }

@@ -104,9 +104,13 @@ const ENTER_BINFMT_SCRIPT = [
  * (Linux >= 6.7 allows that to an unprivileged user namespace) where aarch64 ELF files run through qemu.
  * Nothing is registered on the host: the instance dies with the namespace.
  */
-export function withPrivateBinfmt(registration: string, argv: readonly string[]): string[] {
+export function withPrivateBinfmt(
+  unsharePath: string,
+  registration: string,
+  argv: readonly string[],
+): string[] {
   return [
-    'unshare',
+    unsharePath,
     '--user',
     '--map-root-user',
     '--mount',

@@ -61,6 +61,8 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   durationUs: count.exactOptional(),
   threads: z.number().int().positive().exactOptional(),
   reps: count.exactOptional(),
+  prepareNs: count.exactOptional(),
+  samplingNs: count.exactOptional(),
   stop: z.enum(['minReached', 'ci', 'maxReps', 'maxTime']).exactOptional(),
   medianCiRelWidth: z.number().nonnegative().nullable().exactOptional(),
   sampling: sampling.exactOptional(),

@@ -3,7 +3,8 @@
  * host transport with the real agent and a real SQLite store in a temporary folder.
  *
  * 1. The embedded default sweep (or `--quick`, a subset): its wall time against the sum of the agent's own
- *    case times (telemetry before -> after: warm-up and timed repetitions), and against the agent's busy
+ *    case times (prepareNs + samplingNs from each result: weights and masks, warm-up and timed
+ *    repetitions), and against the agent's busy
  *    spans (first case start -> last case end of each call, so weight preparation between cases counts as
  *    agent work). The agent and Node both stamp CLOCK_MONOTONIC, but only agent-side differences are used.
  * 2. Idle cases of 1 ms and 20 ms (one timed repetition each, no warm-up): the wall time per case (between
@@ -60,7 +61,7 @@ async function caseTimes(store: OpenedStore, runId: string) {
   const rows = await store.db
     .selectFrom('measurements as m')
     .innerJoin('tasks as t', 't.id', 'm.task_id')
-    .select(['t.id', 't.batch_index', 't.seq', 'm.telemetry_json'])
+    .select(['t.id', 't.batch_index', 't.seq', 'm.telemetry_json', 'm.prepare_ns', 'm.sampling_ns'])
     .where('t.run_id', '=', runId)
     .orderBy('t.batch_index')
     .orderBy('t.seq')
@@ -72,11 +73,49 @@ async function caseTimes(store: OpenedStore, runId: string) {
       batch: row.batch_index,
       beforeNs: telemetry.before.timeNs,
       afterNs: telemetry.after.timeNs,
+      // The agent's whole case: preparing weights and masks, then warm-up and timed repetitions.
+      agentNs: (row.prepare_ns ?? 0) + (row.sampling_ns ?? telemetry.after.timeNs - telemetry.before.timeNs),
     };
   });
 }
 
-async function benchSweep(dir: string, device: Device, quick: boolean) {
+/**
+ * The same plan lines, batch by batch, straight into the agent with its output discarded: what the sweep
+ * would take with no orchestrator at all (a second measurement of the same cases, so it carries their noise).
+ */
+async function agentAlone(
+  store: OpenedStore,
+  runId: string,
+  device: Device,
+  agentPath: string,
+): Promise<number> {
+  const tasks = await store.db
+    .selectFrom('tasks')
+    .select(['id', 'batch_index', 'plan_line_json'])
+    .where('run_id', '=', runId)
+    .orderBy('batch_index')
+    .orderBy('seq')
+    .execute();
+  const batches = new Map<number, string[]>();
+  for (const task of tasks) {
+    const line = JSON.stringify({ id: `t${task.id}`, ...JSON.parse(task.plan_line_json) });
+    batches.set(task.batch_index, [...(batches.get(task.batch_index) ?? []), line]);
+  }
+  let totalMs = 0;
+  for (const lines of batches.values()) {
+    const result = await device.shell([agentPath, 'run'], {
+      timeoutMs: 30 * 60_000,
+      stdin: `${lines.join('\n')}\n`,
+      onStdoutLine: () => {},
+    });
+    if (result.exitCode !== 0)
+      throw new Error(`the agent alone failed (exit ${result.exitCode}): ${result.stderr}`);
+    totalMs += result.durationMs;
+  }
+  return totalMs;
+}
+
+async function benchSweep(dir: string, device: Device, agentPath: string, quick: boolean) {
   const config = loadConfig(
     undefined,
     quick ? 'defaults + --quick' : 'defaults',
@@ -103,7 +142,7 @@ async function benchSweep(dir: string, device: Device, quick: boolean) {
       { kind: 'new', config },
     );
     const times = await caseTimes(store, summary.runId);
-    const agentCaseMs = times.reduce((sum, t) => sum + (t.afterNs - t.beforeNs) / 1e6, 0);
+    const agentCaseMs = times.reduce((sum, t) => sum + t.agentNs / 1e6, 0);
     const spans = new Map<number, { first: number; last: number }>();
     for (const t of times) {
       const span = spans.get(t.batch);
@@ -112,6 +151,7 @@ async function benchSweep(dir: string, device: Device, quick: boolean) {
         spans.set(t.batch, { first: Math.min(span.first, t.beforeNs), last: Math.max(span.last, t.afterNs) });
     }
     const agentSpanMs = [...spans.values()].reduce((sum, span) => sum + (span.last - span.first) / 1e6, 0);
+    const agentAloneMs = await agentAlone(store, summary.runId, device, agentPath);
     return {
       subset: quick ? 'quick' : 'default',
       cases: summary.plannedCases,
@@ -123,6 +163,8 @@ async function benchSweep(dir: string, device: Device, quick: boolean) {
       overheadPct: ((summary.wallMs - agentCaseMs) / summary.wallMs) * 100,
       agentSpanMs,
       overheadOutsideAgentPct: ((summary.wallMs - agentSpanMs) / summary.wallMs) * 100,
+      agentAloneMs,
+      overheadVsAgentAlonePct: ((summary.wallMs - agentAloneMs) / summary.wallMs) * 100,
       hostMsPerCaseMedian: medianOf(hostMs),
       hostMsTotal: hostMs.reduce((sum, ms) => sum + ms, 0),
     };
@@ -230,7 +272,7 @@ async function main(): Promise<void> {
     const agentPath = join(dir, 'host', `prunelab-agent-${build.hash}`);
     await device.push(build.binaryPath, agentPath, { mode: 0o755 });
     const idle = await benchIdle(dir, device, agentPath, build.hash);
-    const sweep = await benchSweep(dir, device, values.quick === true);
+    const sweep = await benchSweep(dir, device, agentPath, values.quick === true);
     const report = {
       machine: {
         cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -254,6 +296,7 @@ async function main(): Promise<void> {
       `  wall time                                  ${(s.wallMs / 1000).toFixed(1)} s`,
       `  sum of the agent's case times              ${(s.agentCaseMs / 1000).toFixed(1)} s  -> overhead ${s.overheadPct.toFixed(1)}% of wall (${verdict(s.overheadPct <= TARGET_SWEEP_OVERHEAD_PCT)} <= ${TARGET_SWEEP_OVERHEAD_PCT}%)`,
       `  sum of the agent's busy spans (with prep)  ${(s.agentSpanMs / 1000).toFixed(1)} s  -> ${s.overheadOutsideAgentPct.toFixed(1)}% of wall outside the agent`,
+      `  the agent alone on the same plan lines     ${(s.agentAloneMs / 1000).toFixed(1)} s  -> the orchestrator adds ${(s.overheadVsAgentAlonePct).toFixed(1)}% of wall`,
       `  host work per case (stats + commit)        median ${s.hostMsPerCaseMedian.toFixed(2)} ms, total ${(s.hostMsTotal / 1000).toFixed(2)} s (overlaps the agent)`,
       '',
       `idle cases                                 ${idle.map((r) => `${r.durationMs} ms`.padEnd(14)).join('')}`,

@@ -1,6 +1,6 @@
 /**
  * Store rows -> the cost model's measured points, grouped one LUT per device. Pure: the rows come from
- * orchestrator/fit/read-points.ts (or a test's literals).
+ * orchestrator/fit/read-rows.ts (or a test's literals).
  */
 import type { LayerShape } from '../../config/types.ts';
 import { isScheme } from '../../config/vocabulary.ts';

@@ -52,6 +52,8 @@ export function toMeasurement(
     kept_energy: result.keptEnergy,
     kernel: result.kernel,
     flops: result.flops,
+    prepare_ns: result.prepareNs ?? null,
+    sampling_ns: result.samplingNs ?? null,
     n: summary.count,
     min_ns: summary.min,
     max_ns: summary.max,

@@ -101,6 +101,9 @@ export interface MeasurementsTable {
   kept_energy: number;
   kernel: string;
   flops: number;
+  /** Agent time spent preparing weights and masks, and sampling (null when the agent did not say). */
+  prepare_ns: number | null;
+  sampling_ns: number | null;
   n: number;
   min_ns: number;
   max_ns: number;

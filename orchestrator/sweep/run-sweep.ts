@@ -140,24 +140,30 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     known === undefined || known.size === 0
       ? deps.devices
       : deps.devices.filter((d) => known.has(d.identity.id));
-  const queues: DeviceQueue[] = [];
-  for (const device of devices) {
-    const { info, toRun } = await registerDevice(deps, device, runId, tasks);
-    // Nothing left here (a finished run resumed): no build, no push.
-    if (toRun > 0) queues.push(await prepareDevice(deps, device, info));
+  let outcomes: DeviceOutcome[];
+  try {
+    const queues: DeviceQueue[] = [];
+    for (const device of devices) {
+      const { info, toRun } = await registerDevice(deps, device, runId, tasks);
+      // Nothing left here (a finished run resumed): no build, no push.
+      if (toRun > 0) queues.push(await prepareDevice(deps, device, info));
+    }
+    outcomes = await runQueues(queues, {
+      db: deps.db,
+      runId,
+      retries: config.scheduler.retries,
+      maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
+      caseTimeoutMs: config.scheduler.caseTimeoutMs,
+      stop: deps.stop,
+      hardStop: deps.hardStop,
+      emit: deps.emit,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
+  } catch (error) {
+    // A build or a device that could not be prepared: the run stays resumable, but is not `running`.
+    await setRunStatus(deps.db, runId, 'failed', now()).catch(() => {});
+    throw error;
   }
-
-  const outcomes = await runQueues(queues, {
-    db: deps.db,
-    runId,
-    retries: config.scheduler.retries,
-    maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
-    caseTimeoutMs: config.scheduler.caseTimeoutMs,
-    stop: deps.stop,
-    hardStop: deps.hardStop,
-    emit: deps.emit,
-    ...(deps.now === undefined ? {} : { now: deps.now }),
-  });
 
   const counts = await taskCounts(deps.db, runId);
   const status: RunStatus = outcomes.some((outcome) => outcome.stoppedReason !== undefined)

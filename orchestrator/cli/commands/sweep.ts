@@ -157,15 +157,14 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
           const dropped = Object.entries(plan.droppedReasons).map(
             ([reason, count]) => `    ${count} x ${reason}`,
           );
-          context.output.out(
-            [
-              `Plan: ${plan.cases} cases in ${plan.batches} agent calls per device, on ${deviceIds.join(', ')}`,
-              `Estimate: ${formatDurationMs(plan.estimatedMs)} per device (${plan.estimateBasis})`,
-              `Dropped: ${plan.dropped} cases that cannot exist${dropped.length > 0 ? ':' : ''}`,
-              ...dropped,
-              `Would store into ${dbPath}`,
-            ].join('\n') + '\n',
-          );
+          const lines = [
+            `Plan: ${plan.cases} cases in ${plan.batches} agent calls per device, on ${deviceIds.join(', ')}`,
+            `Estimate: ${formatDurationMs(plan.estimatedMs)} per device (${plan.estimateBasis})`,
+            `Dropped: ${plan.dropped} cases that cannot exist${dropped.length > 0 ? ':' : ''}`,
+            ...dropped,
+            `Would store into ${dbPath}`,
+          ];
+          context.output.out(`${lines.join('\n')}\n`);
         }
         return;
       }

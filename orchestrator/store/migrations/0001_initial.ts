@@ -105,6 +105,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kept_energy', 'real', (c) => c.notNull())
     .addColumn('kernel', 'text', (c) => c.notNull())
     .addColumn('flops', 'real', (c) => c.notNull())
+    .addColumn('prepare_ns', 'real')
+    .addColumn('sampling_ns', 'real')
     .addColumn('n', 'integer', (c) => c.notNull())
     .addColumn('min_ns', 'real', (c) => c.notNull())
     .addColumn('max_ns', 'real', (c) => c.notNull())
