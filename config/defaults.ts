@@ -2,7 +2,7 @@
  * Embedded defaults: what `npx prunelab sweep` does with no config file and no phone, and the value of
  * every field a config file leaves out. Pure data; config/schema.ts applies it.
  */
-import type { PrunelabConfig, SchedulerConfig, SweepConfig } from './schema.ts';
+import type { AdbDevicesConfig, LabConfig, PrunelabConfig, SchedulerConfig, SweepConfig } from './schema.ts';
 import type { MeasurementPolicy } from './types.ts';
 import { SCHEMES } from './vocabulary.ts';
 
@@ -56,6 +56,31 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = {
   retries: 3,
   maxConsecutiveFailures: 5,
   caseTimeoutMs: 300_000,
+  // FAI-PEP drops a device after 3 missed checks; 5 minutes leaves time to replug a cable.
+  disconnectGraceMs: 300_000,
+};
+
+/** The local adb server on its usual port, started when not running, as the adb CLI does. */
+export const DEFAULT_ADB: AdbDevicesConfig = {
+  enabled: true,
+  servers: ['127.0.0.1:5037'],
+  startServer: true,
+  workDir: '/data/local/tmp/prunelab',
+  pollMs: 1_000,
+  reconnectTcp: true,
+};
+
+/**
+ * Tradefed's thermal gate (DESIGN.md anchors): wait for <= 30 °C, poll every 30 s, give up waiting after
+ * 20 min. A batch ending above 45 °C (where phones commonly start throttling) or with its pinned CPUs more
+ * than 10% slower than at its start is flagged and measured once more.
+ */
+export const DEFAULT_LAB: LabConfig = {
+  pinBigCluster: true,
+  thermal: { thresholdC: 30, pollMs: 30_000, maxWaitMs: 20 * 60_000, batchLimitC: 45 },
+  freqDropTolerance: 0.1,
+  requeueFlagged: true,
+  lockGovernor: false,
 };
 
 export const DEFAULT_STORE_PATH = 'prunelab.db';
@@ -63,7 +88,8 @@ export const DEFAULT_STORE_PATH = 'prunelab.db';
 /** The whole config used with no file and no flags. */
 export const DEFAULT_CONFIG: PrunelabConfig = {
   sweep: DEFAULT_SWEEP,
-  devices: { host: { enabled: true }, adb: { servers: [] }, appium: [] },
+  devices: { host: { enabled: true }, adb: DEFAULT_ADB, appium: [] },
   scheduler: DEFAULT_SCHEDULER,
+  lab: DEFAULT_LAB,
   store: { path: DEFAULT_STORE_PATH },
 };

@@ -8,7 +8,14 @@
  * enumerations and unknown fields. Missing fields take the embedded defaults (config/defaults.ts).
  */
 import * as z from 'zod';
-import { DEFAULT_CONFIG, DEFAULT_MEASUREMENT, DEFAULT_SCHEDULER, DEFAULT_SWEEP } from './defaults.ts';
+import {
+  DEFAULT_ADB,
+  DEFAULT_CONFIG,
+  DEFAULT_LAB,
+  DEFAULT_MEASUREMENT,
+  DEFAULT_SCHEDULER,
+  DEFAULT_SWEEP,
+} from './defaults.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { MODEL_NAMES } from './models/index.ts';
 import { closestChoice } from './suggest.ts';
@@ -31,9 +38,41 @@ export interface HostDeviceConfig {
   readonly enabled: boolean;
 }
 
-/** Placeholder, used from the ADB issue on: adb servers to ask for devices, as `host:port`. */
+/** Phones behind adb servers (orchestrator/transport/adb/). */
 export interface AdbDevicesConfig {
+  /** Use adb phones at all (false: the host and Appium only). */
+  readonly enabled: boolean;
+  /** adb servers to ask for devices, as `host:port` (default: the local server, 127.0.0.1:5037). */
   readonly servers: readonly string[];
+  /** Start a local server that is not running (`adb -P PORT start-server`), as the adb CLI does. */
+  readonly startServer: boolean;
+  /** Folder on the phone for the agent and its files; the shell user may write only under /data/local/tmp. */
+  readonly workDir: string;
+  /** How often a lost phone is looked for (adb `devices`, and `adb connect` again for a TCP phone). */
+  readonly pollMs: number;
+  /** `adb connect` again a TCP phone (HOST:PORT serial) that went away. */
+  readonly reconnectTcp: boolean;
+}
+
+/** Lab hygiene on phones (orchestrator/lab/): DESIGN.md, "The measurement protocol". */
+export interface LabConfig {
+  readonly pinBigCluster: boolean;
+  readonly thermal: {
+    /** A batch starts once the CPU is at or below this (Tradefed: 30 °C). */
+    readonly thresholdC: number;
+    /** Time between readings while waiting (Tradefed: 30 s). */
+    readonly pollMs: number;
+    /** Longest wait before a batch starts anyway (Tradefed: 20 min). */
+    readonly maxWaitMs: number;
+    /** A batch that ends hotter than this is flagged. */
+    readonly batchLimitC: number;
+  };
+  /** A batch whose pinned CPUs end below (1 - this) x their start frequency is flagged. */
+  readonly freqDropTolerance: number;
+  /** Measure a flagged batch once more. */
+  readonly requeueFlagged: boolean;
+  /** Rooted phones only: `performance` governor on the pinned CPUs during the sweep, restored after. */
+  readonly lockGovernor: boolean;
 }
 
 /** Placeholder, used from the Appium issue on: one Appium server and the capabilities of its session. */
@@ -56,6 +95,8 @@ export interface SchedulerConfig {
   readonly maxConsecutiveFailures: number;
   /** A case that takes longer than this is killed and recorded as failed (FAI-PEP anchor: 300 s). */
   readonly caseTimeoutMs: number;
+  /** A disconnected phone's remaining cases are skipped when it is not back within this. */
+  readonly disconnectGraceMs: number;
 }
 
 export interface StoreConfig {
@@ -67,6 +108,7 @@ export interface PrunelabConfig {
   readonly sweep: SweepConfig;
   readonly devices: DevicesConfig;
   readonly scheduler: SchedulerConfig;
+  readonly lab: LabConfig;
   readonly store: StoreConfig;
 }
 
@@ -191,9 +233,19 @@ const hostPortSchema = z.string({ error: HOST_PORT_EXPECTED }).refine(
 
 const devicesSchema = section({
   host: section({ enabled: z.boolean({ error: 'true or false' }).default(true) }).prefault({}),
-  adb: section({ servers: z.array(hostPortSchema, { error: 'a list of host:port' }).default([]) }).prefault(
-    {},
-  ),
+  adb: section({
+    enabled: z.boolean({ error: 'true or false' }).default(DEFAULT_ADB.enabled),
+    servers: z
+      .array(hostPortSchema, { error: 'a list of host:port, e.g. [127.0.0.1:5037]' })
+      .default([...DEFAULT_ADB.servers]),
+    startServer: z.boolean({ error: 'true or false' }).default(DEFAULT_ADB.startServer),
+    workDir: z
+      .string({ error: 'an absolute folder on the phone, e.g. /data/local/tmp/prunelab' })
+      .regex(/^\/[^\s']*$/, { error: 'an absolute folder on the phone, e.g. /data/local/tmp/prunelab' })
+      .default(DEFAULT_ADB.workDir),
+    pollMs: positiveNumber('a number of ms > 0').default(DEFAULT_ADB.pollMs),
+    reconnectTcp: z.boolean({ error: 'true or false' }).default(DEFAULT_ADB.reconnectTcp),
+  }).prefault({}),
   appium: z
     .array(
       section({
@@ -213,6 +265,40 @@ const configSchema = section({
     retries: integer('an integer >= 0', 0).default(DEFAULT_SCHEDULER.retries),
     maxConsecutiveFailures: integer('an integer >= 1', 1).default(DEFAULT_SCHEDULER.maxConsecutiveFailures),
     caseTimeoutMs: positiveNumber('a number of ms > 0').default(DEFAULT_SCHEDULER.caseTimeoutMs),
+    disconnectGraceMs: z
+      .number({ error: 'a number of ms >= 0' })
+      .min(0, { error: 'a number of ms >= 0' })
+      .default(DEFAULT_SCHEDULER.disconnectGraceMs),
+  }).prefault({}),
+  lab: section({
+    pinBigCluster: z.boolean({ error: 'true or false' }).default(DEFAULT_LAB.pinBigCluster),
+    thermal: section({
+      thresholdC: z.number({ error: 'a temperature in °C' }).default(DEFAULT_LAB.thermal.thresholdC),
+      pollMs: positiveNumber('a number of ms > 0').default(DEFAULT_LAB.thermal.pollMs),
+      maxWaitMs: z
+        .number({ error: 'a number of ms >= 0' })
+        .min(0, { error: 'a number of ms >= 0' })
+        .default(DEFAULT_LAB.thermal.maxWaitMs),
+      batchLimitC: z.number({ error: 'a temperature in °C' }).default(DEFAULT_LAB.thermal.batchLimitC),
+    })
+      .prefault({})
+      .superRefine((thermal, ctx) => {
+        // A limit under the start threshold would flag every batch that starts warm.
+        if (thermal.batchLimitC < thermal.thresholdC) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['batchLimitC'],
+            message: `a temperature >= lab.thermal.thresholdC (${thermal.thresholdC} °C)`,
+          });
+        }
+      }),
+    freqDropTolerance: z
+      .number({ error: 'a fraction in [0, 1)' })
+      .min(0, { error: 'a fraction in [0, 1)' })
+      .lt(1, { error: 'a fraction in [0, 1)' })
+      .default(DEFAULT_LAB.freqDropTolerance),
+    requeueFlagged: z.boolean({ error: 'true or false' }).default(DEFAULT_LAB.requeueFlagged),
+    lockGovernor: z.boolean({ error: 'true or false' }).default(DEFAULT_LAB.lockGovernor),
   }).prefault({}),
   store: section({
     path: z

@@ -3,8 +3,10 @@
 #   gcc-aarch64-linux-gnu  cross compiler for the arm64 agent (static)
 #   qemu-user-static       runs that arm64 agent on an x86_64 host
 #   libopenblas-dev        the dense baseline of `npm run bench:kernels` (benchmark only)
+#   adb                    the real adb server the virtual phones connect to (ADB transport tests)
+#   bubblewrap             the virtual phone's sandbox (/data/local/tmp, /sys, /system)
 set -euo pipefail
-packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev)
+packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

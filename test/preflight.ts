@@ -20,6 +20,12 @@ export const REQUIRED_TOOLS: readonly RequiredTool[] = [
     debianPackage: 'qemu-user-static',
     why: 'runs the arm64 agent on this host',
   },
+  { command: 'adb', debianPackage: 'adb', why: 'the real adb server the virtual phones connect to' },
+  {
+    command: 'bwrap',
+    debianPackage: 'bubblewrap',
+    why: "gives the virtual phone's commands /data/local/tmp, /sys and /system",
+  },
 ];
 
 function onPath(command: string): boolean {

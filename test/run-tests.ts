@@ -17,6 +17,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
+// The CLI looks for phones on the local adb server by default; the suite's phones are its own virtual ones
+// on test ports, so a developer's real phones are never swept by a test.
+process.env.PRUNELAB_NO_ADB ??= '1';
 
 function step(title: string, command: string, commandArgs: string[]): void {
   console.log(`\n# ${title}: ${command} ${commandArgs.join(' ')}`);

@@ -73,7 +73,16 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   const path = join(dir, 'fresh.db');
   const store = await openStore(path);
   const tables = (await store.db.introspection.getTables()).map((table) => table.name).sort();
-  assert.deepEqual(tables, ['agent_builds', 'devices', 'failures', 'measurements', 'runs', 'tasks']);
+  assert.deepEqual(tables, [
+    'agent_builds',
+    'batch_runs',
+    'devices',
+    'failures',
+    'measurements',
+    'run_devices',
+    'runs',
+    'tasks',
+  ]);
   await store.close();
   const raw = new BetterSqlite3(path);
   assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');

@@ -57,6 +57,7 @@ struct pl_layer {
   long *coloff; /* per GEMM column: offset of its run in the view */
   float *virt;  /* virtual output (wq-wide rows) when the view needs compacting */
   long ldv;
+  int stripe, nstripes; /* threads > 1 on wide maps: output columns per task in every phase (0: none) */
   gemm_plan *gemm;
   int *gemm_rows; /* kept rows (filter) */
   int ngemm_rows;
@@ -150,23 +151,43 @@ static void fill_random(pl_layer *l) {
 
 /* ---- conv ---------------------------------------------------------------------------------------- */
 
+/* Per-run copies (padding in, compaction out) are split like the kernel: by stripe of output columns when
+ * the layer is striped, so a thread copies the rows its own kernel tasks read or wrote (pool.h: task ranges
+ * are stable per thread); by channel otherwise. */
 typedef struct {
   pl_layer *l;
   int nchunks;
 } chunk_job;
 
+/* First plane row / output row of stripe i: the row holding its first virtual column. */
+static int stripe_row(const pl_layer *l, int i, int round_up) {
+  long col = (long)i * l->stripe, wq = l->view.wq;
+  return (int)(round_up ? (col + wq - 1) / wq : col / wq);
+}
+
 static void fill_task(void *ctx, int task, int worker) {
   const chunk_job *job = ctx;
   pl_layer *l = job->l;
-  int c = l->view.cin;
-  view_fill(&l->view, l->in, (int)((long)c * task / job->nchunks), (int)((long)c * (task + 1) / job->nchunks));
+  if (l->stripe > 0) {
+    int q0 = stripe_row(l, task, 0), q1 = task + 1 == l->nstripes ? l->view.hq : stripe_row(l, task + 1, 0);
+    view_fill(&l->view, l->in, 0, l->view.cin, q0, q1);
+  } else {
+    int c = l->view.cin;
+    view_fill(&l->view, l->in, (int)((long)c * task / job->nchunks), (int)((long)c * (task + 1) / job->nchunks), 0,
+              l->view.hq);
+  }
 }
 
 static void compact_task(void *ctx, int task, int worker) {
   const chunk_job *job = ctx;
   pl_layer *l = job->l;
-  int r0 = (int)((long)l->rows * task / job->nchunks), r1 = (int)((long)l->rows * (task + 1) / job->nchunks);
-  view_compact(&l->view, l->virt, l->ldv, l->out, r0, r1);
+  if (l->stripe > 0) {
+    int oy0 = stripe_row(l, task, 1), oy1 = task + 1 == l->nstripes ? l->ho : stripe_row(l, task + 1, 1);
+    view_compact(&l->view, l->virt, l->ldv, l->out, 0, l->rows, oy0, oy1);
+  } else {
+    int r0 = (int)((long)l->rows * task / job->nchunks), r1 = (int)((long)l->rows * (task + 1) / job->nchunks);
+    view_compact(&l->view, l->virt, l->ldv, l->out, r0, r1, 0, l->ho);
+  }
 }
 
 static void conv_run_engine(pl_layer *l, const float *src) {
@@ -181,7 +202,7 @@ static void conv_run_engine(pl_layer *l, const float *src) {
 }
 
 static void conv_run(pl_layer *l) {
-  chunk_job job = {l, pool_threads(l->pool)};
+  chunk_job job = {l, l->stripe > 0 ? l->nstripes : pool_threads(l->pool)};
   if (!l->view.direct) pool_run(l->pool, job.nchunks, fill_task, &job);
   conv_run_engine(l, view_src(&l->view, l->in));
   if (l->virt) pool_run(l->pool, job.nchunks, compact_task, &job);
@@ -192,6 +213,7 @@ static double time_conv_once(pl_layer *l) {
   conv_run(l);
   return now_ns() - t0;
 }
+
 static int build_gemm(pl_layer *l, const int *rows, int nrows, const int *cols, int ncols, char *err, size_t errlen) {
   l->gemm_boff = malloc(sizeof *l->gemm_boff * (size_t)(ncols > 0 ? ncols : 1));
   if (!l->gemm_boff) {
@@ -199,13 +221,15 @@ static int build_gemm(pl_layer *l, const int *rows, int nrows, const int *cols, 
     return -1;
   }
   for (int j = 0; j < ncols; j++) l->gemm_boff[j] = l->coloff[cols ? cols[j] : j];
-  l->gemm = gemm_plan_create(l->wm, l->cols, nrows, ncols, rows, cols, l->view.n, l->spec.threads, err, errlen);
+  l->gemm = gemm_plan_create(l->wm, l->cols, nrows, ncols, rows, cols, l->view.n, l->spec.threads, l->stripe, err,
+                             errlen);
   return l->gemm ? 0 : -1;
 }
 
 static int build_rgs(pl_layer *l, int br, char *err, size_t errlen) {
   long row_off = l->spec.op == PL_OP_DWCONV ? l->view.chan : 0;
-  l->rgs = rgs_plan_create(l->wm, l->rows, l->cols, br, l->coloff, row_off, l->view.n, l->spec.threads, err, errlen);
+  l->rgs = rgs_plan_create(l->wm, l->rows, l->cols, br, l->coloff, row_off, l->view.n, l->spec.threads, l->stripe,
+                           err, errlen);
   return l->rgs ? 0 : -1;
 }
 
@@ -247,11 +271,46 @@ static int prepare_dense_conv(pl_layer *l, char *err, size_t errlen) {
   return 0;
 }
 
+static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
+static int lcm(int a, int b) { return a / gcd(a, b) * b; }
+
+/* Stripes: with several threads and a wide output, every phase splits the output columns the same way, in
+ * stripes that are multiples of every kernel's tile. The pool gives thread t the stripes
+ * [t*S/T, (t+1)*S/T), so the width is chosen for the most even split of the tiles between threads (14
+ * tiles on 2 threads: 2 stripes of 7, not 7 of 2 that leave one thread 4 stripes), then for the most
+ * stripes up to 4 per thread (finer stealing when a thread is held up). Narrow outputs (7x7, 14x14
+ * maps) leave the kernels to split rows instead (stripe 0). */
+static void conv_stripes(pl_layer *l) {
+  int threads = l->spec.threads, n = l->view.n;
+  l->stripe = 0, l->nstripes = 1;
+  if (threads <= 1) return;
+  int align = lcm(lcm(rgs_tile(), gemm_nr()), pat_tile());
+  int units = (n + align - 1) / align;
+  if (units < 2 * threads) return;
+  int best_w = 0, best_load = 0, best_count = 0;
+  for (int w = 1; w <= units; w++) {
+    int count = (units + w - 1) / w;
+    if (count < threads) break;
+    int load = 0;
+    for (int t = 0; t < threads; t++) {
+      int first = (int)((long)count * t / threads), end = (int)((long)count * (t + 1) / threads);
+      int mine = end * w < units ? (end - first) * w : units - first * w;
+      if (mine > load) load = mine;
+    }
+    int better = best_w == 0 || load < best_load ||
+                 (load == best_load && count <= 4 * threads && (best_count > 4 * threads || count > best_count));
+    if (better) best_w = w, best_load = load, best_count = count;
+  }
+  l->stripe = best_w * align;
+  l->nstripes = (n + l->stripe - 1) / l->stripe;
+}
+
 static int prepare_conv(pl_layer *l, char *err, size_t errlen) {
   const pl_layer_spec *s = &l->spec;
   int slack = rgs_tile() + gemm_b_slack() + pat_tile() + 64;
   if (view_init(&l->view, s, slack, err, errlen)) return -1;
   l->ho = l->view.ho, l->wo = l->view.wo;
+  conv_stripes(l);
   l->in = pl_alloc_floats(view_input_floats(&l->view, slack));
   l->out_floats = (long)s->cout * l->ho * l->wo;
   l->out = pl_alloc_floats((size_t)l->out_floats);
@@ -319,7 +378,7 @@ static int prepare_conv_engine(pl_layer *l, char *err, size_t errlen) {
     return 0;
   }
   case PL_SCHEME_PATTERN:
-    l->pat = pat_plan_create(l->wm, l->rows, s->cin, l->coloff, l->view.n, s->threads, err, errlen);
+    l->pat = pat_plan_create(l->wm, l->rows, s->cin, l->coloff, l->view.n, s->threads, l->stripe, err, errlen);
     if (!l->pat) return -1;
     l->engine = ENGINE_PATTERN;
     snprintf(l->kernel, sizeof l->kernel, "pattern-grouped");

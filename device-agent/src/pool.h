@@ -1,6 +1,9 @@
 /*
- * pool: a tiny pthread pool for one layer. pool_run() hands out task indices 0..ntasks-1 dynamically (an
- * atomic counter), so uneven tasks (sparse row groups with different nonzero counts) still balance.
+ * pool: a tiny pthread pool for one layer. pool_run(n tasks) gives worker w the contiguous task range
+ * [w*n/T, (w+1)*n/T): a layer numbers the tasks of all its phases (padding copy, kernel, compaction) by the
+ * same stripes of output columns, so each thread keeps working on the same data and little moves between
+ * the cores' caches. A worker done with its range steals from the others', so a thread held up by other
+ * work on the machine does not hold the layer up.
  *
  * The calling thread is worker 0 and takes tasks too; workers 1..threads-1 are pthreads, worker i pinned to
  * cpus[i % ncpus] with sched_setaffinity when ncpus > 0. The caller's own affinity is the runtime's
@@ -8,7 +11,7 @@
  *
  * Waiting: a worker spins for a short while (layer_run is called back to back while sampling, so the next
  * job usually arrives within microseconds), then sleeps on a condition variable, so an idle pool costs no
- * CPU on a machine shared with other work.
+ * CPU on a machine shared with other work. The caller waits for the tasks, never for an idle worker.
  */
 #ifndef PL_POOL_H
 #define PL_POOL_H

@@ -246,6 +246,10 @@ int selftest_main(int argc, char **argv) {
   shapes[n++] = (selftest_shape){PL_OP_CONV, 16, 24, 10, 10, 5, 1, 2};
   shapes[n++] = (selftest_shape){PL_OP_CONV, 4, 8, 15, 15, 7, 2, 3};
   shapes[n++] = (selftest_shape){PL_OP_CONV, 64, 64, 7, 7, 1, 1, 0};
+  /* Wide enough that 2 threads split every phase by stripes of output columns (layer.c). */
+  shapes[n++] = (selftest_shape){PL_OP_CONV, 8, 16, 20, 20, 3, 1, 1};
+  shapes[n++] = (selftest_shape){PL_OP_CONV, 6, 8, 40, 38, 3, 2, 1};
+  shapes[n++] = (selftest_shape){PL_OP_CONV, 16, 12, 21, 21, 1, 1, 0};
   shapes[n++] = (selftest_shape){PL_OP_FC, 19, 37, 1, 1, 1, 1, 0};
   shapes[n++] = (selftest_shape){PL_OP_FC, 128, 64, 1, 1, 1, 1, 0};
   shapes[n++] = (selftest_shape){PL_OP_FC, 300, 1000, 1, 1, 1, 1, 0};

@@ -4,6 +4,7 @@
  */
 import type { AgentBuild } from '../build/agent-build.ts';
 import type { ToolStatus } from '../build/toolchains.ts';
+import type { DevicesConfig } from '../../config/schema.ts';
 import type { OpenedStore, OpenStoreOptions } from '../store/open.ts';
 import type { Device } from '../transport/port.ts';
 
@@ -22,8 +23,11 @@ export interface CliContext {
   readonly output: Output;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly openStore: (path: string, options?: OpenStoreOptions) => Promise<OpenedStore>;
-  /** Every device reachable now (the host, and from later issues adb and appium devices). */
-  readonly listDevices: () => Promise<readonly Device[]>;
+  /**
+   * Every device reachable now: the host and the adb phones the config's servers see (defaults: the
+   * embedded config). Devices that are listed but unusable (offline, unauthorized) are reported on `err`.
+   */
+  readonly listDevices: (devices?: DevicesConfig) => Promise<readonly Device[]>;
   readonly buildAgent: (abi: string, options?: { readonly force?: boolean }) => Promise<AgentBuild>;
   readonly detectToolchains: () => Promise<readonly ToolStatus[]>;
   readonly gitRevision: () => Promise<string | null>;

@@ -12,17 +12,22 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { DEFAULT_CONFIG } from '../../config/defaults.ts';
+import type { DevicesConfig } from '../../config/schema.ts';
 import { buildAgent } from '../build/agent-build.ts';
 import { detectToolchains } from '../build/toolchains.ts';
 import { UsageError } from '../errors.ts';
 import { openStore } from '../store/open.ts';
+import { discoverAdbDevices } from '../transport/adb/discovery.ts';
 import { createHostDevice } from '../transport/host.ts';
+import type { Device } from '../transport/port.ts';
 import { buildCommand } from './commands/build.ts';
 import { devicesCommand } from './commands/devices.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { fitCommand } from './commands/fit.ts';
 import { sweepCommand } from './commands/sweep.ts';
+import { virtualPhoneCommand } from './commands/virtual-phone.ts';
 import type { CliContext, GlobalArgs } from './context.ts';
 import { describeError, EXIT_OK } from './handle-error.ts';
 
@@ -34,6 +39,7 @@ const COMMANDS = [
   devicesCommand,
   buildCommand,
   doctorCommand,
+  virtualPhoneCommand,
 ] as const;
 
 /** The device-agent folder: next to the sources (tsx) or two levels above dist/orchestrator/cli (npm build). */
@@ -50,6 +56,27 @@ function findAgentDir(): string {
 /** The real adapters. Exported so that in-process CLI tests run the same wiring with captured output. */
 export function realContext(env: NodeJS.ProcessEnv): CliContext {
   const hostWorkDir = join(os.tmpdir(), `prunelab-${os.userInfo().uid}`, 'host');
+  const err = (text: string): void => {
+    process.stderr.write(text);
+  };
+  const listDevices = async (config: DevicesConfig = DEFAULT_CONFIG.devices): Promise<Device[]> => {
+    const devices: Device[] = [];
+    if (env.PRUNELAB_NO_HOST !== '1' && config.host.enabled)
+      devices.push(createHostDevice({ workDir: hostWorkDir }));
+    // PRUNELAB_NO_ADB=1 keeps a run off the phones (the test suite sets it: a developer's phones stay out).
+    if (config.adb.enabled && env.PRUNELAB_NO_ADB !== '1') {
+      try {
+        const found = await discoverAdbDevices({ ...config.adb, env });
+        devices.push(...found.devices);
+        for (const entry of found.unusable)
+          err(`note: adb device ${entry.serial} on ${entry.server} is ${entry.state}: not used\n`);
+      } catch (error) {
+        // No adb here (or no server): the host still works; say why phones are missing.
+        err(`note: no adb phones: ${(error as Error).message}\n`);
+      }
+    }
+    return devices;
+  };
   return {
     output: {
       out: (text) => process.stdout.write(text),
@@ -60,8 +87,7 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
     },
     env,
     openStore,
-    listDevices: async () =>
-      env.PRUNELAB_NO_HOST === '1' ? [] : [createHostDevice({ workDir: hostWorkDir })],
+    listDevices,
     buildAgent: (abi, options) => buildAgent(abi, { agentDir: findAgentDir(), env, ...(options ?? {}) }),
     detectToolchains: () => detectToolchains(env),
     gitRevision: async () => {
@@ -87,7 +113,7 @@ export async function main(argv: readonly string[], context: CliContext): Promis
       '$0 <command> [options]\n\nTime pruned DNN kernels on phones or the host CPU and keep every sample.',
     )
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' })
-    .demandCommand(1, 'expected a command: sweep, export, fit, devices, build or doctor')
+    .demandCommand(1, 'expected a command: sweep, export, fit, devices, build, doctor or virtual-phone')
     .recommendCommands()
     .strict()
     .help()

@@ -98,9 +98,12 @@ export function plainProgress(
         case 'device-stopped':
           write(`[${event.deviceId}] stopped: ${event.reason}\n`);
           return;
+        case 'device-note':
+          write(`[${event.deviceId}] ${event.message}\n`);
+          return;
         case 'device-done':
           write(
-            `[${event.deviceId}] finished: ${event.counts.done} done, ${event.counts.failed} failed, ${event.counts.pending} pending\n`,
+            `[${event.deviceId}] finished: ${event.counts.done} done, ${event.counts.failed} failed, ${event.counts.pending} pending${event.counts.skipped > 0 ? `, ${event.counts.skipped} skipped` : ''}\n`,
           );
           return;
         case 'batch-start':
@@ -150,6 +153,9 @@ export function barProgress(stream: NodeJS.WritableStream): ProgressRenderer {
           return;
         case 'device-stopped':
           multibar.log(`${event.deviceId}: stopped: ${event.reason}\n`);
+          return;
+        case 'device-note':
+          multibar.log(`${event.deviceId}: ${event.message}\n`);
           return;
         default:
           return;

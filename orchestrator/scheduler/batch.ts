@@ -37,6 +37,8 @@ export interface BatchContext {
   readonly hardStop: AbortSignal;
   readonly emit: EventSink;
   readonly now?: () => Date;
+  /** CPUs every plan line is pinned to (lab hygiene: the big cluster); absent = the plan's own. */
+  readonly cpus?: readonly number[];
 }
 
 /** What happened to each case of the call, in the order it was settled. */
@@ -55,9 +57,14 @@ export function wireId(taskId: number): string {
   return `t${taskId}`;
 }
 
-export function batchStdin(tasks: readonly TaskRow[]): string {
+export function batchStdin(tasks: readonly TaskRow[], cpus?: readonly number[]): string {
   return tasks
-    .map((task) => `${JSON.stringify({ id: wireId(task.id), ...JSON.parse(task.plan_line_json) })}\n`)
+    .map((task) => {
+      const line = JSON.parse(task.plan_line_json) as { threads?: number };
+      // A case that wants more threads than the big cluster has keeps its own placement.
+      const pin = cpus !== undefined && (line.threads ?? 1) <= cpus.length ? { cpus } : {};
+      return `${JSON.stringify({ id: wireId(task.id), ...line, ...pin })}\n`;
+    })
     .join('');
 }
 
@@ -186,7 +193,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
   try {
     shell = await device.shell([context.agentPath, 'run'], {
       timeoutMs: context.caseTimeoutMs * Math.max(1, tasks.length),
-      stdin: batchStdin(tasks),
+      stdin: batchStdin(tasks, context.cpus),
       onStdoutLine: onLine,
       signal: killer.signal,
     });

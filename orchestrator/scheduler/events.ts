@@ -29,6 +29,8 @@ export type SchedulerEvent =
       readonly willRetry: boolean;
     }
   | { readonly type: 'device-stopped'; readonly deviceId: string; readonly reason: string }
+  /** Lab and connection news: a thermal wait, a flagged batch, a phone lost or back. */
+  | { readonly type: 'device-note'; readonly deviceId: string; readonly message: string }
   | { readonly type: 'device-done'; readonly deviceId: string; readonly counts: StatusCounts };
 
 export type EventSink = (event: SchedulerEvent) => void;

@@ -1,23 +1,44 @@
 /**
  * One queue per device, all devices at once. A device works through its pending tasks batch by batch (one
- * agent call each, in plan order) until none is left, a stop is requested, or it is stopped for failing:
- * `maxConsecutiveFailures` cases in a row failed for good (after their retries), or the agent cannot be
- * started there. Cases the agent rejects with an error result are properties of the case, not of the
- * device, so they do not count. Whatever is not done stays pending for `sweep --resume`.
+ * agent call each, in plan order) until none is left, a stop is requested, or it is stopped:
+ *
+ * - quarantined: `maxConsecutiveFailures` cases in a row failed for good (after their retries), or the
+ *   agent cannot be started there. Cases the agent rejects with an error result are properties of the
+ *   case, not of the device, so they do not count. Its remaining cases stay pending for `sweep --resume`;
+ * - gone: the device disconnected (a transient transport failure) and did not come back within
+ *   `disconnectGraceMs`. Cases finished before the drop stay; the rest were put back in its queue by the
+ *   batch, and are now marked skipped with the reason. When it comes back in time, work resumes.
+ *
+ * With lab hygiene (queue.hygiene), each batch waits for the device to cool first, runs pinned to the big
+ * cluster, and is checked afterwards: a batch whose frequency dropped or that ran too hot is flagged
+ * (batch_runs.flag) and, once, measured again.
  */
+import { finishBatchRun, requeueTasks, skipPendingTasks, startBatchRun } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
-import { runBatch } from './batch.ts';
+import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
 import type { EventSink } from './events.ts';
+import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
 import type { Provenance } from './measurement.ts';
+
+/** A device that can tell when it is back after a disconnect (the adb transport's devices can). */
+export interface ReturningDevice extends Device {
+  waitUntilReachable(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+function canReturn(device: Device): device is ReturningDevice {
+  return typeof (device as Partial<ReturningDevice>).waitUntilReachable === 'function';
+}
 
 export interface DeviceQueue {
   readonly device: Device;
   /** The agent binary's path on the device (already pushed). */
   readonly agentPath: string;
   readonly provenance: Provenance;
+  /** Lab hygiene around each batch (thermal gate, pinning, telemetry); absent on the host. */
+  readonly hygiene?: BatchHygiene;
 }
 
 export interface SchedulerOptions {
@@ -26,6 +47,10 @@ export interface SchedulerOptions {
   readonly retries: number;
   readonly maxConsecutiveFailures: number;
   readonly caseTimeoutMs: number;
+  /** How long a disconnected device may take to come back before its remaining cases are skipped. */
+  readonly disconnectGraceMs?: number;
+  /** Measure a flagged batch once more (lab.requeueFlagged). */
+  readonly requeueFlagged?: boolean;
   readonly stop: AbortSignal;
   readonly hardStop: AbortSignal;
   readonly emit: EventSink;
@@ -37,6 +62,8 @@ export interface DeviceOutcome {
   readonly counts: StatusCounts;
   /** Why the device stopped early, when it did (not set for a requested stop). */
   readonly stoppedReason?: string;
+  /** `quarantined` (too many failures, or the agent cannot run) or `gone` (disconnected past the grace). */
+  readonly stoppedKind?: 'quarantined' | 'gone';
   readonly interrupted: boolean;
 }
 
@@ -47,13 +74,17 @@ export async function runQueues(
   return Promise.all(queues.map((queue) => runDeviceQueue(queue, options)));
 }
 
+type Lost = { readonly lost: TransportError | string };
+
 async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
   const { db, runId, emit } = options;
+  const now = options.now ?? (() => new Date());
   const deviceId = queue.device.identity.id;
+  const hygiene = queue.hygiene;
   await releaseRunningTasks(db, runId, deviceId);
   emit({ type: 'device-start', deviceId, counts: await taskCounts(db, runId, deviceId) });
 
-  const context = {
+  const context: BatchContext = {
     db,
     device: queue.device,
     agentPath: queue.agentPath,
@@ -64,12 +95,69 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     hardStop: options.hardStop,
     emit,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
   };
+  const anyStop = AbortSignal.any([options.stop, options.hardStop]);
   let consecutiveFailures = 0;
   // Calls that failed before settling any case (the device refused to run the agent at all).
   let callsWithoutProgress = 0;
   let stoppedReason: string | undefined;
+  let stoppedKind: DeviceOutcome['stoppedKind'];
   let interrupted = false;
+  const requeuedBatches = new Set<number>();
+
+  /** One batch with its hygiene; a disconnect anywhere in it comes back as `lost`. */
+  const attempt = async (batch: Awaited<ReturnType<typeof pendingTasks>>): Promise<BatchReport | Lost> => {
+    const batchIndex = batch[0]?.batch_index ?? 0;
+    let start: BatchStartReport | undefined;
+    let batchRunId: number | undefined;
+    try {
+      if (hygiene !== undefined) {
+        start = await hygiene.beforeBatch(anyStop);
+        if (start.thermalWaitMs >= 1_000 || start.gate === 'max-wait') {
+          emit({
+            type: 'device-note',
+            deviceId,
+            message: `waited ${(start.thermalWaitMs / 1000).toFixed(1)} s to cool (${start.gate}, now ${start.temperatureC?.toFixed(1) ?? '?'} °C) before batch ${batchIndex}`,
+          });
+        }
+        batchRunId = await startBatchRun(db, runId, deviceId, { batchIndex, cases: batch.length, ...start }, now());
+      }
+      const report = await runBatch(context, batch);
+      if (report.callFailure?.reason === 'transport') return { lost: report.callFailure.message };
+      if (hygiene !== undefined && start !== undefined && batchRunId !== undefined) {
+        const end = await hygiene.afterBatch(start);
+        const requeue =
+          end.flag !== undefined && options.requeueFlagged !== false && !requeuedBatches.has(batchIndex);
+        if (end.flag !== undefined) {
+          emit({
+            type: 'device-note',
+            deviceId,
+            message: `batch ${batchIndex} flagged: ${end.flag}${requeue ? '; measuring it again' : ' (already re-run once: kept)'}`,
+          });
+        }
+        if (requeue) {
+          requeuedBatches.add(batchIndex);
+          await requeueTasks(
+            db,
+            batch.map((task) => task.id),
+            `re-queued: batch flagged (${end.flag})`,
+            now(),
+          );
+        }
+        await finishBatchRun(
+          db,
+          batchRunId,
+          { temperatureC: end.temperatureC, telemetry: end.telemetry, flag: end.flag ?? null, requeued: requeue },
+          now(),
+        );
+      }
+      return report;
+    } catch (error) {
+      if (error instanceof TransportError && error.transient) return { lost: error };
+      throw error;
+    }
+  };
 
   while (stoppedReason === undefined) {
     if (options.stop.aborted || options.hardStop.aborted) {
@@ -80,14 +168,49 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     const first = pending[0];
     if (first === undefined) break;
     const batch = pending.filter((task) => task.batch_index === first.batch_index);
-    let report: Awaited<ReturnType<typeof runBatch>>;
+    let report: BatchReport | Lost;
     try {
-      report = await runBatch(context, batch);
+      report = await attempt(batch);
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
-      stoppedReason = `the agent cannot run on ${deviceId}: ${error.message}`;
+      stoppedReason = `quarantined: the agent cannot run on ${deviceId}: ${error.message}`;
+      stoppedKind = 'quarantined';
       break;
     }
+
+    if ('lost' in report) {
+      const why = typeof report.lost === 'string' ? report.lost : report.lost.message;
+      const device = queue.device;
+      if (canReturn(device) && (options.disconnectGraceMs ?? 0) > 0) {
+        const graceMs = options.disconnectGraceMs ?? 0;
+        emit({
+          type: 'device-note',
+          deviceId,
+          message: `lost (${why}); its unfinished cases are back in its queue; waiting up to ${(graceMs / 1000).toFixed(0)} s for it to return`,
+        });
+        if (await device.waitUntilReachable(graceMs, anyStop)) {
+          emit({ type: 'device-note', deviceId, message: 'back: resuming its queue' });
+          continue;
+        }
+        if (options.stop.aborted || options.hardStop.aborted) {
+          interrupted = true;
+          break;
+        }
+        const reason = `device ${deviceId} disconnected (${why}) and did not come back within scheduler.disconnectGraceMs = ${graceMs} ms`;
+        const skipped = await skipPendingTasks(db, runId, deviceId, `skipped: ${reason}`, now());
+        stoppedReason = `gone: ${reason}; ${skipped} cases skipped`;
+        stoppedKind = 'gone';
+        break;
+      }
+      // No way to wait for it: count the call like any other that made no progress.
+      callsWithoutProgress += 1;
+      if (callsWithoutProgress > options.retries) {
+        stoppedReason = `quarantined: ${callsWithoutProgress} agent calls in a row on ${deviceId} failed before running any case; last: ${why}`;
+        stoppedKind = 'quarantined';
+      }
+      continue;
+    }
+
     for (const outcome of report.outcomes) {
       if (outcome === 'ok') consecutiveFailures = 0;
       if (outcome === 'final-failure') consecutiveFailures += 1;
@@ -95,9 +218,11 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     callsWithoutProgress =
       report.callFailure !== undefined && report.outcomes.length === 0 ? callsWithoutProgress + 1 : 0;
     if (consecutiveFailures >= options.maxConsecutiveFailures) {
-      stoppedReason = `${consecutiveFailures} cases in a row failed on ${deviceId} (limit scheduler.maxConsecutiveFailures = ${options.maxConsecutiveFailures}); last: ${report.callFailure?.message ?? 'see the failures table'}`;
+      stoppedReason = `quarantined: ${consecutiveFailures} cases in a row failed on ${deviceId} (limit scheduler.maxConsecutiveFailures = ${options.maxConsecutiveFailures}); last: ${report.callFailure?.message ?? 'see the failures table'}`;
+      stoppedKind = 'quarantined';
     } else if (callsWithoutProgress > options.retries) {
-      stoppedReason = `${callsWithoutProgress} agent calls in a row on ${deviceId} failed before running any case; last: ${report.callFailure?.message ?? ''}`;
+      stoppedReason = `quarantined: ${callsWithoutProgress} agent calls in a row on ${deviceId} failed before running any case; last: ${report.callFailure?.message ?? ''}`;
+      stoppedKind = 'quarantined';
     }
     if (report.stopped) {
       interrupted = true;
@@ -108,5 +233,12 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
   if (stoppedReason !== undefined) emit({ type: 'device-stopped', deviceId, reason: stoppedReason });
   const counts = await taskCounts(db, runId, deviceId);
   emit({ type: 'device-done', deviceId, counts });
-  return { deviceId, counts, interrupted, ...(stoppedReason === undefined ? {} : { stoppedReason }) };
+  return {
+    deviceId,
+    counts,
+    interrupted,
+    ...(stoppedReason === undefined ? {} : { stoppedReason }),
+    ...(stoppedKind === undefined ? {} : { stoppedKind }),
+  };
 }
+

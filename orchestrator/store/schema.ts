@@ -116,6 +116,43 @@ export interface MeasurementsTable {
   created_at: string;
 }
 
+/** What lab hygiene found on a device of a run: screen, charging, root, the CPUs pinned to. */
+export interface RunDevicesTable {
+  run_id: string;
+  device_id: string;
+  screen_on: number | null;
+  charging: number | null;
+  battery_level: number | null;
+  /** `adb-root`, `su` or `none`. */
+  root: string;
+  big_cpus_json: string | null;
+  /** Everything the lab recorded (clusters, governors locked), as JSON. */
+  lab_json: string;
+  recorded_at: string;
+}
+
+/** One agent call under lab hygiene: the thermal wait before it, telemetry around it, and its flag. */
+export interface BatchRunsTable {
+  id: Generated<number>;
+  run_id: string;
+  device_id: string;
+  batch_index: number;
+  cases: number;
+  thermal_wait_ms: number;
+  /** Why the batch could start: `cool`, `max-wait`, `no-sensor`, `stopped`. */
+  gate: string;
+  temp_before_c: number | null;
+  temp_after_c: number | null;
+  telemetry_before_json: string;
+  telemetry_after_json: string | null;
+  /** Why the timings are suspect (a frequency drop, too hot); null when they are not. */
+  flag: string | null;
+  /** 1 when the flagged batch's results were discarded and its cases run again. */
+  requeued: number;
+  started_at: string;
+  finished_at: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   agent_builds: AgentBuildsTable;
@@ -123,6 +160,8 @@ export interface Database {
   tasks: TasksTable;
   failures: FailuresTable;
   measurements: MeasurementsTable;
+  run_devices: RunDevicesTable;
+  batch_runs: BatchRunsTable;
 }
 
 export type RunRow = Selectable<RunsTable>;

@@ -12,14 +12,17 @@ import type { PrunelabConfig } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
+import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
 import type { EventSink } from '../scheduler/events.ts';
 import { type DeviceOutcome, type DeviceQueue, runQueues } from '../scheduler/scheduler.ts';
 import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
+import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
 import { RunNotFoundError } from '../store/errors.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
 import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
+import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
 import { EmptyPlanError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
@@ -68,17 +71,55 @@ async function registerDevice(deps: SweepDeps, device: Device, runId: string, ta
   return { info, toRun: counts.pending + counts.running };
 }
 
-/** Builds the agent for the device's ABI (cached) and pushes it. */
-async function prepareDevice(deps: SweepDeps, device: Device, info: DeviceInfo): Promise<DeviceQueue> {
+/**
+ * Builds the agent for the device's ABI (cached) and pushes it; on a phone, sets up lab hygiene (big
+ * cluster, screen and charging state, root and governor) and records what it found with the run.
+ */
+async function prepareDevice(
+  deps: SweepDeps,
+  device: Device,
+  info: DeviceInfo,
+  runId: string,
+  config: PrunelabConfig,
+): Promise<{ queue: DeviceQueue; lab?: DeviceLab }> {
+  const now = deps.now ?? (() => new Date());
   const build = await deps.buildAgent(info.identity.abi);
   await recordAgentBuild(deps.db, build);
   // One file per build hash: a resumed sweep with a rebuilt agent never overwrites a binary still running.
   const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
   await device.push(build.binaryPath, agentPath, { mode: 0o755 });
-  return {
+  const queue = {
     device,
     agentPath,
     provenance: { agentHash: build.hash, buildFingerprint: info.buildFingerprint },
+  };
+  if (device.identity.kind !== 'adb') return { queue };
+  const lab = await prepareDeviceLab(device, agentPath, config.lab);
+  await recordRunDevice(
+    deps.db,
+    runId,
+    device.identity.id,
+    {
+      screenOn: lab.state.power.screenOn,
+      charging: lab.state.power.charging,
+      batteryLevel: lab.state.power.batteryLevel,
+      root: lab.state.root,
+      bigCpus: lab.state.bigCpus,
+      lab: lab.state,
+    },
+    now(),
+  );
+  return { queue: { ...queue, hygiene: lab }, lab };
+}
+
+/** A device that could not be prepared (push refused, device gone): reported, the others go on. */
+function unpreparedOutcome(deviceId: string, counts: StatusCounts, error: TransportError): DeviceOutcome {
+  return {
+    deviceId,
+    counts,
+    interrupted: false,
+    stoppedReason: `quarantined: could not prepare ${deviceId}: ${error.message}`,
+    stoppedKind: 'quarantined',
   };
 }
 
@@ -141,34 +182,60 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       ? deps.devices
       : deps.devices.filter((d) => known.has(d.identity.id));
   let outcomes: DeviceOutcome[];
+  const labs: DeviceLab[] = [];
   try {
     const queues: DeviceQueue[] = [];
-    for (const device of devices) {
-      const { info, toRun } = await registerDevice(deps, device, runId, tasks);
-      // Nothing left here (a finished run resumed): no build, no push.
-      if (toRun > 0) queues.push(await prepareDevice(deps, device, info));
-    }
-    outcomes = await runQueues(queues, {
+    const unprepared: DeviceOutcome[] = [];
+    // Devices are prepared at once (a push and the agent's `info` per phone), each on its own.
+    await Promise.all(
+      devices.map(async (device) => {
+        const { info, toRun } = await registerDevice(deps, device, runId, tasks);
+        // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
+        if (resumed) await reviveSkippedTasks(deps.db, runId, device.identity.id, now());
+        // Nothing left here (a finished run resumed): no build, no push.
+        if (toRun === 0 && !resumed) return;
+        const counts = await taskCounts(deps.db, runId, device.identity.id);
+        if (counts.pending + counts.running === 0) return;
+        try {
+          const prepared = await prepareDevice(deps, device, info, runId, config);
+          queues.push(prepared.queue);
+          if (prepared.lab !== undefined) labs.push(prepared.lab);
+        } catch (error) {
+          // A device that cannot take the agent (full disk, permission, gone) stops alone.
+          if (!(error instanceof TransportError)) throw error;
+          const outcome = unpreparedOutcome(device.identity.id, counts, error);
+          deps.emit({ type: 'device-stopped', deviceId: device.identity.id, reason: outcome.stoppedReason ?? '' });
+          unprepared.push(outcome);
+        }
+      }),
+    );
+    const ran = await runQueues(queues, {
       db: deps.db,
       runId,
       retries: config.scheduler.retries,
       maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
       caseTimeoutMs: config.scheduler.caseTimeoutMs,
+      disconnectGraceMs: config.scheduler.disconnectGraceMs,
+      requeueFlagged: config.lab.requeueFlagged,
       stop: deps.stop,
       hardStop: deps.hardStop,
       emit: deps.emit,
       ...(deps.now === undefined ? {} : { now: deps.now }),
     });
+    outcomes = [...ran, ...unprepared];
   } catch (error) {
     // A build or a device that could not be prepared: the run stays resumable, but is not `running`.
     await setRunStatus(deps.db, runId, 'failed', now()).catch(() => {});
     throw error;
+  } finally {
+    // Restore what the lab changed (a locked governor) even when the sweep failed; a phone gone stays as is.
+    await Promise.all(labs.map((lab) => lab.finish().catch(() => undefined)));
   }
 
   const counts = await taskCounts(deps.db, runId);
   const status: RunStatus = outcomes.some((outcome) => outcome.stoppedReason !== undefined)
     ? 'failed'
-    : counts.pending > 0 || counts.running > 0
+    : counts.pending > 0 || counts.running > 0 || counts.skipped > 0
       ? 'interrupted'
       : 'done';
   await setRunStatus(deps.db, runId, status, now());

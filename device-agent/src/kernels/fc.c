@@ -94,7 +94,7 @@ fc_plan *fc_plan_create(const float *wm, int rows, int cols, int br, int dense, 
     }
   }
   /* Thread chunks of equal streamed bytes. */
-  p->chunks = threads > 1 ? 2 * threads : 1;
+  p->chunks = threads > 1 ? 4 * threads : 1;
   if (p->chunks > n) p->chunks = n > 0 ? n : 1;
   p->chunk_start = calloc((size_t)p->chunks + 1, sizeof *p->chunk_start);
   if (!p->chunk_start) goto oom;
@@ -145,7 +145,14 @@ FC_KERNEL(8, fc_v8)
 FC_KERNEL(4, fc_v4)
 FC_KERNEL(2, fc_v2)
 
-__attribute__((optimize("no-tree-vectorize"))) static void fc_k1(const fc_group *g, const int32_t *restrict idx, const float *restrict w, const float *restrict x,
+/* Scalar on purpose: GCC vectorises this loop with vgatherdps, which measured 2x slower here (2.5 against
+ * 5 GFLOP/s on fc 2048x1000) than four scalar FMA chains. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FC_NO_VECTORIZE __attribute__((optimize("no-tree-vectorize")))
+#else
+#define FC_NO_VECTORIZE
+#endif
+FC_NO_VECTORIZE static void fc_k1(const fc_group *g, const int32_t *restrict idx, const float *restrict w, const float *restrict x,
                   float *restrict y) {
   float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   int j = 0, n = g->ncols;

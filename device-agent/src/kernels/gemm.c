@@ -27,6 +27,8 @@
 #define GEMM_MC 128
 /* Column chunk per task: the packed B block KC x NC (512 KB at most) stays in L2/L3. */
 #define GEMM_NC 512
+/* Columns of B packed at once: GEMM_NC rounded down to whole panels. */
+#define GEMM_NCB (GEMM_NC / GEMM_NR * GEMM_NR)
 
 struct gemm_plan {
   int m, k, n;
@@ -48,10 +50,12 @@ const char *gemm_tile_name(void) {
 
 int gemm_b_slack(void) { return GEMM_NR; }
 
+int gemm_nr(void) { return GEMM_NR; }
+
 static int block_depth(const gemm_plan *p, int kb) { return kb < p->nkb - 1 ? p->kc : p->k - kb * p->kc; }
 
 gemm_plan *gemm_plan_create(const float *w, long ldw, int m, int k, const int *rows, const int *cols, int n,
-                            int threads, char *err, size_t errlen) {
+                            int threads, int stripe, char *err, size_t errlen) {
   gemm_plan *p = calloc(1, sizeof *p);
   if (!p) goto oom;
   p->m = m, p->k = k, p->n = n, p->threads = threads;
@@ -74,29 +78,35 @@ gemm_plan *gemm_plan_create(const float *w, long ldw, int m, int k, const int *r
         }
     }
   }
-  /* Task grid: enough column chunks to feed every thread twice on wide layers; rows split only when the
-   * columns alone cannot (small n, e.g. 7x7 maps). */
+  /* Task grid: a given stripe, or four tasks per thread on wide layers (claiming then evens out a thread
+   * slowed by other work on the machine); rows split only when the columns alone cannot (small n). */
   int np = (int)pl_round_up((size_t)(n > 0 ? n : 1), GEMM_NR);
-  p->mc = p->mp < GEMM_MC ? p->mp : GEMM_MC;
-  p->mt = (p->mp + p->mc - 1) / p->mc;
-  int want = threads > 1 ? 2 * threads : 1;
-  int nt = (np + GEMM_NC - 1) / GEMM_NC;
-  if (nt * p->mt < want) nt = want / p->mt + (want % p->mt != 0);
-  if (nt > np / GEMM_NR) nt = np / GEMM_NR;
-  if (nt < 1) nt = 1;
-  p->nc = (int)pl_round_up((size_t)((np + nt - 1) / nt), GEMM_NR);
-  p->nt = (np + p->nc - 1) / p->nc;
-  if (threads > 1 && p->mt * p->nt < want && p->mp > GEMM_MR) {
-    /* Still short of tasks: split rows finer. */
-    int mt = (want + p->nt - 1) / p->nt;
-    p->mc = (int)pl_round_up((size_t)((p->mp + mt - 1) / mt), GEMM_MR);
+  if (stripe > 0) {
+    p->mc = p->mp, p->mt = 1;
+    p->nc = stripe, p->nt = (n + stripe - 1) / stripe;
+  } else {
+    p->mc = p->mp < GEMM_MC ? p->mp : GEMM_MC;
     p->mt = (p->mp + p->mc - 1) / p->mc;
+    int want = threads > 1 ? 4 * threads : 1;
+    int nt = (np + GEMM_NC - 1) / GEMM_NC;
+    if (nt * p->mt < want) nt = want / p->mt + (want % p->mt != 0);
+    if (nt > np / GEMM_NR) nt = np / GEMM_NR;
+    if (nt < 1) nt = 1;
+    p->nc = (int)pl_round_up((size_t)((np + nt - 1) / nt), GEMM_NR);
+    p->nt = (np + p->nc - 1) / p->nc;
+    if (threads > 1 && p->mt * p->nt < want && p->mp > GEMM_MR) {
+      /* Still short of tasks: split rows finer. */
+      int mt = (want + p->nt - 1) / p->nt;
+      p->mc = (int)pl_round_up((size_t)((p->mp + mt - 1) / mt), GEMM_MR);
+      p->mt = (p->mp + p->mc - 1) / p->mc;
+    }
   }
   p->bpack = calloc((size_t)threads, sizeof *p->bpack);
   p->tile = calloc((size_t)threads, sizeof *p->tile);
   if (!p->bpack || !p->tile) goto oom;
   for (int t = 0; t < threads; t++) {
-    p->bpack[t] = pl_alloc_floats((size_t)(p->kc > 0 ? p->kc : 1) * p->nc);
+    size_t ncb = pl_round_up((size_t)(p->nc < GEMM_NCB ? p->nc : GEMM_NCB), GEMM_NR);
+    p->bpack[t] = pl_alloc_floats((size_t)(p->kc > 0 ? p->kc : 1) * ncb);
     p->tile[t] = pl_alloc_floats((size_t)GEMM_MR * GEMM_NR);
     if (!p->bpack[t] || !p->tile[t]) goto oom;
   }
@@ -168,43 +178,52 @@ typedef struct {
   const int *crow;
 } gemm_job;
 
-static void gemm_task(void *ctx, int task, int worker) {
-  const gemm_job *job = ctx;
+/* C[m0..m1)[n0..n1) over the whole depth; n1 - n0 <= GEMM_NCB so the packed B block stays in L2. */
+static void gemm_block(const gemm_job *job, int m0, int m1, int n0, int n1, int worker) {
   const gemm_plan *p = job->p;
-  int mi = task % p->mt, ni = task / p->mt;
-  int m0 = mi * p->mc, m1 = m0 + p->mc < p->mp ? m0 + p->mc : p->mp;
-  int n0 = ni * p->nc, n1 = n0 + p->nc < p->n ? n0 + p->nc : p->n;
-  if (n0 >= n1) return;
   float *bp = p->bpack[worker], *tile = p->tile[worker];
   float *rows[GEMM_MR];
   for (int kb = 0; kb < p->nkb; kb++) {
     int kcb = block_depth(p, kb);
     const float *ablk = p->a + (size_t)kb * p->kc * p->mp;
     gemm_pack_b(bp, job->src, job->boff, kb * p->kc, kcb, n0, n1 - n0);
-    for (int j0 = n0; j0 < n1; j0 += GEMM_NR) {
-      const float *bpanel = bp + (size_t)((j0 - n0) / GEMM_NR) * kcb * GEMM_NR;
-      int ncols = n1 - j0 < GEMM_NR ? n1 - j0 : GEMM_NR;
-      for (int i0 = m0; i0 < m1; i0 += GEMM_MR) {
-        int nrows = p->m - i0 < GEMM_MR ? p->m - i0 : GEMM_MR;
-        int partial = ncols < GEMM_NR || nrows < GEMM_MR;
-        for (int i = 0; i < GEMM_MR; i++) {
+    /* Rows in blocks of GEMM_MC so the A block stays in L2 even when a task spans every row. */
+    for (int ic = m0; ic < m1; ic += GEMM_MC) {
+      int ie = ic + GEMM_MC < m1 ? ic + GEMM_MC : m1;
+      for (int j0 = n0; j0 < n1; j0 += GEMM_NR) {
+        const float *bpanel = bp + (size_t)((j0 - n0) / GEMM_NR) * kcb * GEMM_NR;
+        int ncols = n1 - j0 < GEMM_NR ? n1 - j0 : GEMM_NR;
+        for (int i0 = ic; i0 < ie; i0 += GEMM_MR) {
+          int nrows = p->m - i0 < GEMM_MR ? p->m - i0 : GEMM_MR;
+          int partial = ncols < GEMM_NR || nrows < GEMM_MR;
+          for (int i = 0; i < GEMM_MR; i++) {
+            if (partial)
+              rows[i] = tile + i * GEMM_NR;
+            else
+              rows[i] = job->c + (long)(job->crow ? job->crow[i0 + i] : i0 + i) * job->ldc + j0;
+          }
+          if (partial && kb > 0)
+            for (int i = 0; i < nrows; i++)
+              memcpy(rows[i], job->c + (long)(job->crow ? job->crow[i0 + i] : i0 + i) * job->ldc + j0,
+                     sizeof(float) * (size_t)ncols);
+          gemm_ukernel(kcb, ablk + (size_t)i0 * kcb, bpanel, rows, kb > 0);
           if (partial)
-            rows[i] = tile + i * GEMM_NR;
-          else
-            rows[i] = job->c + (long)(job->crow ? job->crow[i0 + i] : i0 + i) * job->ldc + j0;
+            for (int i = 0; i < nrows; i++)
+              memcpy(job->c + (long)(job->crow ? job->crow[i0 + i] : i0 + i) * job->ldc + j0, rows[i],
+                     sizeof(float) * (size_t)ncols);
         }
-        if (partial && kb > 0)
-          for (int i = 0; i < nrows; i++)
-            memcpy(rows[i], job->c + (long)(job->crow ? job->crow[i0 + i] : i0 + i) * job->ldc + j0,
-                   sizeof(float) * (size_t)ncols);
-        gemm_ukernel(kcb, ablk + (size_t)i0 * kcb, bpanel, rows, kb > 0);
-        if (partial)
-          for (int i = 0; i < nrows; i++)
-            memcpy(job->c + (long)(job->crow ? job->crow[i0 + i] : i0 + i) * job->ldc + j0, rows[i],
-                   sizeof(float) * (size_t)ncols);
       }
     }
   }
+}
+
+static void gemm_task(void *ctx, int task, int worker) {
+  const gemm_job *job = ctx;
+  const gemm_plan *p = job->p;
+  int mi = task % p->mt, ni = task / p->mt;
+  int m0 = mi * p->mc, m1 = m0 + p->mc < p->mp ? m0 + p->mc : p->mp;
+  int n0 = ni * p->nc, n1 = n0 + p->nc < p->n ? n0 + p->nc : p->n;
+  for (int nb = n0; nb < n1; nb += GEMM_NCB) gemm_block(job, m0, m1, nb, nb + GEMM_NCB < n1 ? nb + GEMM_NCB : n1, worker);
 }
 
 void gemm_plan_run(gemm_plan *p, pl_pool *pool, const float *src, const long *boff, float *c, long ldc,

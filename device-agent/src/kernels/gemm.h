@@ -13,7 +13,9 @@
  * Tails: A is zero-padded to a multiple of MR; B panels read up to n rounded up to NR (the caller's
  * buffers have slack) and a partial tile is written through a scratch tile.
  *
- * Threads: tasks are (row chunk, column chunk) pairs, each packing its own B; no barriers.
+ * Threads: tasks are (row chunk, column chunk) pairs, each packing its own B; no barriers. With a stripe
+ * width (layer.c), column chunks are exactly those stripes and rows are not split, so task i covers the same
+ * output columns as task i of the layer's other phases.
  */
 #ifndef PL_GEMM_H
 #define PL_GEMM_H
@@ -25,9 +27,12 @@
 typedef struct gemm_plan gemm_plan;
 
 /* Packs A: logical row i is w row rows[i] (rows NULL: i), logical column j is w column cols[j] (NULL: j).
- * n: the column count of every later run; threads: workers of the pool that will run it. */
+ * n: the column count of every later run; threads: workers of the pool that will run it; stripe: column
+ * chunk per task (0: chosen here). */
 gemm_plan *gemm_plan_create(const float *w, long ldw, int m, int k, const int *rows, const int *cols, int n,
-                            int threads, char *err, size_t errlen);
+                            int threads, int stripe, char *err, size_t errlen);
+/* Columns per micro-tile. */
+int gemm_nr(void);
 /* Floats the caller must be able to read past src + boff[j] + n (tail panels read whole vectors). */
 int gemm_b_slack(void);
 void gemm_plan_run(gemm_plan *p, pl_pool *pool, const float *src, const long *boff, float *c, long ldc,

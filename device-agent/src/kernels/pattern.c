@@ -30,6 +30,7 @@ struct pat_plan {
   pat_entry *entries; /* sorted by chunk, ci, pattern */
   int32_t *taps;      /* (ci*8 + p)*4 + t -> view offset of tap t of pattern p on channel ci */
   int ntiles;
+  int tiles_per_stripe, nstripes;
   int threads;
   float **scratch; /* per worker: PAT_ROWS x PAT_TILE */
 };
@@ -54,8 +55,8 @@ static int pattern_of(unsigned taps) {
   return -1;
 }
 
-pat_plan *pat_plan_create(const float *wm, int rows, int cin, const long *off, int n, int threads, char *err,
-                          size_t errlen) {
+pat_plan *pat_plan_create(const float *wm, int rows, int cin, const long *off, int n, int threads, int stripe,
+                          char *err, size_t errlen) {
   pat_plan *p = calloc(1, sizeof *p);
   if (!p) goto oom;
   p->rows = rows, p->cin = cin, p->n = n, p->threads = threads;
@@ -112,6 +113,8 @@ pat_plan *pat_plan_create(const float *wm, int rows, int cin, const long *off, i
   free(pat);
   free(fill);
   p->ntiles = (n + PAT_TILE - 1) / PAT_TILE;
+  p->tiles_per_stripe = stripe > 0 ? stripe / PAT_TILE : 1;
+  p->nstripes = (p->ntiles + p->tiles_per_stripe - 1) / p->tiles_per_stripe;
   p->scratch = calloc((size_t)threads, sizeof *p->scratch);
   if (!p->scratch) goto oom;
   for (int t = 0; t < threads; t++)
@@ -131,13 +134,10 @@ typedef struct {
 } pat_job;
 
 /* One (tile, row chunk): zero the scratch block, accumulate every (channel, pattern) group, write back. */
-static void pat_task(void *ctx, int task, int worker) {
-  const pat_job *job = ctx;
+static void pat_tile_chunk(const pat_job *job, int tile, int chunk, float *restrict acc) {
   const pat_plan *p = job->p;
-  int tile = task % p->ntiles, chunk = task / p->ntiles;
   int n0 = tile * PAT_TILE, nvalid = p->n - n0 < PAT_TILE ? p->n - n0 : PAT_TILE;
   int r0 = chunk * PAT_ROWS, nrows = p->rows - r0 < PAT_ROWS ? p->rows - r0 : PAT_ROWS;
-  float *restrict acc = p->scratch[worker];
   memset(acc, 0, sizeof(float) * (size_t)nrows * PAT_TILE);
   const float *src = job->src + n0;
   for (int ci = 0; ci < p->cin; ci++) {
@@ -170,17 +170,22 @@ static void pat_task(void *ctx, int task, int worker) {
       }
     }
   }
-  for (int r = 0; r < nrows; r++) {
-    float *dst = job->out + (long)(r0 + r) * job->ldc + n0;
-    if (nvalid == PAT_TILE)
-      memcpy(dst, acc + r * PAT_TILE, sizeof(float) * PAT_TILE);
-    else
-      memcpy(dst, acc + r * PAT_TILE, sizeof(float) * (size_t)nvalid);
-  }
+  for (int r = 0; r < nrows; r++)
+    memcpy(job->out + (long)(r0 + r) * job->ldc + n0, acc + r * PAT_TILE, sizeof(float) * (size_t)nvalid);
+}
+
+/* Tasks are (stripe, row chunk), stripe-major, so task ranges are stripes (see layer.c). */
+static void pat_task(void *ctx, int task, int worker) {
+  const pat_job *job = ctx;
+  const pat_plan *p = job->p;
+  int stripe = task / p->nchunks, chunk = task % p->nchunks;
+  int t0 = stripe * p->tiles_per_stripe;
+  int t1 = t0 + p->tiles_per_stripe < p->ntiles ? t0 + p->tiles_per_stripe : p->ntiles;
+  for (int t = t0; t < t1; t++) pat_tile_chunk(job, t, chunk, p->scratch[worker]);
 }
 
 void pat_plan_run(pat_plan *p, pl_pool *pool, const float *src, float *out, long ldc) {
   if (p->rows == 0 || p->n == 0) return;
   pat_job job = {p, src, out, ldc};
-  pool_run(pool, p->ntiles * p->nchunks, pat_task, &job);
+  pool_run(pool, p->nstripes * p->nchunks, pat_task, &job);
 }

@@ -22,8 +22,9 @@
 typedef struct pat_plan pat_plan;
 
 /* wm[rows][cin*9] masked weights; off[cin*9]: view offset of each (ci, ky, kx). n: output columns. */
-pat_plan *pat_plan_create(const float *wm, int rows, int cin, const long *off, int n, int threads, char *err,
-                          size_t errlen);
+/* stripe: output columns per task (a multiple of pat_tile(); 0: one tile per task). */
+pat_plan *pat_plan_create(const float *wm, int rows, int cin, const long *off, int n, int threads, int stripe,
+                          char *err, size_t errlen);
 int pat_tile(void);
 void pat_plan_run(pat_plan *p, pl_pool *pool, const float *src, float *out, long ldc);
 void pat_plan_free(pat_plan *p);

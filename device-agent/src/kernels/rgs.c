@@ -129,7 +129,7 @@ void rgs_plan_free(rgs_plan *p) {
 }
 
 rgs_plan *rgs_plan_create(const float *wm, int rows, int cols, int br, const long *off, long row_off, int n,
-                          int threads, char *err, size_t errlen) {
+                          int threads, int stripe, char *err, size_t errlen) {
   rgs_plan *p = calloc(1, sizeof *p);
   if (!p) goto oom;
   p->rows = rows, p->n = n, p->row_off = row_off;
@@ -184,8 +184,10 @@ rgs_plan *rgs_plan_create(const float *wm, int rows, int cols, int br, const lon
   /* Task split: tiles across threads when there are enough of them, else groups by equal work. */
   p->ntiles = (n + RGS_TILE - 1) / RGS_TILE;
   p->tile_chunks = 1, p->group_chunks = 1;
-  if (threads > 1) {
-    int want = 2 * threads;
+  if (stripe > 0) {
+    p->tile_chunks = (n + stripe - 1) / stripe;
+  } else if (threads > 1) {
+    int want = 4 * threads;
     if (p->ntiles >= want) {
       p->tile_chunks = want;
     } else {
@@ -194,7 +196,7 @@ rgs_plan *rgs_plan_create(const float *wm, int rows, int cols, int br, const lon
       if (p->group_chunks > nsub) p->group_chunks = nsub > 0 ? nsub : 1;
     }
   }
-  p->tiles_per_chunk = (p->ntiles + p->tile_chunks - 1) / p->tile_chunks;
+  p->tiles_per_chunk = stripe > 0 ? stripe / RGS_TILE : (p->ntiles + p->tile_chunks - 1) / p->tile_chunks;
   p->chunk_start = calloc((size_t)p->group_chunks + 1, sizeof *p->chunk_start);
   if (!p->chunk_start) goto oom;
   long done = 0;
@@ -221,7 +223,7 @@ typedef struct {
 static void rgs_task(void *ctx, int task, int worker) {
   const rgs_job *job = ctx;
   const rgs_plan *p = job->p;
-  int tc = task % p->tile_chunks, gc = task / p->tile_chunks;
+  int tc = task / p->group_chunks, gc = task % p->group_chunks; /* tile-major: task ranges are stripes */
   int t0 = tc * p->tiles_per_chunk, t1 = t0 + p->tiles_per_chunk < p->ntiles ? t0 + p->tiles_per_chunk : p->ntiles;
   int g0 = p->chunk_start[gc], g1 = p->chunk_start[gc + 1];
   for (int t = t0; t < t1; t++) {

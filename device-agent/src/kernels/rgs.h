@@ -11,7 +11,8 @@
  * of 8/4/2/1 rows sharing the same columns. Loop order: output tiles of RGS_TILE floats outer, groups inner,
  * so one tile of every input column stays in cache while the weights stream.
  *
- * Threads: tasks are (tile range, group range) pairs, groups cut by equal work (kept weights).
+ * Threads: tasks are (tile range, group range) pairs, groups cut by equal work (kept weights). With a
+ * stripe width (a multiple of rgs_tile(), from layer.c) the tile ranges are exactly the stripes.
  */
 #ifndef PL_RGS_H
 #define PL_RGS_H
@@ -26,7 +27,7 @@ typedef struct rgs_plan rgs_plan;
  * (row_off = 0 for conv; the channel stride for depthwise, where row r reads only its own channel).
  * n: output columns per row. */
 rgs_plan *rgs_plan_create(const float *wm, int rows, int cols, int br, const long *off, long row_off, int n,
-                          int threads, char *err, size_t errlen);
+                          int threads, int stripe, char *err, size_t errlen);
 /* Output tile width in floats: src must be readable up to off + n rounded up to it. */
 int rgs_tile(void);
 /* out row r at out + r * ldc; ldc >= n. Columns past n are never written. */

@@ -43,7 +43,7 @@ long view_offset(const pl_view *v, int ci, int ky, int kx) {
 
 const float *view_src(const pl_view *v, const float *in) { return v->direct ? in : v->buf; }
 
-void view_fill(const pl_view *v, const float *in, int c0, int c1) {
+void view_fill(const pl_view *v, const float *in, int c0, int c1, int q0, int q1) {
   if (v->direct) return;
   int s = v->s, p = v->p;
   for (int ci = c0; ci < c1; ci++) {
@@ -57,7 +57,7 @@ void view_fill(const pl_view *v, const float *in, int c0, int c1) {
         int j1 = (v->w - 1 + p - px) / s + 1;
         if (j1 > v->wq) j1 = v->wq;
         if (j0 >= j1) continue;
-        for (int i = 0; i < v->hq; i++) {
+        for (int i = q0; i < q1 && i < v->hq; i++) {
           int y = i * s + py - p;
           if (y < 0 || y >= v->h) continue;
           const float *row = src + (long)y * v->w + (j0 * s + px - p);
@@ -73,9 +73,9 @@ void view_fill(const pl_view *v, const float *in, int c0, int c1) {
 
 int view_needs_compact(const pl_view *v) { return v->wq != v->wo; }
 
-void view_compact(const pl_view *v, const float *virt, long ldv, float *out, int r0, int r1) {
+void view_compact(const pl_view *v, const float *virt, long ldv, float *out, int r0, int r1, int oy0, int oy1) {
   for (int r = r0; r < r1; r++)
-    for (int oy = 0; oy < v->ho; oy++)
+    for (int oy = oy0; oy < oy1 && oy < v->ho; oy++)
       memcpy(out + ((long)r * v->ho + oy) * v->wo, virt + r * ldv + (long)oy * v->wq, sizeof(float) * (size_t)v->wo);
 }
 

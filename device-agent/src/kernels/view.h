@@ -36,14 +36,16 @@ int view_init(pl_view *v, const pl_layer_spec *spec, int slack, char *err, size_
 /* Floats to allocate for the input buffer when the view is direct (the input plus read slack). */
 size_t view_input_floats(const pl_view *v, int slack);
 long view_offset(const pl_view *v, int ci, int ky, int kx);
-/* Copies the interior of input channels [c0, c1) into the planes (nothing to do when direct). */
-void view_fill(const pl_view *v, const float *in, int c0, int c1);
+/* Copies the interior of input channels [c0, c1), plane rows [q0, q1), into the planes (nothing to do when
+ * direct). Rows are plane rows (0..hq), the same in every phase plane. */
+void view_fill(const pl_view *v, const float *in, int c0, int c1, int q0, int q1);
 /* The base pointer the offsets are relative to: the planes, or the input itself when direct. */
 const float *view_src(const pl_view *v, const float *in);
 /* Does the virtual output need compacting (wq != wo)? */
 int view_needs_compact(const pl_view *v);
-/* Copies rows [r0, r1) of the virtual output (row stride ldv) into out[cout][ho][wo]. */
-void view_compact(const pl_view *v, const float *virt, long ldv, float *out, int r0, int r1);
+/* Copies output channels [r0, r1), output rows [oy0, oy1), of the virtual output (row stride ldv) into
+ * out[cout][ho][wo]. */
+void view_compact(const pl_view *v, const float *virt, long ldv, float *out, int r0, int r1, int oy0, int oy1);
 void view_free(pl_view *v);
 
 #endif

@@ -2,16 +2,18 @@
  * `prunelab sweep`: plan the sweep (embedded default, a --config file, flags on top), run it on the devices
  * into the SQLite store, or continue an interrupted run with --resume.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
-import type { PrunelabConfig } from '../../../config/schema.ts';
+import type { DevicesConfig, PrunelabConfig } from '../../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
 import type { Plan } from '../../plan/types.ts';
 import { SweepIncompleteError } from '../../sweep/errors.ts';
 import { planFromConfig } from '../../sweep/plan-tasks.ts';
+import { findRun, latestRun } from '../../store/runs.ts';
 import { runSweep, type SweepSummary } from '../../sweep/run-sweep.ts';
 import type { Device } from '../../transport/port.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
@@ -32,7 +34,7 @@ function overridesFrom(args: SweepArgs): ConfigOverrides {
   return overrides as ConfigOverrides;
 }
 
-/** `--device host` or `--device host:myhost`: by kind or by id. */
+/** `--device host`, `--device adb`, `--device host:myhost` or `--device SERIAL` (an adb phone's id): by kind or by id. */
 export function selectDevices(all: readonly Device[], wanted: readonly string[] | undefined): Device[] {
   if (wanted === undefined || wanted.length === 0) return [...all];
   const chosen = all.filter(
@@ -44,11 +46,28 @@ export function selectDevices(all: readonly Device[], wanted: readonly string[] 
   if (unknown.length > 0) {
     const choices = all.map((device) => device.identity.id).join(', ');
     throw new UsageError(
-      `--device: expected a device id or kind from \`prunelab devices\` (${choices}, or a kind such as host); got ${unknown.map((name) => `'${name}'`).join(', ')}`,
+      `--device: expected a device id (an adb serial for a phone) or kind from \`prunelab devices\` (${choices || 'no device found'}, or a kind: host, adb); got ${unknown.map((name) => `'${name}'`).join(', ')}`,
       { option: '--device' },
     );
   }
   return chosen;
+}
+
+/** The devices section a resumed run was started with (its adb servers), or the defaults. */
+async function resumedDevicesConfig(
+  context: CliContext,
+  dbPath: string,
+  resume: string | undefined,
+): Promise<DevicesConfig | undefined> {
+  if (resume === undefined || !existsSync(dbPath)) return undefined;
+  const store = await context.openStore(dbPath);
+  try {
+    const run = resume === '' ? await latestRun(store.db) : await findRun(store.db, resume);
+    if (run === undefined) return undefined;
+    return (JSON.parse(run.config_json) as Partial<PrunelabConfig>).devices;
+  } finally {
+    await store.close();
+  }
 }
 
 function planSummary(plan: Plan) {
@@ -71,15 +90,15 @@ function exportHint(summary: Pick<SweepSummary, 'dbPath' | 'runId'>): string {
 function printSummary(context: CliContext, summary: SweepSummary): void {
   const { counts } = summary;
   const lines = [
-    `Run ${summary.runId}${summary.resumed ? ' (resumed)' : ''}: ${summary.status}, ${counts.done} done, ${counts.failed} failed, ${counts.pending + counts.running} pending, in ${formatDurationMs(summary.wallMs)}`,
+    `Run ${summary.runId}${summary.resumed ? ' (resumed)' : ''}: ${summary.status}, ${counts.done} done, ${counts.failed} failed, ${counts.pending + counts.running} pending, ${counts.skipped} skipped, in ${formatDurationMs(summary.wallMs)}`,
     ...summary.devices.map(
       (device) =>
-        `  ${device.deviceId}: ${device.counts.done} done, ${device.counts.failed} failed${device.stoppedReason === undefined ? '' : `; stopped: ${device.stoppedReason}`}`,
+        `  ${device.deviceId}: ${device.counts.done} done, ${device.counts.failed} failed, ${device.counts.pending + device.counts.running} pending, ${device.counts.skipped} skipped${device.stoppedReason === undefined ? '' : `; ${device.stoppedReason}`}`,
     ),
     `Results: ${summary.dbPath} (SQLite: tables runs, tasks, measurements, failures)`,
     `Export:  ${exportHint(summary)}`,
   ];
-  if (counts.pending + counts.running > 0)
+  if (counts.pending + counts.running + counts.skipped > 0)
     lines.push(`Resume:  npx prunelab sweep --db ${summary.dbPath} --resume ${summary.runId}`);
   context.output.out(`${lines.join('\n')}\n`);
 }
@@ -147,7 +166,10 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
       const dbPath = resolve(
         config?.store.path ?? (overrides.db as string | undefined) ?? DEFAULT_STORE_PATH,
       );
-      const devices = selectDevices(await context.listDevices(), args.device);
+      const devices = selectDevices(
+        await context.listDevices(config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume))),
+        args.device,
+      );
 
       if (config !== undefined && args.dryRun) {
         const plan = planSummary(planFromConfig(config));
@@ -210,10 +232,10 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
       if (args.json) printJson(context.output, { ...summary, export: exportHint(summary) });
       else printSummary(context, summary);
       if (summary.status !== 'done') {
-        const pending = summary.counts.pending + summary.counts.running;
+        const pending = summary.counts.pending + summary.counts.running + summary.counts.skipped;
         throw new SweepIncompleteError(
           summary.status === 'interrupted'
-            ? `run ${summary.runId} interrupted with ${pending} cases pending; continue with \`prunelab sweep --db ${summary.dbPath} --resume ${summary.runId}\``
+            ? `run ${summary.runId} interrupted with ${pending} cases pending or skipped; continue with \`prunelab sweep --db ${summary.dbPath} --resume ${summary.runId}\``
             : `run ${summary.runId} stopped: ${summary.devices
                 .map((d) => d.stoppedReason)
                 .filter(Boolean)

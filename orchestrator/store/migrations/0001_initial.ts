@@ -118,11 +118,59 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('ci_high_ns', 'real', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
+
+  // Lab hygiene (issue 4): what the lab saw on each device of a run, and each agent call's conditions.
+  await db.schema
+    .createTable('run_devices')
+    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+    .addColumn('screen_on', 'integer')
+    .addColumn('charging', 'integer')
+    .addColumn('battery_level', 'integer')
+    .addColumn('root', 'text', (c) => c.notNull())
+    .addColumn('big_cpus_json', 'text')
+    .addColumn('lab_json', 'text', (c) => c.notNull())
+    .addColumn('recorded_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('run_devices_pk', ['run_id', 'device_id'])
+    .execute();
+
+  await db.schema
+    .createTable('batch_runs')
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+    .addColumn('batch_index', 'integer', (c) => c.notNull())
+    .addColumn('cases', 'integer', (c) => c.notNull())
+    .addColumn('thermal_wait_ms', 'real', (c) => c.notNull())
+    .addColumn('gate', 'text', (c) => c.notNull())
+    .addColumn('temp_before_c', 'real')
+    .addColumn('temp_after_c', 'real')
+    .addColumn('telemetry_before_json', 'text', (c) => c.notNull())
+    .addColumn('telemetry_after_json', 'text')
+    .addColumn('flag', 'text')
+    .addColumn('requeued', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('started_at', 'text', (c) => c.notNull())
+    .addColumn('finished_at', 'text')
+    .execute();
+  await db.schema
+    .createIndex('batch_runs_run_device')
+    .on('batch_runs')
+    .columns(['run_id', 'device_id', 'batch_index'])
+    .execute();
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: see up().
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['measurements', 'failures', 'tasks', 'runs', 'agent_builds', 'devices']) {
+  for (const table of [
+    'batch_runs',
+    'run_devices',
+    'measurements',
+    'failures',
+    'tasks',
+    'runs',
+    'agent_builds',
+    'devices',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }

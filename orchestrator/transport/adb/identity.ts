@@ -1,0 +1,87 @@
+/**
+ * Who an adb device is, from `getprop` and sysfs (pure). Clusters are the CPUs grouped by their maximum
+ * frequency, fastest first, the same rule the agent's `info` applies (device-agent/README.md, "info"):
+ * the lab pins from the agent's own answer; this copy lets `prunelab devices` show clusters without
+ * pushing the agent.
+ */
+
+export interface CpuMaxFreq {
+  readonly cpu: number;
+  readonly maxFreqKhz: number | null;
+}
+
+export interface ClusterSummary {
+  readonly role: 'big' | 'mid' | 'little';
+  readonly maxFreqKhz: number | null;
+  readonly cpus: readonly number[];
+}
+
+export interface AdbIdentityDetails {
+  readonly serial: string;
+  readonly manufacturer: string;
+  readonly brand: string;
+  readonly soc: string;
+  readonly abiList: readonly string[];
+  readonly androidRelease: string;
+  readonly sdk: string;
+  readonly clusters: readonly ClusterSummary[];
+}
+
+/** `/sys/devices/system/cpu/possible` style lists: `0-3,6` -> [0, 1, 2, 3, 6]. */
+export function parseCpuList(text: string): number[] {
+  const cpus: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (match === null) continue;
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** The shell command whose output `parseCpuFreqs` reads: one `cpuN KHZ` line per CPU. */
+export const CPU_FREQS_COMMAND =
+  'for d in /sys/devices/system/cpu/cpu[0-9]*; do f=$d/cpufreq/cpuinfo_max_freq; ' +
+  'echo "${d##*/} $(cat $f 2>/dev/null)"; done';
+
+export function parseCpuFreqs(output: string): CpuMaxFreq[] {
+  const cpus: CpuMaxFreq[] = [];
+  for (const line of output.split('\n')) {
+    const match = /^cpu(\d+)\s*(\d*)\s*$/.exec(line.trim());
+    if (match === null) continue;
+    cpus.push({ cpu: Number(match[1]), maxFreqKhz: match[2] === '' ? null : Number(match[2]) });
+  }
+  return cpus.sort((a, b) => a.cpu - b.cpu);
+}
+
+export function clustersFromFreqs(cpus: readonly CpuMaxFreq[]): ClusterSummary[] {
+  const byFreq = new Map<number | null, number[]>();
+  for (const { cpu, maxFreqKhz } of cpus) byFreq.set(maxFreqKhz, [...(byFreq.get(maxFreqKhz) ?? []), cpu]);
+  const freqs = [...byFreq.keys()].sort((a, b) => (b ?? -1) - (a ?? -1));
+  return freqs.map((freq, index) => ({
+    role: index === 0 ? 'big' : index === freqs.length - 1 ? 'little' : 'mid',
+    maxFreqKhz: freq,
+    cpus: byFreq.get(freq) ?? [],
+  }));
+}
+
+export function identityDetails(
+  serial: string,
+  properties: Readonly<Record<string, string>>,
+  clusters: readonly ClusterSummary[],
+): AdbIdentityDetails {
+  const prop = (key: string): string => properties[key] ?? '';
+  return {
+    serial,
+    manufacturer: prop('ro.product.manufacturer'),
+    brand: prop('ro.product.brand'),
+    soc: prop('ro.soc.model') || prop('ro.board.platform') || prop('ro.hardware'),
+    abiList: prop('ro.product.cpu.abilist')
+      .split(',')
+      .filter((abi) => abi !== ''),
+    androidRelease: prop('ro.build.version.release'),
+    sdk: prop('ro.build.version.sdk'),
+    clusters,
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * A small ADB lab for tests and `npm run bench:adb`: Debian's real adb server on a free port with HOME in a
+ * temporary folder, virtual phones `adb connect`ed to it, and the transport's devices for them. `stop()`
+ * runs `adb kill-server` and stops the phones; call it in `after` so it runs even when a test failed.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { VirtualPhoneOptions } from '../device-agent/virtual/options.ts';
+import { startVirtualPhone, type VirtualPhone } from '../device-agent/virtual/phone.ts';
+import { createAdbServerClient } from '../orchestrator/transport/adb/adbkit-client.ts';
+import { type AdbDevice, createAdbDevice } from '../orchestrator/transport/adb/device.ts';
+
+export interface AdbLab {
+  readonly port: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly phones: readonly VirtualPhone[];
+  readonly server: string;
+  /** The transport's device for a phone; `workDir` gives a test its own folder on the phone. */
+  device(phone: VirtualPhone, workDir?: string): AdbDevice;
+  adb(args: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function startAdbLab(phoneOptions: readonly VirtualPhoneOptions[]): Promise<AdbLab> {
+  const workDir = await mkdtemp(join(tmpdir(), 'prunelab-adb-lab-'));
+  const home = join(workDir, 'home');
+  await mkdir(home, { recursive: true });
+  const port = await freePort();
+  const env = { ...process.env, HOME: home };
+  const adb = async (args: readonly string[]) => {
+    const result = await execa('adb', ['-P', String(port), ...args], {
+      env,
+      reject: false,
+      timeout: 30_000,
+      stdin: 'ignore',
+    });
+    return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  };
+  const phones: VirtualPhone[] = [];
+  const stop = async (): Promise<void> => {
+    await adb(['kill-server']);
+    await Promise.all(phones.map((phone) => phone.stop()));
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    const started = await adb(['start-server']);
+    if (started.exitCode !== 0) throw new Error(`adb start-server failed: ${started.stderr}`);
+    phones.push(...(await Promise.all(phoneOptions.map((options) => startVirtualPhone(options)))));
+    for (const phone of phones) {
+      const connected = await adb(['connect', phone.serial]);
+      if (!/connected to/.test(connected.stdout)) throw new Error(`adb connect ${phone.serial}: ${connected.stdout}`);
+    }
+    await waitFor('the phones online', async () => {
+      const listing = await adb(['devices']);
+      return phones.every((phone) => new RegExp(`^${phone.serial.replace(/\./g, '\\.')}\\s+device$`, 'm').test(listing.stdout));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const client = createAdbServerClient({ host: '127.0.0.1', port });
+  return {
+    port,
+    env,
+    phones,
+    server: `127.0.0.1:${port}`,
+    device: (phone, deviceWorkDir) =>
+      createAdbDevice({
+        client,
+        serial: phone.serial,
+        abi: phone.abi,
+        pollMs: 100,
+        ...(deviceWorkDir === undefined ? {} : { workDir: deviceWorkDir }),
+      }),
+    adb,
+    stop,
+  };
+}
