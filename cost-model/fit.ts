@@ -204,7 +204,9 @@ export function fitLut(points: readonly MeasuredPoint[], options: FitOptions): L
   const interpolation: LutInterpolationAccuracy[] = [];
   const families = [...groupByFamily(entries).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [, { family, entries: members }] of families) {
-    predictors.push(fitPredictor(family, trainingPoints(members, settings), settings));
+    const training = trainingPoints(members, settings);
+    // Every knot of the family too noisy to train on (a disturbed machine): no predictor, rather than a crash.
+    if (training.length > 0) predictors.push(fitPredictor(family, training, settings));
     const pairs = interpolationPairs(members, settings);
     if (pairs.length > 0) interpolation.push({ family, accuracy: accuracyOf(pairs) });
   }

@@ -7,11 +7,24 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { DEFAULT_LAB } from '../config/defaults.ts';
+import type { LabConfig } from '../config/schema.ts';
 import type { VirtualPhoneOptions } from '../device-agent/virtual/options.ts';
 import { startVirtualPhone, type VirtualPhone } from '../device-agent/virtual/phone.ts';
+import { buildAgent } from '../orchestrator/build/agent-build.ts';
+import type { DeviceQueue } from '../orchestrator/scheduler/scheduler.ts';
+import { upsertDevice } from '../orchestrator/store/devices.ts';
+import type { StoreDb } from '../orchestrator/store/open.ts';
+import { createRun } from '../orchestrator/store/runs.ts';
+import { insertTasks, type TaskInput } from '../orchestrator/store/tasks.ts';
+import { prepareDevice } from '../orchestrator/sweep/run-sweep.ts';
 import { createAdbServerClient } from '../orchestrator/transport/adb/adbkit-client.ts';
 import { type AdbDevice, createAdbDevice } from '../orchestrator/transport/adb/device.ts';
+import type { Device } from '../orchestrator/transport/port.ts';
+
+const AGENT_DIR = fileURLToPath(new URL('../device-agent', import.meta.url));
 
 export interface AdbLab {
   readonly port: number;
@@ -59,9 +72,11 @@ export async function startAdbLab(phoneOptions: readonly VirtualPhoneOptions[]):
     return { exitCode: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
   };
   const phones: VirtualPhone[] = [];
+  // Phones first, then the server: killing the server while the phones' links are up has left the test
+  // process spinning after its last test (seen under node --test; not understood yet).
   const stop = async (): Promise<void> => {
-    await adb(['kill-server']);
     await Promise.all(phones.map((phone) => phone.stop()));
+    await adb(['kill-server']);
     await rm(workDir, { recursive: true, force: true });
   };
   try {
@@ -70,11 +85,14 @@ export async function startAdbLab(phoneOptions: readonly VirtualPhoneOptions[]):
     phones.push(...(await Promise.all(phoneOptions.map((options) => startVirtualPhone(options)))));
     for (const phone of phones) {
       const connected = await adb(['connect', phone.serial]);
-      if (!/connected to/.test(connected.stdout)) throw new Error(`adb connect ${phone.serial}: ${connected.stdout}`);
+      if (!/connected to/.test(connected.stdout))
+        throw new Error(`adb connect ${phone.serial}: ${connected.stdout}`);
     }
     await waitFor('the phones online', async () => {
       const listing = await adb(['devices']);
-      return phones.every((phone) => new RegExp(`^${phone.serial.replace(/\./g, '\\.')}\\s+device$`, 'm').test(listing.stdout));
+      return phones.every((phone) =>
+        new RegExp(`^${phone.serial.replace(/\./g, '\\.')}\\s+device$`, 'm').test(listing.stdout),
+      );
     });
   } catch (error) {
     await stop();
@@ -97,4 +115,51 @@ export async function startAdbLab(phoneOptions: readonly VirtualPhoneOptions[]):
     adb,
     stop,
   };
+}
+
+/** Idle cases (the agent only sleeps): what the fault tests and the benchmark run through the scheduler. */
+export interface IdleRunOptions {
+  readonly runId: string;
+  readonly cases: number;
+  readonly durationUs: number;
+  readonly batchCases: number;
+}
+
+export function idleTasks(options: Pick<IdleRunOptions, 'cases' | 'durationUs' | 'batchCases'>): TaskInput[] {
+  return Array.from({ length: options.cases }, (_, index) => ({
+    caseKey: `idle-${options.durationUs}us-${index}`,
+    batchIndex: Math.floor(index / options.batchCases),
+    seq: index % options.batchCases,
+    caseJson: { op: 'idle', durationUs: options.durationUs },
+    planLine: { op: 'idle', durationUs: options.durationUs, warmup: 0, minReps: 1, minTimeMs: 0, maxReps: 1 },
+  }));
+}
+
+/**
+ * Records the devices and a run of idle tasks, then prepares each device as a sweep does (build, push,
+ * lab hygiene on phones: run-sweep.ts's prepareDevice). Returns the queues for runQueues.
+ */
+export async function prepareIdleRun(
+  db: StoreDb,
+  devices: readonly Device[],
+  options: IdleRunOptions,
+  labConfig: LabConfig = DEFAULT_LAB,
+): Promise<DeviceQueue[]> {
+  await createRun(db, {
+    id: options.runId,
+    configJson: '{}',
+    configHash: options.runId,
+    gitRevision: null,
+    host: 'test',
+  });
+  const build = (abi: string) => buildAgent(abi, { agentDir: AGENT_DIR, env: process.env });
+  return Promise.all(
+    devices.map(async (device) => {
+      const info = await device.info();
+      await upsertDevice(db, info);
+      await insertTasks(db, options.runId, device.identity.id, idleTasks(options));
+      const prepared = await prepareDevice({ db, buildAgent: build }, device, info, options.runId, labConfig);
+      return prepared.queue;
+    }),
+  );
 }

@@ -5,8 +5,9 @@
 #   libopenblas-dev        the dense baseline of `npm run bench:kernels` (benchmark only)
 #   adb                    the real adb server the virtual phones connect to (ADB transport tests)
 #   bubblewrap             the virtual phone's sandbox (/data/local/tmp, /sys, /system)
+#   chromium               headless browser that opens the HTML reports in the report tests
 set -euo pipefail
-packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap)
+packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -26,6 +26,11 @@ export const REQUIRED_TOOLS: readonly RequiredTool[] = [
     debianPackage: 'bubblewrap',
     why: "gives the virtual phone's commands /data/local/tmp, /sys and /system",
   },
+  {
+    command: 'chromium',
+    debianPackage: 'chromium',
+    why: 'opens the HTML reports headless (playwright-core drives /usr/bin/chromium)',
+  },
 ];
 
 function onPath(command: string): boolean {

@@ -64,4 +64,12 @@ if (files.length === 0) {
   console.error(`no test files matched ${filters.join(', ') || '*.test.ts'}`);
   process.exit(1);
 }
-step('tests', process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', ...files]);
+step('tests', process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-timeout=300000',
+  '--test-reporter',
+  'spec',
+  ...files,
+]);

@@ -3,8 +3,9 @@
  * (prune.c); the mask and the op decide the engine:
  *
  *   conv, dwconv   input seen through view.h (no im2col), then
- *                    dense          the faster of "direct" (rgs with 8-row groups, every column) and
- *                                   "gemm" (packed GEMM), timed once here (or forced by spec.dense_kernel)
+ *                    dense          the fastest of "direct" (rgs with 8-row groups, every column), "gemm"
+ *                                   (packed GEMM) and, on small maps, "gemm-mvec" (vectorised over output
+ *                                   channels), timed once here (or forced by spec.dense_kernel)
  *                    filter/channel packed GEMM on the kept rows / kept columns
  *                    unstructured   rgs with 1-row groups
  *                    pattern        pattern.h: input-stationary, kernels grouped by (channel, pattern)
@@ -24,6 +25,7 @@
 
 #include "kernels/fc.h"
 #include "kernels/gemm.h"
+#include "kernels/mvec.h"
 #include "kernels/pattern.h"
 #include "kernels/rgs.h"
 #include "kernels/simd.h"
@@ -38,7 +40,7 @@
 /* Timed runs per candidate when choosing the dense conv kernel (the minimum is kept: least disturbed). */
 #define LAYER_TUNE_RUNS 5
 
-typedef enum { ENGINE_GEMM, ENGINE_RGS, ENGINE_PATTERN, ENGINE_FC } layer_engine;
+typedef enum { ENGINE_GEMM, ENGINE_MVEC, ENGINE_RGS, ENGINE_PATTERN, ENGINE_FC } layer_engine;
 
 struct pl_layer {
   pl_layer_spec spec;
@@ -64,6 +66,7 @@ struct pl_layer {
   long *gemm_boff; /* per packed column: view offset */
   rgs_plan *rgs;
   pat_plan *pat;
+  mvec_plan *mvec;
   /* fc */
   fc_plan *fc;
   int *fc_rows, nfc_rows; /* filter: kept rows, scattered back */
@@ -195,6 +198,8 @@ static void conv_run_engine(pl_layer *l, const float *src) {
   long ld = l->virt ? l->ldv : (long)l->view.n;
   if (l->engine == ENGINE_GEMM)
     gemm_plan_run(l->gemm, l->pool, src, l->gemm_boff, dst, ld, l->gemm_rows);
+  else if (l->engine == ENGINE_MVEC)
+    mvec_plan_run(l->mvec, l->pool, src, l->gemm_boff, dst, ld);
   else if (l->engine == ENGINE_PATTERN)
     pat_plan_run(l->pat, l->pool, src, dst, ld);
   else
@@ -214,13 +219,20 @@ static double time_conv_once(pl_layer *l) {
   return now_ns() - t0;
 }
 
-static int build_gemm(pl_layer *l, const int *rows, int nrows, const int *cols, int ncols, char *err, size_t errlen) {
+/* View offsets of the packed GEMM columns (all columns when cols is NULL). */
+static int build_boff(pl_layer *l, const int *cols, int ncols, char *err, size_t errlen) {
+  if (l->gemm_boff) return 0;
   l->gemm_boff = malloc(sizeof *l->gemm_boff * (size_t)(ncols > 0 ? ncols : 1));
   if (!l->gemm_boff) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   for (int j = 0; j < ncols; j++) l->gemm_boff[j] = l->coloff[cols ? cols[j] : j];
+  return 0;
+}
+
+static int build_gemm(pl_layer *l, const int *rows, int nrows, const int *cols, int ncols, char *err, size_t errlen) {
+  if (build_boff(l, cols, ncols, err, errlen)) return -1;
   l->gemm = gemm_plan_create(l->wm, l->cols, nrows, ncols, rows, cols, l->view.n, l->spec.threads, l->stripe, err,
                              errlen);
   return l->gemm ? 0 : -1;
@@ -233,39 +245,49 @@ static int build_rgs(pl_layer *l, int br, char *err, size_t errlen) {
   return l->rgs ? 0 : -1;
 }
 
+/* The row-vectorised GEMM only pays on small maps; beyond this many output columns it is not a candidate. */
+#define LAYER_MVEC_MAX_N 1024
+
 static int prepare_dense_conv(pl_layer *l, char *err, size_t errlen) {
   pl_dense_kernel choice = l->spec.dense_kernel;
-  if (choice != PL_DENSE_GEMM) {
+  int automatic = choice == PL_DENSE_AUTO;
+  if (automatic || choice == PL_DENSE_DIRECT) {
     if (build_rgs(l, LAYER_DIRECT_BR, err, errlen)) return -1;
-    l->engine = ENGINE_RGS;
   }
-  if (choice != PL_DENSE_DIRECT) {
+  if (automatic || choice == PL_DENSE_GEMM) {
     if (build_gemm(l, NULL, l->rows, NULL, l->cols, err, errlen)) return -1;
-    if (choice == PL_DENSE_AUTO) {
-      /* Alternate the two so a burst of other work on the machine hits both alike; keep each one's
-       * fastest run (the least disturbed). Warm-up first: page faults, cold caches. */
-      double t_direct = INFINITY, t_gemm = INFINITY;
-      for (int r = -1; r < LAYER_TUNE_RUNS; r++) {
-        l->engine = ENGINE_RGS;
-        double td = time_conv_once(l);
-        l->engine = ENGINE_GEMM;
-        double tg = time_conv_once(l);
-        if (r >= 0 && td < t_direct) t_direct = td;
-        if (r >= 0 && tg < t_gemm) t_gemm = tg;
-      }
-      if (t_direct < t_gemm) {
-        l->engine = ENGINE_RGS;
-        gemm_plan_free(l->gemm);
-        l->gemm = NULL;
-      } else {
-        rgs_plan_free(l->rgs);
-        l->rgs = NULL;
-      }
-    }
-    if (l->gemm) l->engine = ENGINE_GEMM;
   }
-  if (l->engine == ENGINE_GEMM)
+  if ((automatic && l->view.n <= LAYER_MVEC_MAX_N) || choice == PL_DENSE_MVEC) {
+    if (build_boff(l, NULL, l->cols, err, errlen)) return -1;
+    l->mvec = mvec_plan_create(l->wm, l->cols, l->rows, l->cols, l->view.n, l->spec.threads, l->stripe, err, errlen);
+    if (!l->mvec) return -1;
+  }
+  layer_engine engine = l->rgs ? ENGINE_RGS : l->gemm ? ENGINE_GEMM : ENGINE_MVEC;
+  if (automatic) {
+    /* Time the candidates in turn so a burst of other work on the machine hits them alike; keep each one's
+     * fastest run (the least disturbed). The first round is a warm-up: page faults, cold caches. */
+    const layer_engine candidates[] = {ENGINE_RGS, ENGINE_GEMM, ENGINE_MVEC};
+    double best[3] = {INFINITY, INFINITY, INFINITY};
+    for (int r = -1; r < LAYER_TUNE_RUNS; r++)
+      for (int c = 0; c < 3; c++) {
+        if (candidates[c] == ENGINE_MVEC && !l->mvec) continue;
+        l->engine = candidates[c];
+        double t = time_conv_once(l);
+        if (r >= 0 && t < best[c]) best[c] = t;
+      }
+    int pick = 0;
+    for (int c = 1; c < 3; c++)
+      if (best[c] < best[pick]) pick = c;
+    engine = candidates[pick];
+    if (engine != ENGINE_RGS) rgs_plan_free(l->rgs), l->rgs = NULL;
+    if (engine != ENGINE_GEMM) gemm_plan_free(l->gemm), l->gemm = NULL;
+    if (engine != ENGINE_MVEC) mvec_plan_free(l->mvec), l->mvec = NULL;
+  }
+  l->engine = engine;
+  if (engine == ENGINE_GEMM)
     snprintf(l->kernel, sizeof l->kernel, "dense-gemm-%s", gemm_tile_name());
+  else if (engine == ENGINE_MVEC)
+    snprintf(l->kernel, sizeof l->kernel, "dense-gemm-mvec%s", mvec_plan_tile_name(l->mvec));
   else
     snprintf(l->kernel, sizeof l->kernel, "dense-direct-rgs%d", rgs_plan_rows_per_kernel(l->rgs));
   return 0;
@@ -566,6 +588,7 @@ void layer_free(pl_layer *l) {
   gemm_plan_free(l->gemm);
   rgs_plan_free(l->rgs);
   pat_plan_free(l->pat);
+  mvec_plan_free(l->mvec);
   fc_plan_free(l->fc);
   view_free(&l->view);
   free(l->w);

@@ -26,7 +26,7 @@ typedef enum {
 
 #define PL_MAX_CPUS 64
 
-typedef enum { PL_DENSE_AUTO = 0, PL_DENSE_DIRECT, PL_DENSE_GEMM } pl_dense_kernel;
+typedef enum { PL_DENSE_AUTO = 0, PL_DENSE_DIRECT, PL_DENSE_GEMM, PL_DENSE_MVEC } pl_dense_kernel;
 
 typedef struct {
   pl_op op;
@@ -41,8 +41,8 @@ typedef struct {
   int threads;           /* worker threads, >= 1 */
   int ncpus;             /* CPUs to pin workers to (worker i -> cpus[i % ncpus]); 0 = inherit affinity */
   int cpus[PL_MAX_CPUS];
-  /* dense conv only: which kernel. AUTO (0, what a zeroed spec gives) times both once in layer_prepare and
-   * keeps the faster; the others force one (selftest checks both, benchmarks may pin one). */
+  /* dense conv only: which kernel. AUTO (0, what a zeroed spec gives) times the candidates once in
+   * layer_prepare and keeps the fastest; the others force one (selftest checks each, benchmarks may pin one). */
   pl_dense_kernel dense_kernel;
 } pl_layer_spec;
 

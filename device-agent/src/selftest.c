@@ -155,6 +155,8 @@ static void check_shape(selftest_state *st, const selftest_shape *sh, int thread
     check_case(st, sh, s);
     s.dense_kernel = PL_DENSE_GEMM;
     check_case(st, sh, s);
+    s.dense_kernel = PL_DENSE_MVEC;
+    check_case(st, sh, s);
   } else {
     check_case(st, sh, s);
   }
@@ -250,6 +252,8 @@ int selftest_main(int argc, char **argv) {
   shapes[n++] = (selftest_shape){PL_OP_CONV, 8, 16, 20, 20, 3, 1, 1};
   shapes[n++] = (selftest_shape){PL_OP_CONV, 6, 8, 40, 38, 3, 2, 1};
   shapes[n++] = (selftest_shape){PL_OP_CONV, 16, 12, 21, 21, 1, 1, 0};
+  /* Depth cin*k*k = 1152 beyond one depth block of every GEMM (256, 1024). */
+  shapes[n++] = (selftest_shape){PL_OP_CONV, 128, 8, 5, 5, 3, 1, 1};
   shapes[n++] = (selftest_shape){PL_OP_FC, 19, 37, 1, 1, 1, 1, 0};
   shapes[n++] = (selftest_shape){PL_OP_FC, 128, 64, 1, 1, 1, 1, 0};
   shapes[n++] = (selftest_shape){PL_OP_FC, 300, 1000, 1, 1, 1, 1, 0};

@@ -43,7 +43,8 @@ test('selftest: every op x scheme checked, passing, with the expected refusals',
     assert.ok(covered('fc', scheme), `fc ${scheme}`);
   assert.ok(covered('dwconv', 'dense'));
   assert.ok(computed.some((c) => c.kernel?.startsWith('dense-direct')));
-  assert.ok(computed.some((c) => c.kernel?.startsWith('dense-gemm')));
+  assert.ok(computed.some((c) => c.kernel?.startsWith('dense-gemm-') && !c.kernel.includes('mvec')));
+  assert.ok(computed.some((c) => c.kernel?.startsWith('dense-gemm-mvec')));
   assert.ok(computed.some((c) => c.threads === 2) && computed.some((c) => c.threads === 1));
   assert.ok(computed.some((c) => c.scheme === 'bcr' && (c.bcrRowShare ?? 0) > 0));
   assert.ok(

@@ -2,9 +2,10 @@
  * What commands receive from the composition root (main.ts): the real adapters, as plain functions and
  * objects. Commands never construct adapters themselves, so tests and later transports can swap them.
  */
+
+import type { DevicesConfig } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import type { ToolStatus } from '../build/toolchains.ts';
-import type { DevicesConfig } from '../../config/schema.ts';
 import type { OpenedStore, OpenStoreOptions } from '../store/open.ts';
 import type { Device } from '../transport/port.ts';
 

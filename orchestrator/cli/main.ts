@@ -26,6 +26,8 @@ import { devicesCommand } from './commands/devices.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { fitCommand } from './commands/fit.ts';
+import { mapCommand } from './commands/map.ts';
+import { reportCommand } from './commands/report.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
 import type { CliContext, GlobalArgs } from './context.ts';
@@ -34,8 +36,10 @@ import { describeError, EXIT_OK } from './handle-error.ts';
 /** The command registry: one file per command, in the order `--help` lists them. */
 const COMMANDS = [
   sweepCommand,
+  reportCommand,
   exportCommand,
   fitCommand,
+  mapCommand,
   devicesCommand,
   buildCommand,
   doctorCommand,

@@ -9,7 +9,7 @@ import type { BatchEndReport, BatchHygiene, BatchStartReport } from '../schedule
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
 import { detectRoot, lockGovernor, type RootAccess, restoreGovernor } from './governor.ts';
-import { bigClusterCpus, batchFlag, gateStep, type HygienePolicy } from './policy.ts';
+import { batchFlag, bigClusterCpus, gateStep, type HygienePolicy } from './policy.ts';
 import { POWER_COMMAND, type PowerState, parsePowerState } from './power.ts';
 import { cpuTemperatureC, type LabTelemetry, parseTelemetry, TELEMETRY_COMMAND } from './telemetry.ts';
 
@@ -80,9 +80,7 @@ export async function prepareDeviceLab(
 ): Promise<DeviceLab> {
   const info = await agentInfo(device, agentPath);
   const bigCpus = policy.pinBigCluster && info !== undefined ? (bigClusterCpus(info) ?? null) : null;
-  const power = parsePowerState(
-    (await device.shell(POWER_COMMAND, { timeoutMs: TIMEOUT_MS })).stdout,
-  );
+  const power = parsePowerState((await device.shell(POWER_COMMAND, { timeoutMs: TIMEOUT_MS })).stdout);
   const root = await detectRoot(device);
   const locked =
     policy.lockGovernor && root !== 'none' && bigCpus !== null
@@ -97,11 +95,25 @@ export async function prepareDeviceLab(
     lockedGovernors: Object.fromEntries([...locked].map(([cpu, name]) => [`cpu${cpu}`, name])),
   };
 
+  // The reading after a batch is also the reading before the next one when it is this fresh.
+  const REUSE_READING_MS = 1_000;
+  let last: { readonly telemetry: LabTelemetry; readonly atMs: number } | undefined;
+  const read = async (): Promise<LabTelemetry> => {
+    const telemetry = await readTelemetry(device);
+    last = { telemetry, atMs: clock.nowMs() };
+    return telemetry;
+  };
+
   async function beforeBatch(signal: AbortSignal): Promise<BatchStartReport> {
-    const startedMs = clock.nowMs();
+    // The wait counts from the first reading: a device cool at once waited 0 ms, however slow the read.
+    let startedMs: number | undefined;
+    let fresh =
+      last !== undefined && clock.nowMs() - last.atMs <= REUSE_READING_MS ? last.telemetry : undefined;
     for (;;) {
-      const telemetry = await readTelemetry(device);
+      const telemetry = fresh ?? (await read());
+      fresh = undefined;
       const temperatureC = cpuTemperatureC(telemetry);
+      startedMs ??= clock.nowMs();
       const waitedMs = clock.nowMs() - startedMs;
       const step = gateStep(temperatureC, waitedMs, policy.thermal);
       if (step.action === 'start' || signal.aborted) {
@@ -117,7 +129,7 @@ export async function prepareDeviceLab(
   }
 
   async function afterBatch(start: BatchStartReport): Promise<BatchEndReport> {
-    const telemetry = await readTelemetry(device);
+    const telemetry = await read();
     const flag = batchFlag(start.telemetry as LabTelemetry, telemetry, bigCpus ?? undefined, policy);
     return {
       temperatureC: cpuTemperatureC(telemetry) ?? null,

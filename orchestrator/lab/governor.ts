@@ -8,18 +8,26 @@ export type RootAccess = 'adb-root' | 'su' | 'none';
 
 const TIMEOUT_MS = 10_000;
 
-export function parseRootAccess(idOutput: string, suOutput: string): RootAccess {
-  if (/uid=0\(/.test(idOutput)) return 'adb-root';
+/**
+ * adbd runs as root only on a debuggable build (`adb root` needs ro.debuggable=1), so uid 0 alone is not
+ * taken as root: the virtual phone's commands run as whatever user runs it. `su` is looked for only where
+ * Android root tools install it, never on the PATH (a host's /bin/su is not a rooted phone).
+ */
+export function parseRootAccess(idOutput: string, debuggable: string, suOutput: string): RootAccess {
+  if (/uid=0\(/.test(idOutput) && debuggable.trim() === '1') return 'adb-root';
   if (/uid=0\(/.test(suOutput)) return 'su';
   return 'none';
 }
 
+const SU_PATHS = ['/system/bin/su', '/system/xbin/su', '/sbin/su', '/debug_ramdisk/su'];
+
 export async function detectRoot(device: Device): Promise<RootAccess> {
-  const result = await device.shell('id; echo __PL_SU__; su -c id 2>/dev/null </dev/null; true', {
-    timeoutMs: TIMEOUT_MS,
-  });
-  const [id = '', su = ''] = result.stdout.split('__PL_SU__');
-  return parseRootAccess(id, su);
+  const result = await device.shell(
+    `id; echo __PL_SEP__; getprop ro.debuggable; echo __PL_SEP__; for p in ${SU_PATHS.join(' ')}; do [ -x $p ] && { $p -c id </dev/null 2>/dev/null; break; }; done; true`,
+    { timeoutMs: TIMEOUT_MS },
+  );
+  const [id = '', debuggable = '', su = ''] = result.stdout.split('__PL_SEP__');
+  return parseRootAccess(id, debuggable, su);
 }
 
 function asRoot(access: RootAccess, command: string): string {

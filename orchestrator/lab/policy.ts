@@ -60,7 +60,9 @@ export function batchFlag(
   const reasons: string[] = [];
   const tempC = cpuTemperatureC(after);
   if (tempC !== undefined && tempC > policy.thermal.batchLimitC)
-    reasons.push(`CPU at ${tempC.toFixed(1)} °C after the batch (limit lab.thermal.batchLimitC = ${policy.thermal.batchLimitC} °C)`);
+    reasons.push(
+      `CPU at ${tempC.toFixed(1)} °C after the batch (limit lab.thermal.batchLimitC = ${policy.thermal.batchLimitC} °C)`,
+    );
   const watched = cpus ?? Object.keys(after.curFreqKhz).map((name) => Number(name.slice(3)));
   for (const cpu of watched) {
     const name = `cpu${cpu}`;

@@ -7,7 +7,8 @@ export interface PowerState {
   readonly batteryLevel: number | null;
 }
 
-export const POWER_COMMAND = 'dumpsys battery 2>/dev/null; echo __PL_POWER__; dumpsys power 2>/dev/null; true';
+export const POWER_COMMAND =
+  'dumpsys battery 2>/dev/null; echo __PL_POWER__; dumpsys power 2>/dev/null; true';
 
 export function parsePowerState(output: string): PowerState {
   const [battery = '', power = ''] = output.split('__PL_POWER__');
@@ -18,7 +19,11 @@ export function parsePowerState(output: string): PowerState {
   const wakefulness = /mWakefulness=(\w+)/.exec(power)?.[1];
   const display = /Display Power:\s*state=(\w+)/.exec(power)?.[1];
   const screenOn =
-    display !== undefined ? display.toUpperCase() === 'ON' : wakefulness === undefined ? null : wakefulness === 'Awake';
+    display !== undefined
+      ? display.toUpperCase() === 'ON'
+      : wakefulness === undefined
+        ? null
+        : wakefulness === 'Awake';
   return {
     screenOn,
     charging: plugged.length === 0 ? null : plugged.some(Boolean),

@@ -13,12 +13,14 @@ export interface LabTelemetry {
   readonly maxFreqKhz: Readonly<Record<string, number | null>>;
 }
 
-/** One shell command, one line per zone (`T zone type milliC`) and per CPU (`F cpuN cur max`). */
+/**
+ * One command and one process (`grep -H . FILES`: `path:value` lines), because every process a phone's
+ * shell starts costs milliseconds and this runs around every batch. Missing files are skipped.
+ */
 export const TELEMETRY_COMMAND =
-  'for z in /sys/class/thermal/thermal_zone*; do [ -e $z/temp ] && ' +
-  'echo "T ${z##*/} $(cat $z/type 2>/dev/null || echo -) $(cat $z/temp 2>/dev/null)"; done; ' +
-  'for c in /sys/devices/system/cpu/cpu[0-9]*; do ' +
-  'echo "F ${c##*/} $(cat $c/cpufreq/scaling_cur_freq 2>/dev/null || echo -) $(cat $c/cpufreq/scaling_max_freq 2>/dev/null || echo -)"; done; true';
+  'grep -H . /sys/class/thermal/thermal_zone*/type /sys/class/thermal/thermal_zone*/temp ' +
+  '/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq /sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_max_freq ' +
+  '2>/dev/null; true';
 
 const number = (text: string | undefined): number | null => {
   if (text === undefined || !/^-?\d+$/.test(text)) return null;
@@ -31,25 +33,39 @@ function toCelsius(raw: number): number {
 }
 
 export function parseTelemetry(output: string): LabTelemetry {
-  const temperaturesC: Record<string, number> = {};
+  const zones = new Map<string, { type?: string; raw?: number }>();
   const curFreqKhz: Record<string, number | null> = {};
   const maxFreqKhz: Record<string, number | null> = {};
-  const seenTypes = new Map<string, number>();
   for (const line of output.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields[0] === 'T' && fields.length >= 4) {
-      const [, zone = '', type = '-', raw] = fields;
-      const value = number(raw);
-      if (value === null) continue;
-      const name = type === '-' ? zone : type;
-      seenTypes.set(name, (seenTypes.get(name) ?? 0) + 1);
-      const key = (seenTypes.get(name) ?? 0) > 1 || name in temperaturesC ? `${name}@${zone}` : name;
-      temperaturesC[key] = toCelsius(value);
-    } else if (fields[0] === 'F' && fields.length >= 4) {
-      const [, cpu = '', cur, max] = fields;
-      curFreqKhz[cpu] = number(cur);
-      maxFreqKhz[cpu] = number(max);
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const path = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    const zone = /\/(thermal_zone\d+)\/(type|temp)$/.exec(path);
+    if (zone !== null) {
+      const entry = zones.get(zone[1] ?? '') ?? {};
+      if (zone[2] === 'type') entry.type = value;
+      else {
+        const raw = number(value);
+        if (raw !== null) entry.raw = raw;
+      }
+      zones.set(zone[1] ?? '', entry);
+      continue;
     }
+    const cpu = /\/(cpu\d+)\/cpufreq\/scaling_(cur|max)_freq$/.exec(path);
+    if (cpu !== null) (cpu[2] === 'cur' ? curFreqKhz : maxFreqKhz)[cpu[1] ?? ''] = number(value);
+  }
+  // Keyed like the agent's telemetry: the zone's type, with `@thermal_zoneN` when a type repeats.
+  const temperaturesC: Record<string, number> = {};
+  const typeCount = new Map<string, number>();
+  for (const [name, entry] of zones) {
+    const type = entry.type ?? name;
+    typeCount.set(type, (typeCount.get(type) ?? 0) + 1);
+  }
+  for (const [name, entry] of zones) {
+    if (entry.raw === undefined) continue;
+    const type = entry.type ?? name;
+    temperaturesC[(typeCount.get(type) ?? 0) > 1 ? `${type}@${name}` : type] = toCelsius(entry.raw);
   }
   return { temperaturesC, curFreqKhz, maxFreqKhz };
 }

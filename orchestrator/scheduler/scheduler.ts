@@ -121,7 +121,13 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
             message: `waited ${(start.thermalWaitMs / 1000).toFixed(1)} s to cool (${start.gate}, now ${start.temperatureC?.toFixed(1) ?? '?'} °C) before batch ${batchIndex}`,
           });
         }
-        batchRunId = await startBatchRun(db, runId, deviceId, { batchIndex, cases: batch.length, ...start }, now());
+        batchRunId = await startBatchRun(
+          db,
+          runId,
+          deviceId,
+          { batchIndex, cases: batch.length, ...start },
+          now(),
+        );
       }
       const report = await runBatch(context, batch);
       if (report.callFailure?.reason === 'transport') return { lost: report.callFailure.message };
@@ -148,7 +154,12 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
         await finishBatchRun(
           db,
           batchRunId,
-          { temperatureC: end.temperatureC, telemetry: end.telemetry, flag: end.flag ?? null, requeued: requeue },
+          {
+            temperatureC: end.temperatureC,
+            telemetry: end.telemetry,
+            flag: end.flag ?? null,
+            requeued: requeue,
+          },
           now(),
         );
       }
@@ -241,4 +252,3 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     ...(stoppedKind === undefined ? {} : { stoppedKind }),
   };
 }
-

@@ -74,7 +74,12 @@ export async function startBatchRun(
 export async function finishBatchRun(
   db: StoreDb,
   batchRunId: number,
-  end: { readonly temperatureC: number | null; readonly telemetry: unknown; readonly flag: string | null; readonly requeued: boolean },
+  end: {
+    readonly temperatureC: number | null;
+    readonly telemetry: unknown;
+    readonly flag: string | null;
+    readonly requeued: boolean;
+  },
   now: Date = new Date(),
 ): Promise<void> {
   await db
@@ -94,10 +99,18 @@ export async function finishBatchRun(
  * A flagged batch is measured again: its measurements are deleted and its done tasks go back to pending,
  * in one transaction, so the store never holds two measurements of a case.
  */
-export async function requeueTasks(db: StoreDb, taskIds: readonly number[], reason: string, now: Date = new Date()) {
+export async function requeueTasks(
+  db: StoreDb,
+  taskIds: readonly number[],
+  reason: string,
+  now: Date = new Date(),
+) {
   if (taskIds.length === 0) return 0;
   return db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('measurements').where('task_id', 'in', [...taskIds]).execute();
+    await trx
+      .deleteFrom('measurements')
+      .where('task_id', 'in', [...taskIds])
+      .execute();
     const result = await trx
       .updateTable('tasks')
       .set({ status: 'pending', last_error: reason, updated_at: now.toISOString() })
@@ -127,7 +140,12 @@ export async function skipPendingTasks(
 }
 
 /** On resume: cases skipped because their device went away are pending again now that it is back. */
-export async function reviveSkippedTasks(db: StoreDb, runId: string, deviceId: string, now: Date = new Date()) {
+export async function reviveSkippedTasks(
+  db: StoreDb,
+  runId: string,
+  deviceId: string,
+  now: Date = new Date(),
+) {
   const result = await db
     .updateTable('tasks')
     .set({ status: 'pending', updated_at: now.toISOString() })

@@ -8,16 +8,16 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { PrunelabConfig } from '../../config/schema.ts';
+import type { LabConfig, PrunelabConfig } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
+import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
-import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
 import type { EventSink } from '../scheduler/events.ts';
 import { type DeviceOutcome, type DeviceQueue, runQueues } from '../scheduler/scheduler.ts';
 import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
-import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
 import { RunNotFoundError } from '../store/errors.ts';
+import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
@@ -75,12 +75,12 @@ async function registerDevice(deps: SweepDeps, device: Device, runId: string, ta
  * Builds the agent for the device's ABI (cached) and pushes it; on a phone, sets up lab hygiene (big
  * cluster, screen and charging state, root and governor) and records what it found with the run.
  */
-async function prepareDevice(
-  deps: SweepDeps,
+export async function prepareDevice(
+  deps: Pick<SweepDeps, 'db' | 'buildAgent' | 'now'>,
   device: Device,
   info: DeviceInfo,
   runId: string,
-  config: PrunelabConfig,
+  labConfig: LabConfig,
 ): Promise<{ queue: DeviceQueue; lab?: DeviceLab }> {
   const now = deps.now ?? (() => new Date());
   const build = await deps.buildAgent(info.identity.abi);
@@ -94,7 +94,7 @@ async function prepareDevice(
     provenance: { agentHash: build.hash, buildFingerprint: info.buildFingerprint },
   };
   if (device.identity.kind !== 'adb') return { queue };
-  const lab = await prepareDeviceLab(device, agentPath, config.lab);
+  const lab = await prepareDeviceLab(device, agentPath, labConfig);
   await recordRunDevice(
     deps.db,
     runId,
@@ -197,14 +197,18 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
         const counts = await taskCounts(deps.db, runId, device.identity.id);
         if (counts.pending + counts.running === 0) return;
         try {
-          const prepared = await prepareDevice(deps, device, info, runId, config);
+          const prepared = await prepareDevice(deps, device, info, runId, config.lab);
           queues.push(prepared.queue);
           if (prepared.lab !== undefined) labs.push(prepared.lab);
         } catch (error) {
           // A device that cannot take the agent (full disk, permission, gone) stops alone.
           if (!(error instanceof TransportError)) throw error;
           const outcome = unpreparedOutcome(device.identity.id, counts, error);
-          deps.emit({ type: 'device-stopped', deviceId: device.identity.id, reason: outcome.stoppedReason ?? '' });
+          deps.emit({
+            type: 'device-stopped',
+            deviceId: device.identity.id,
+            reason: outcome.stoppedReason ?? '',
+          });
           unprepared.push(outcome);
         }
       }),

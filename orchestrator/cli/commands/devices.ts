@@ -19,14 +19,20 @@ export function describeDevice(info: DeviceInfo): string {
   const base = `${info.identity.id}  kind=${info.identity.kind}  abi=${info.identity.abi}  cpus=${info.cpuCount}  model=${info.model}`;
   if (info.identity.kind !== 'adb') return base;
   const details = info.details as {
+    abiList?: readonly string[];
     manufacturer?: string;
     soc?: string;
     clusters?: readonly ClusterLike[];
   };
   const clusters = (details.clusters ?? [])
-    .map((c) => `${c.role}:${c.cpus.join(',')}@${c.maxFreqKhz === null ? '?' : `${(c.maxFreqKhz / 1e6).toFixed(2)}GHz`}`)
+    .map(
+      (c) =>
+        `${c.role}:${c.cpus.join(',')}@${c.maxFreqKhz === null ? '?' : `${(c.maxFreqKhz / 1e6).toFixed(2)}GHz`}`,
+    )
     .join(' ');
-  return `${base}  manufacturer=${details.manufacturer ?? '?'}  soc=${details.soc ?? '?'}  clusters=[${clusters}]  fingerprint=${info.buildFingerprint}`;
+  const phoneAbi = details.abiList?.[0] ?? info.identity.abi;
+  const phoneBase = `${info.identity.id}  kind=adb  abi=${phoneAbi}  agent=${info.identity.abi}  cpus=${info.cpuCount}  model=${info.model}`;
+  return `${phoneBase}  manufacturer=${details.manufacturer ?? '?'}  soc=${details.soc ?? '?'}  clusters=[${clusters}]  fingerprint=${info.buildFingerprint}`;
 }
 
 export function devicesCommand(context: CliContext): CommandModule<GlobalArgs, DevicesArgs> {
@@ -39,7 +45,10 @@ export function devicesCommand(context: CliContext): CommandModule<GlobalArgs, D
           type: 'string',
           describe: 'prunelab.yaml whose devices section to use (adb servers; default: the local server)',
         })
-        .example('$0 devices', 'one line per device: id (the serial for a phone), kind, ABI, model, SoC, clusters')
+        .example(
+          '$0 devices',
+          'one line per device: id (the serial for a phone), kind, ABI, model, SoC, clusters',
+        )
         .example('$0 devices --json', 'full device info as JSON') as unknown as Argv<DevicesArgs>,
     handler: async (args: ArgumentsCamelCase<DevicesArgs>) => {
       const config = args.config === undefined ? undefined : await loadConfigFile(args.config);

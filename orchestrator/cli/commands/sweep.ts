@@ -3,17 +3,20 @@
  * into the SQLite store, or continue an interrupted run with --resume.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
 import type { DevicesConfig, PrunelabConfig } from '../../../config/schema.ts';
-import { UsageError } from '../../errors.ts';
+import { messageOf, UsageError } from '../../errors.ts';
 import type { Plan } from '../../plan/types.ts';
+import { loadReportAssets } from '../../report/assets.ts';
+import { defaultReportPath, generateReport } from '../../report/generate-report.ts';
+import type { OpenedStore } from '../../store/open.ts';
+import { findRun, latestRun } from '../../store/runs.ts';
 import { SweepIncompleteError } from '../../sweep/errors.ts';
 import { planFromConfig } from '../../sweep/plan-tasks.ts';
-import { findRun, latestRun } from '../../store/runs.ts';
 import { runSweep, type SweepSummary } from '../../sweep/run-sweep.ts';
 import type { Device } from '../../transport/port.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
@@ -25,6 +28,8 @@ interface SweepArgs extends GlobalArgs {
   /** '' = the latest run. */
   readonly resume?: string;
   readonly device?: readonly string[];
+  /** false with --no-report. */
+  readonly report: boolean;
   readonly [flag: string]: unknown;
 }
 
@@ -103,6 +108,29 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
   context.output.out(`${lines.join('\n')}\n`);
 }
 
+/**
+ * The report of the run, beside the database. A report that cannot be written costs the sweep nothing: the
+ * measurements are stored, so it is a note, and `prunelab report` can try again.
+ */
+async function endOfSweepReport(
+  context: CliContext,
+  store: OpenedStore,
+  runId: string,
+): Promise<string | undefined> {
+  try {
+    const summary = await generateReport(
+      { db: store.db, dbPath: store.path, assets: loadReportAssets },
+      { runId, lutPaths: [], mappingPaths: [], outPath: join(dirname(store.path), defaultReportPath(runId)) },
+    );
+    return summary.outPath;
+  } catch (error) {
+    context.output.err(
+      `note: no HTML report for run ${runId}: ${messageOf(error)}. Try \`prunelab report --db ${store.path} --run ${runId}\`.\n`,
+    );
+    return undefined;
+  }
+}
+
 export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, SweepArgs> {
   return {
     command: 'sweep',
@@ -128,6 +156,11 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
           type: 'string',
           array: true,
           describe: 'device id or kind to use (repeatable; default: all)',
+        })
+        .option('report', {
+          type: 'boolean',
+          default: true,
+          describe: 'write an HTML report beside the database at the end (--no-report: do not)',
         });
       for (const flag of OVERRIDE_FLAGS) {
         built = built.option(flag.flag.slice(2), {
@@ -167,7 +200,9 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
         config?.store.path ?? (overrides.db as string | undefined) ?? DEFAULT_STORE_PATH,
       );
       const devices = selectDevices(
-        await context.listDevices(config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume))),
+        await context.listDevices(
+          config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume)),
+        ),
         args.device,
       );
 
@@ -204,6 +239,7 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
       });
       const store = await context.openStore(dbPath);
       let summary: SweepSummary;
+      let reportPath: string | undefined;
       try {
         summary = await runSweep(
           {
@@ -224,13 +260,18 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
               }
             : { kind: 'new', config },
         );
+        if (args.report) reportPath = await endOfSweepReport(context, store, summary.runId);
       } finally {
         progress.stop();
         release();
         await store.close();
       }
-      if (args.json) printJson(context.output, { ...summary, export: exportHint(summary) });
-      else printSummary(context, summary);
+      if (args.json)
+        printJson(context.output, { ...summary, export: exportHint(summary), report: reportPath ?? null });
+      else {
+        printSummary(context, summary);
+        if (reportPath !== undefined) context.output.out(`Report:  ${reportPath}\n`);
+      }
       if (summary.status !== 'done') {
         const pending = summary.counts.pending + summary.counts.running + summary.counts.skipped;
         throw new SweepIncompleteError(

@@ -20,10 +20,13 @@ const UNAVAILABLE = [
   /no devices/i,
   /closed/i,
   /premature end/i,
-  /write after end/i,
   /timed? ?out/i,
 ];
 
+/**
+ * adbkit's own `write after end` (the phone refused a SEND and closed the sync stream while adbkit still
+ * wrote) is deliberately not in UNAVAILABLE: it follows a FAIL reply, not a lost link.
+ */
 export function classifyAdbFailure(message: string): FailureClass {
   if (/No space left on device|ENOSPC/i.test(message)) return { kind: 'no-space' };
   if (/Permission denied|Read-only file system|EACCES|EROFS/i.test(message)) return { kind: 'permission' };

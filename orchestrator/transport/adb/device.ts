@@ -10,11 +10,19 @@ import { constants as osConstants } from 'node:os';
 import { dirname, posix, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { CommandStartError, DeviceUnavailableError, FileTransferError, TransportError } from '../errors.ts';
-import type { Command, Device, DeviceIdentity, DeviceInfo, PushOptions, ShellOptions, ShellResult } from '../port.ts';
+import type {
+  Command,
+  Device,
+  DeviceIdentity,
+  DeviceInfo,
+  PushOptions,
+  ShellOptions,
+  ShellResult,
+} from '../port.ts';
 import type { AdbServerClient } from './adbkit-client.ts';
 import { classifyAdbFailure, errorMessage } from './classify.ts';
 import { CPU_FREQS_COMMAND, clustersFromFreqs, identityDetails, parseCpuFreqs } from './identity.ts';
-import { killCommand, shellQuote, WrappedOutputParser, wrapCommand } from './shell-script.ts';
+import { canInlineStdin, killCommand, shellQuote, WrappedOutputParser, wrapCommand } from './shell-script.ts';
 
 /** Where the orchestrator keeps its files on a phone: the one place a `shell` user may write and execute. */
 export const DEFAULT_DEVICE_WORK_DIR = '/data/local/tmp/prunelab';
@@ -66,11 +74,21 @@ function signalName(exitCode: number): string | null {
   return entry?.[0] ?? null;
 }
 
+/**
+ * The agent build a phone ABI takes. There is no Android x86_64 make target yet, so an x86_64 device (an
+ * emulator, the virtual phone) on an x86_64 host gets the host build: right for the virtual phone, which
+ * runs host binaries; a real x86_64 emulator may lack the host's CPU features (-march=native).
+ */
+export function agentAbiFor(deviceAbi: string, hostArch: string = process.arch): string {
+  if (deviceAbi === 'x86_64' && hostArch === 'x64') return 'host';
+  return deviceAbi;
+}
+
 export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
   const { client, serial } = options;
   const workDir = options.workDir ?? DEFAULT_DEVICE_WORK_DIR;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  const identity: DeviceIdentity = { id: serial, kind: 'adb', abi: options.abi };
+  const identity: DeviceIdentity = { id: serial, kind: 'adb', abi: agentAbiFor(options.abi) };
 
   const transportError = (
     operation: 'info' | 'push' | 'pull' | 'shell',
@@ -101,7 +119,12 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
           { transient: false, cause: error },
         );
       default:
-        return new TransportError(`${what} on ${serial}: ${message}`, data, { transient: false, cause: error });
+        return operation === 'push' || operation === 'pull'
+          ? new FileTransferError(`${what} on ${serial}: ${message}`, data, {
+              transient: false,
+              cause: error,
+            })
+          : new TransportError(`${what} on ${serial}: ${message}`, data, { transient: false, cause: error });
     }
   };
 
@@ -118,7 +141,9 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
     const nonce = randomBytes(6).toString('hex');
     const marker = `__PL${nonce}`;
     const stderrPath = posix.join(workDir, `.pl-${nonce}.err`);
-    const stdinPath = shellOptions.stdin === undefined ? undefined : posix.join(workDir, `.pl-${nonce}.in`);
+    const inline = shellOptions.stdin !== undefined && canInlineStdin(shellOptions.stdin);
+    const stdinPath =
+      shellOptions.stdin === undefined || inline ? undefined : posix.join(workDir, `.pl-${nonce}.in`);
     if (stdinPath !== undefined) {
       // shell v1 cannot close the command's stdin without closing the whole stream, so stdin goes as a file.
       try {
@@ -133,6 +158,7 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
       stderrPath,
       workDir,
       ...(stdinPath === undefined ? {} : { stdinPath }),
+      ...(inline && shellOptions.stdin !== undefined ? { stdinText: shellOptions.stdin } : {}),
       ...(shellOptions.env === undefined ? {} : { env: shellOptions.env }),
     });
     const stream = await openShell(wrapped);
@@ -176,6 +202,8 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
     } finally {
       clearTimeout(timer);
       shellOptions.signal?.removeEventListener('abort', onAbort);
+      // The server closed its side; close ours too (the socket allows half-open and would stay up).
+      stream.destroy();
     }
     parser.end();
 
@@ -207,10 +235,11 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
     }
     const exitCode = parser.exitCode ?? null;
     if (exitCode === 127 && /not found|No such file/i.test(parser.stderr) && typeof command !== 'string') {
-      throw new CommandStartError(
-        `could not start ${command[0]} on ${serial}: ${parser.stderr.trim()}`,
-        { deviceId: serial, operation: 'shell', detail: command[0] },
-      );
+      throw new CommandStartError(`could not start ${command[0]} on ${serial}: ${parser.stderr.trim()}`, {
+        deviceId: serial,
+        operation: 'shell',
+        detail: command[0],
+      });
     }
     const signal = exitCode === null ? null : signalName(exitCode);
     return {
@@ -233,13 +262,18 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
         stream.once('close', () => done());
         stream.once('error', () => done());
       });
+      stream.destroy();
     } catch {
       // The link is gone: adbd ends the command itself when the connection drops.
     }
   }
 
   /** Short commands whose output we parse; a non-zero exit is an error here. */
-  async function run(command: string, operation: 'info' | 'push' | 'pull', timeoutMs = 15_000): Promise<string> {
+  async function run(
+    command: string,
+    operation: 'info' | 'push' | 'pull',
+    timeoutMs = 15_000,
+  ): Promise<string> {
     const result = await shell(command, { timeoutMs });
     if (result.timedOut) {
       throw new DeviceUnavailableError(`\`${command}\` on ${serial} did not answer within ${timeoutMs} ms`, {
@@ -308,15 +342,23 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
     const classified = classifyAdbFailure(errorMessage(error));
     if (classified.kind === 'no-space' || classified.kind === 'permission')
       return transportError('push', `cannot push to ${remotePath}`, error, remotePath);
-    // The subshell's own redirect error ("cannot create ...: No space left on device") goes to stdout.
+    // dd names the errno (shell builtins say only "I/O error"); 64 KiB exceeds what a nearly full disk has.
     const probeName = `.pl-probe-${randomBytes(4).toString('hex')}`;
     const dirs = [...new Set([posix.dirname(remotePath), posix.dirname(workDir)])].map(shellQuote);
-    const probe = await shell(
-      `for d in ${dirs.join(' ')}; do [ -d "$d" ] || continue; ( printf x > "$d/${probeName}" ) 2>&1; rm -f "$d/${probeName}"; done`,
-      { timeoutMs: 10_000 },
-    ).catch(() => undefined);
-    const said = probe === undefined ? '' : (probe.stdout + probe.stderr).trim();
-    const why = classifyAdbFailure(said);
+    const probeCommand = `for d in ${dirs.join(' ')}; do [ -d "$d" ] || continue; dd if=/dev/zero of="$d/${probeName}" bs=65536 count=1 2>&1 >/dev/null | grep -v records; rm -f "$d/${probeName}"; done`;
+    let said = '';
+    let why = classifyAdbFailure(said);
+    // Twice: right after a refused SEND the first shell may race the closing sync stream.
+    for (let attempt = 0; attempt < 2 && why.kind !== 'no-space' && why.kind !== 'permission'; attempt++) {
+      const probe = await shell(probeCommand, { timeoutMs: 10_000 }).catch(
+        (probeError: unknown) => probeError,
+      );
+      said =
+        probe instanceof Error
+          ? `(the test write failed: ${probe.message})`
+          : `${(probe as ShellResult).stdout}${(probe as ShellResult).stderr}`.trim();
+      why = classifyAdbFailure(said);
+    }
     if (why.kind === 'no-space' || why.kind === 'permission') {
       return transportError(
         'push',
@@ -325,7 +367,12 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
         remotePath,
       );
     }
-    return transportError('push', `cannot push to ${remotePath}`, error, remotePath);
+    return transportError(
+      'push',
+      `cannot push to ${remotePath}`,
+      new Error(`${errorMessage(error)}${said === '' ? '' : `; a test write on the device says: ${said}`}`),
+      remotePath,
+    );
   }
 
   async function pull(remotePath: string, localPath: string): Promise<void> {

@@ -40,19 +40,24 @@ export function parseCpuList(text: string): number[] {
   return cpus;
 }
 
-/** The shell command whose output `parseCpuFreqs` reads: one `cpuN KHZ` line per CPU. */
+/** The shell command whose output `parseCpuFreqs` reads: the CPU folders, then `path:kHz` lines. */
 export const CPU_FREQS_COMMAND =
-  'for d in /sys/devices/system/cpu/cpu[0-9]*; do f=$d/cpufreq/cpuinfo_max_freq; ' +
-  'echo "${d##*/} $(cat $f 2>/dev/null)"; done';
+  'ls -d /sys/devices/system/cpu/cpu[0-9]*; ' +
+  'grep -H . /sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq 2>/dev/null; true';
 
 export function parseCpuFreqs(output: string): CpuMaxFreq[] {
-  const cpus: CpuMaxFreq[] = [];
+  const freqs = new Map<number, number | null>();
   for (const line of output.split('\n')) {
-    const match = /^cpu(\d+)\s*(\d*)\s*$/.exec(line.trim());
-    if (match === null) continue;
-    cpus.push({ cpu: Number(match[1]), maxFreqKhz: match[2] === '' ? null : Number(match[2]) });
+    const folder = /\/cpu(\d+)$/.exec(line.trim());
+    if (folder !== null) {
+      const cpu = Number(folder[1]);
+      if (!freqs.has(cpu)) freqs.set(cpu, null);
+      continue;
+    }
+    const freq = /\/cpu(\d+)\/cpufreq\/cpuinfo_max_freq:(\d+)\s*$/.exec(line);
+    if (freq !== null) freqs.set(Number(freq[1]), Number(freq[2]));
   }
-  return cpus.sort((a, b) => a.cpu - b.cpu);
+  return [...freqs].map(([cpu, maxFreqKhz]) => ({ cpu, maxFreqKhz })).sort((a, b) => a.cpu - b.cpu);
 }
 
 export function clustersFromFreqs(cpus: readonly CpuMaxFreq[]): ClusterSummary[] {

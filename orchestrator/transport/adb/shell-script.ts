@@ -20,11 +20,23 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Stdin up to this size travels inside the command as a here-document: one round trip instead of a sync
+ * push plus the shell (the service request is limited to 64 KiB by the adb host protocol's 4-hex length).
+ */
+export const INLINE_STDIN_MAX_BYTES = 16 * 1024;
+
+export function canInlineStdin(stdin: string): boolean {
+  return Buffer.byteLength(stdin, 'utf8') <= INLINE_STDIN_MAX_BYTES && (stdin === '' || stdin.endsWith('\n'));
+}
+
 export interface WrapInputs {
   readonly command: Command;
   readonly marker: string;
   /** Where the command's stdin was pushed, when it has one. */
   readonly stdinPath?: string;
+  /** Small stdin given inline (a here-document; must end with a newline). */
+  readonly stdinText?: string;
   readonly stderrPath: string;
   readonly workDir: string;
   readonly env?: Readonly<Record<string, string>>;
@@ -32,17 +44,24 @@ export interface WrapInputs {
 
 export function wrapCommand(inputs: WrapInputs): string {
   const body =
-    typeof inputs.command === 'string' ? inputs.command : inputs.command.map((word) => shellQuote(word)).join(' ');
+    typeof inputs.command === 'string'
+      ? inputs.command
+      : inputs.command.map((word) => shellQuote(word)).join(' ');
   const env = Object.entries(inputs.env ?? {})
     .map(([key, value]) => `export ${key}=${shellQuote(value)}; `)
     .join('');
   const stdin = inputs.stdinPath === undefined ? '/dev/null' : shellQuote(inputs.stdinPath);
   const err = shellQuote(inputs.stderrPath);
   const files = [err, ...(inputs.stdinPath === undefined ? [] : [stdin])].join(' ');
+  const delimiter = `${inputs.marker}IN`;
+  const redirect =
+    inputs.stdinText === undefined || inputs.stdinText === ''
+      ? `<${stdin} 2>"$E"; `
+      : `2>"$E" <<'${delimiter}'\n${inputs.stdinText}${delimiter}\n`;
   // When the stderr file cannot be created (a full disk), the command still runs, without its stderr.
   return (
     `echo ${inputs.marker}P$$; mkdir -p ${shellQuote(inputs.workDir)} 2>/dev/null; E=${err}; ` +
-    `{ : >"$E"; } 2>/dev/null || E=/dev/null; ${env}( ${body}\n) <${stdin} 2>"$E"; ` +
+    `{ : >"$E"; } 2>/dev/null || E=/dev/null; ${env}( ${body}\n) ${redirect}` +
     `printf '${inputs.marker}X%d\\n' $?; tail -c ${STDERR_KEEP_BYTES} "$E" 2>/dev/null; rm -f ${files}`
   );
 }

@@ -1,0 +1,183 @@
+/**
+ * `npm run bench:adb [-- --json] [-- --quick]`: what the adb transport costs the orchestrator, measured on
+ * virtual phones behind Debian's real adb server (test/adb-lab.ts). The timings are the host's (the
+ * virtual phone runs the agent on this machine), so they measure plumbing, never a phone.
+ *
+ * 1. Per-case overhead with idle cases (the agent only sleeps 1 ms or 20 ms per case, one repetition):
+ *    (sweep wall time - the agent's own time for the cases) / cases, through the host transport and
+ *    through adb (lab hygiene on: thermal gate reading, telemetry after each batch, pinning), side by side.
+ *    Median of 3 runs. Target: <= 10 ms per case through adb.
+ * 2. Scaling: every phone runs the same idle sweep (each device gets every case), on 1, 2 and 4 phones at
+ *    once; throughput = measurements per second over all phones. Target: 4 phones >= 3x the throughput of 1.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_LAB } from '../../config/defaults.ts';
+import type { LabConfig } from '../../config/schema.ts';
+import { type AdbLab, prepareIdleRun, startAdbLab } from '../../test/adb-lab.ts';
+import { runQueues } from '../scheduler/scheduler.ts';
+import { type OpenedStore, openStore } from '../store/open.ts';
+import { createHostDevice } from '../transport/host.ts';
+import type { Device } from '../transport/port.ts';
+
+const TARGET_OVERHEAD_MS = 10;
+const TARGET_SPEEDUP_4 = 3;
+// The thermal gate reads the phone but never waits here: the virtual phone rests at 25 °C.
+const BENCH_LAB: LabConfig = {
+  ...DEFAULT_LAB,
+  thermal: { ...DEFAULT_LAB.thermal, thresholdC: 60, batchLimitC: 90 },
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? Number.NaN)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+let runCounter = 0;
+
+/** One idle sweep on the devices at once; returns its wall time and the agent's own time per device. */
+async function idleSweep(
+  store: OpenedStore,
+  devices: readonly Device[],
+  cases: number,
+  durationUs: number,
+  batchCases: number,
+) {
+  runCounter += 1;
+  const runId = `bench-${runCounter}`;
+  const queues = await prepareIdleRun(store.db, devices, { runId, cases, durationUs, batchCases }, BENCH_LAB);
+  const started = performance.now();
+  const outcomes = await runQueues(queues, {
+    db: store.db,
+    runId,
+    retries: 0,
+    maxConsecutiveFailures: 1,
+    caseTimeoutMs: 60_000,
+    stop: new AbortController().signal,
+    hardStop: new AbortController().signal,
+    emit: () => {},
+  });
+  const wallMs = performance.now() - started;
+  for (const outcome of outcomes) {
+    if (outcome.stoppedReason !== undefined || outcome.counts.done !== cases)
+      throw new Error(
+        `bench sweep incomplete on ${outcome.deviceId}: ${outcome.stoppedReason ?? JSON.stringify(outcome.counts)}`,
+      );
+  }
+  // The agent's own time per case: its sampling span (the idle sleep plus its timer overhead).
+  const rows = await store.db
+    .selectFrom('measurements')
+    .innerJoin('tasks', 'tasks.id', 'measurements.task_id')
+    .select(['measurements.sampling_ns', 'measurements.samples_ns_json'])
+    .where('tasks.run_id', '=', runId)
+    .execute();
+  const agentMs =
+    rows.reduce((sum, row) => sum + (row.sampling_ns ?? Number(JSON.parse(row.samples_ns_json)[0] ?? 0)), 0) /
+    1e6;
+  return { wallMs, agentMs, measurements: rows.length };
+}
+
+async function overhead(store: OpenedStore, device: Device, durationUs: number, quick: boolean) {
+  const cases = quick ? 40 : 100;
+  const perCase: number[] = [];
+  const walls: number[] = [];
+  for (let repeat = 0; repeat < 3; repeat++) {
+    const { wallMs, agentMs } = await idleSweep(store, [device], cases, durationUs, 50);
+    perCase.push((wallMs - agentMs) / cases);
+    walls.push(wallMs);
+  }
+  return {
+    durationMs: durationUs / 1000,
+    cases,
+    overheadMsPerCase: median(perCase),
+    wallMs: median(walls),
+    runsMs: perCase,
+  };
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const quick = process.argv.includes('--quick');
+  const dir = await mkdtemp(join(tmpdir(), 'prunelab-bench-adb-'));
+  let lab: AdbLab | undefined;
+  const store = await openStore(join(dir, 'bench.db'));
+  try {
+    lab = await startAdbLab(
+      Array.from({ length: 4 }, (_, i) => ({ abi: 'x86_64', model: `Bench Phone ${i + 1}` })),
+    );
+    const phones = lab.phones;
+    const host = createHostDevice({ workDir: join(dir, 'host') });
+    const adbDevice = (index: number) => {
+      const phone = phones[index];
+      if (phone === undefined || lab === undefined) throw new Error('bench lab has fewer phones than asked');
+      return lab.device(phone);
+    };
+
+    const idle = [];
+    for (const durationUs of [1_000, 20_000]) {
+      idle.push({
+        host: await overhead(store, host, durationUs, quick),
+        adb: await overhead(store, adbDevice(0), durationUs, quick),
+      });
+    }
+
+    const scaleCases = quick ? 20 : 40;
+    const scaling = [];
+    for (const count of [1, 2, 4]) {
+      const devices = Array.from({ length: count }, (_, i) => adbDevice(i));
+      const runs = [];
+      for (let repeat = 0; repeat < (quick ? 1 : 3); repeat++)
+        runs.push(await idleSweep(store, devices, scaleCases, 50_000, 20));
+      const wallMs = median(runs.map((r) => r.wallMs));
+      scaling.push({
+        phones: count,
+        casesPerPhone: scaleCases,
+        wallMs,
+        casesPerS: (count * scaleCases) / (wallMs / 1000),
+      });
+    }
+    const base = scaling[0]?.casesPerS ?? Number.NaN;
+    const speedup4 = (scaling[2]?.casesPerS ?? Number.NaN) / base;
+    const result = {
+      note: 'virtual phones on this host: orchestration overhead and scaling only, not phone latencies',
+      idle,
+      scaling: scaling.map((s) => ({ ...s, speedup: s.casesPerS / base })),
+      targets: {
+        adbOverheadMsPerCase: TARGET_OVERHEAD_MS,
+        adbOverheadMet: idle.every((r) => r.adb.overheadMsPerCase <= TARGET_OVERHEAD_MS),
+        speedup4: TARGET_SPEEDUP_4,
+        speedup4Met: speedup4 >= TARGET_SPEEDUP_4,
+      },
+    };
+    if (json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    const lines = [
+      'bench:adb (virtual phones on this host: plumbing, not phone latencies; medians)',
+      'idle case        host overhead/case   adb overhead/case   adb wall (cases)',
+      ...idle.map(
+        (r) =>
+          `${`${r.adb.durationMs} ms`.padEnd(17)}${`${r.host.overheadMsPerCase.toFixed(2)} ms`.padEnd(21)}${`${r.adb.overheadMsPerCase.toFixed(2)} ms`.padEnd(20)}${(r.adb.wallMs / 1000).toFixed(2)} s (${r.adb.cases})`,
+      ),
+      `  target: adb <= ${TARGET_OVERHEAD_MS} ms per case: ${result.targets.adbOverheadMet ? 'met' : 'NOT met'}`,
+      'phones  cases/phone  wall      cases/s   speedup',
+      ...result.scaling.map(
+        (s) =>
+          `${String(s.phones).padEnd(8)}${String(s.casesPerPhone).padEnd(13)}${`${(s.wallMs / 1000).toFixed(2)} s`.padEnd(10)}${s.casesPerS.toFixed(1).padEnd(10)}${s.speedup.toFixed(2)}x`,
+      ),
+      `  target: 4 phones >= ${TARGET_SPEEDUP_4}x of 1: ${result.targets.speedup4Met ? 'met' : 'NOT met'}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await store.close();
+    await lab?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

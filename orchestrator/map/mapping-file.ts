@@ -1,0 +1,135 @@
+/** The `prunelab.mapping/v1` file and the text report (pure: a MapResult in, JSON or lines out). */
+import type { Lut } from '../../cost-model/types.ts';
+import { MAPPING_SCHEMA, type MapResult, PROXY_DEFINITION } from './compute.ts';
+import type { Evaluation } from './evaluate.ts';
+import type { VerifyReport } from './verify.ts';
+
+export interface MappingContext {
+  readonly lutPath: string;
+  readonly lut: Lut;
+  readonly model: { readonly name: string; readonly source: string; readonly weightsFrom: string };
+  readonly skippedNodes: readonly {
+    readonly node: string;
+    readonly opType: string;
+    readonly reason: string;
+  }[];
+  readonly createdAt: string;
+}
+
+const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
+
+export function mappingJson(
+  result: MapResult,
+  context: MappingContext,
+  extra: { evaluation?: Evaluation; verification?: VerifyReport } = {},
+) {
+  return {
+    schema: MAPPING_SCHEMA,
+    createdAt: context.createdAt,
+    lut: { path: context.lutPath, device: context.lut.device, agentHash: context.lut.agentHash },
+    model: { ...context.model, skippedNodes: context.skippedNodes },
+    mapper: result.mapper,
+    goal: result.goal,
+    settings: result.settings,
+    proxy: { definition: PROXY_DEFINITION, value: result.totals.proxy },
+    totals: { ...result.totals, latencyMs: ms(result.totals.latencyNs) },
+    choiceHash: result.choiceHash,
+    layers: result.layers.map((l) => ({
+      name: l.name,
+      shapeKey: l.shapeKey,
+      scheme: l.scheme,
+      block: l.block,
+      sparsity: l.sparsity,
+      density: l.density,
+      proxy: l.keptEnergy,
+      predictedLatencyNs: l.latencyNs,
+      predictedSource: l.source,
+      predictedIntervalNs: l.intervalNs,
+      ...(l.why === undefined ? {} : { rule: l.why }),
+    })),
+    denseOnly: result.denseOnly,
+    unpriced: result.unpriced.map((u) => ({ name: u.name, reason: u.reason })),
+    baselines: result.baselines.map((b) => ({
+      name: b.name,
+      latencyNs: b.latencyNs,
+      sparsity: b.sparsity,
+      speedupOfMapping: b.latencyNs === null ? null : b.latencyNs / result.totals.latencyNs,
+      note: b.note,
+    })),
+    bestBaseline: result.bestBaseline,
+    exact: result.exact,
+    ...(extra.evaluation === undefined ? {} : { evaluation: extra.evaluation }),
+    ...(extra.verification === undefined ? {} : { verification: extra.verification }),
+  };
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+export function mappingText(result: MapResult, context: MappingContext, outPath: string): string {
+  const lines: string[] = [];
+  const goal =
+    result.goal.kind === 'rule'
+      ? `rule mapper at sparsity ${result.goal.sparsity}`
+      : result.goal.kind === 'latency-budget'
+        ? `search: max proxy with predicted latency <= ${ms(result.goal.budgetNs)} ms`
+        : `search: min predicted latency at overall sparsity <= ${result.goal.sparsity}`;
+  lines.push(`${context.model.name} on ${context.lut.device.id} (LUT ${context.lutPath}): ${goal}`);
+  lines.push(`weights for the proxy: ${context.model.weightsFrom}`);
+  lines.push('');
+  lines.push(
+    `${pad('layer', 28)} ${pad('scheme', 14)} ${pad('block', 6)} ${pad('sparsity', 8)} ${pad('proxy', 6)} ${pad('pred ms', 9)} source`,
+  );
+  for (const l of result.layers) {
+    lines.push(
+      `${pad(l.name, 28)} ${pad(l.scheme, 14)} ${pad(l.block ?? '-', 6)} ${pad(l.sparsity.toFixed(2), 8)} ` +
+        `${pad(l.keptEnergy.toFixed(3), 6)} ${pad(ms(l.latencyNs).toFixed(3), 9)} ${l.source}`,
+    );
+  }
+  const t = result.totals;
+  lines.push('');
+  lines.push(
+    `total: predicted ${ms(t.latencyNs).toFixed(3)} ms, proxy ${t.proxy.toFixed(4)} (mean kept energy: a PROXY, not accuracy), ` +
+      `overall sparsity ${t.sparsity.toFixed(3)}`,
+  );
+  lines.push('');
+  lines.push(`uniform baselines at equal proxy (${t.proxy.toFixed(4)}):`);
+  for (const b of result.baselines) {
+    const latency = b.latencyNs === null ? '-' : `${ms(b.latencyNs).toFixed(3)} ms`;
+    const speedup = b.latencyNs === null ? '' : `  mapping ${(b.latencyNs / t.latencyNs).toFixed(2)}x faster`;
+    lines.push(`  ${pad(b.name, 24)} ${pad(latency, 12)}${speedup}  (${b.note})`);
+  }
+  if (result.exact !== null) {
+    const e = result.exact;
+    lines.push('');
+    lines.push(
+      `exact optimum (${e.objective}; DP at ${e.resolution} steps): search ${e.searchObjective.toPrecision(6)}, ` +
+        `exact ${e.exactObjective.toPrecision(6)}, upper bound ${e.upperBound.toPrecision(6)}; search gap ${(e.gap * 100).toFixed(3)}% ` +
+        `to the exact, <= ${(e.gapBound * 100).toFixed(3)}% to the true optimum`,
+    );
+  }
+  // Grouped by reason: MobileNet's 17 depthwise convs share one.
+  const byReason = new Map<string, string[]>();
+  for (const d of result.denseOnly) {
+    const reason = d.reasons[0] ?? 'no option priced';
+    byReason.set(reason, [...(byReason.get(reason) ?? []), d.name]);
+  }
+  if (byReason.size > 0) lines.push('');
+  for (const [reason, names] of byReason) {
+    lines.push(`left dense, ${names.length} layer(s) (${reason}): ${names.join(', ')}`);
+  }
+  for (const u of result.unpriced) lines.push(`NOT MAPPED (the LUT cannot price it): ${u.name}: ${u.reason}`);
+  for (const s of context.skippedNodes) lines.push(`skipped ONNX node ${s.opType} '${s.node}': ${s.reason}`);
+  lines.push('');
+  lines.push(`wrote ${outPath}`);
+  return lines.join('\n');
+}
+
+export function verificationText(report: VerifyReport): string {
+  return (
+    `verified on ${report.device} (agent ${report.agentHash}, one call, ${report.layers.length} layers, ` +
+    `${(report.wallMs / 1000).toFixed(1)} s): measured ${ms(report.measuredTotalNs).toFixed(3)} ms, predicted ` +
+    `${ms(report.predictedTotalNs).toFixed(3)} ms (${report.relativeError >= 0 ? '+' : ''}${(report.relativeError * 100).toFixed(1)}%)`
+  );
+}

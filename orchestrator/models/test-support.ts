@@ -1,0 +1,131 @@
+/**
+ * Builds small ONNX models in tests with onnx-proto's generated classes (the same code that decodes them), so
+ * no binary fixture has to be checked in. Weights are deterministic functions of their index.
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+export interface TestNode {
+  readonly op: string;
+  readonly name: string;
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly ints?: Readonly<Record<string, readonly number[]>>;
+  readonly int?: Readonly<Record<string, number>>;
+}
+
+export interface TestInitializer {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly values: Float32Array;
+  /** Store as raw little-endian bytes (torch.onnx.export's way) instead of float_data. */
+  readonly raw?: boolean;
+}
+
+export function testWeights(count: number, salt: number): Float32Array {
+  return Float32Array.from({ length: count }, (_, i) => Math.fround(Math.sin((i + 1) * (salt + 0.37)) * 0.5));
+}
+
+export function buildOnnxModel(options: {
+  readonly input: { readonly name: string; readonly dims: readonly number[] };
+  readonly nodes: readonly TestNode[];
+  readonly initializers: readonly TestInitializer[];
+  readonly outputs: readonly string[];
+}): Uint8Array {
+  const attribute = (node: TestNode) => [
+    ...Object.entries(node.ints ?? {}).map(([name, ints]) => ({ name, type: 7, ints: [...ints] })),
+    ...Object.entries(node.int ?? {}).map(([name, i]) => ({ name, type: 2, i })),
+  ];
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'prunelab-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'test-net',
+      node: options.nodes.map((n) => ({
+        opType: n.op,
+        name: n.name,
+        input: [...n.inputs],
+        output: [n.output],
+        attribute: attribute(n),
+      })),
+      initializer: options.initializers.map((t) =>
+        t.raw === true
+          ? {
+              name: t.name,
+              dims: [...t.dims],
+              dataType: 1,
+              rawData: new Uint8Array(t.values.buffer.slice(0)),
+            }
+          : { name: t.name, dims: [...t.dims], dataType: 1, floatData: [...t.values] },
+      ),
+      input: [
+        {
+          name: options.input.name,
+          type: {
+            tensorType: {
+              elemType: 1,
+              shape: {
+                dim: options.input.dims.map((d, i) => (i === 0 ? { dimParam: 'batch' } : { dimValue: d })),
+              },
+            },
+          },
+        },
+      ],
+      output: options.outputs.map((name) => ({ name })),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Conv 3->4 (3x3, pad 1) on 8x8 -> Relu -> {ConvTranspose side branch} -> GAP -> Flatten -> Gemm 4->5 -> MatMul 5->6. */
+export function smallNet(): {
+  bytes: Uint8Array;
+  conv: Float32Array;
+  gemm: Float32Array;
+  matmul: Float32Array;
+} {
+  const conv = testWeights(4 * 3 * 3 * 3, 1);
+  const gemm = testWeights(5 * 4, 2);
+  const matmul = testWeights(5 * 6, 3);
+  const bytes = buildOnnxModel({
+    input: { name: 'x', dims: [1, 3, 8, 8] },
+    nodes: [
+      {
+        op: 'Conv',
+        name: '/features/conv/Conv',
+        inputs: ['x', 'features.conv.weight'],
+        output: 'c1',
+        ints: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] },
+      },
+      { op: 'Relu', name: '/features/relu/Relu', inputs: ['c1'], output: 'r1' },
+      {
+        op: 'ConvTranspose',
+        name: '/up/ConvTranspose',
+        inputs: ['r1', 'up.weight'],
+        output: 'side',
+        ints: { kernel_shape: [2, 2], strides: [2, 2] },
+      },
+      { op: 'GlobalAveragePool', name: '/pool/GlobalAveragePool', inputs: ['r1'], output: 'p1' },
+      { op: 'Flatten', name: '/flatten/Flatten', inputs: ['p1'], output: 'f1', int: { axis: 1 } },
+      {
+        op: 'Gemm',
+        name: '/fc/Gemm',
+        inputs: ['f1', 'fc.weight', 'fc.bias'],
+        output: 'g1',
+        int: { transB: 1 },
+      },
+      { op: 'MatMul', name: '/head/MatMul', inputs: ['g1', 'head.weight'], output: 'y' },
+    ],
+    initializers: [
+      { name: 'features.conv.weight', dims: [4, 3, 3, 3], values: conv, raw: true },
+      { name: 'up.weight', dims: [4, 2, 2, 2], values: testWeights(32, 4) },
+      { name: 'fc.weight', dims: [5, 4], values: gemm },
+      { name: 'fc.bias', dims: [5], values: testWeights(5, 5) },
+      { name: 'head.weight', dims: [5, 6], values: matmul },
+    ],
+    outputs: ['y', 'side'],
+  });
+  return { bytes, conv, gemm, matmul };
+}

@@ -1,0 +1,218 @@
+/**
+ * What a report is made from: plain data, already read from the store, LUT and mapping files by the
+ * orchestrator (orchestrator/report/). The renderer never touches a file or a database.
+ */
+
+export interface ReportRun {
+  readonly id: string;
+  readonly status: string;
+  /** ISO-8601. */
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+  readonly host: string;
+  readonly gitRevision: string | null;
+  readonly configHash: string;
+  /** The resolved configuration the run was planned from, pretty-printed by the renderer. */
+  readonly config: unknown;
+  /** Task counts by status (pending, running, done, failed, skipped). */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+export interface ReportDevice {
+  readonly id: string;
+  readonly kind: string;
+  readonly model: string;
+  readonly abi: string;
+  readonly buildFingerprint: string;
+  readonly cpuCount: number | null;
+  /** Agent builds that measured on this device in this run. */
+  readonly agentHashes: readonly string[];
+  /** First and last measurement of the run on this device (ISO-8601), null when none. */
+  readonly firstMeasuredAt: string | null;
+  readonly lastMeasuredAt: string | null;
+  /** Time the agent spent sampling, summed over the device's cases (null when the agent did not say). */
+  readonly samplingMs: number | null;
+  /** Time spent waiting for the device to cool before batches. */
+  readonly thermalWaitMs: number;
+  /** What lab hygiene found (screen, charging, root, big CPUs), as recorded; null for the host. */
+  readonly lab: {
+    readonly screenOn: boolean | null;
+    readonly charging: boolean | null;
+    readonly batteryLevel: number | null;
+    readonly root: string;
+    readonly bigCpus: readonly number[] | null;
+  } | null;
+}
+
+export interface ReportAgentBuild {
+  readonly hash: string;
+  readonly abi: string;
+  readonly compiler: string;
+  readonly flags: string;
+}
+
+/** One measured case: the store's statistics of its samples (the samples themselves stay in the store). */
+export interface ReportCase {
+  readonly deviceId: string;
+  readonly caseKey: string;
+  readonly op: string;
+  /** `conv 64->64 k3 s1 p1 @32x32`: the shape, as config/shape.ts writes it. */
+  readonly shapeKey: string;
+  readonly scheme: string;
+  readonly block: string | null;
+  /** Requested fraction of weights removed. */
+  readonly sparsity: number;
+  /** Kept weights / all weights after masking, as the agent reported it. */
+  readonly density: number;
+  readonly threads: number;
+  /** Model layers (`model/layer`) that have this shape. */
+  readonly layers: readonly string[];
+  readonly medianNs: number;
+  readonly p10Ns: number;
+  readonly p90Ns: number;
+  readonly ciLowNs: number;
+  readonly ciHighNs: number;
+  readonly n: number;
+  readonly kernel: string;
+  readonly agentHash: string;
+  /** ISO-8601. */
+  readonly measuredAt: string;
+}
+
+/** A failed case with the last reason it failed, and how many attempts it took. */
+export interface ReportFailure {
+  readonly deviceId: string;
+  readonly caseKey: string;
+  readonly caseLabel: string;
+  readonly status: 'failed' | 'skipped' | 'retried';
+  readonly reason: string;
+  readonly message: string;
+  readonly attempts: number;
+  /** ISO-8601. */
+  readonly at: string;
+}
+
+/** Cases the planner dropped because they cannot exist (a block that does not divide the layer), by reason. */
+export interface ReportDroppedGroup {
+  readonly reason: string;
+  readonly count: number;
+  readonly example: string;
+}
+
+/** Telemetry around one case: what the agent read before and after it. */
+export interface ReportTelemetryPoint {
+  readonly deviceId: string;
+  /** Epoch ms of the measurement. */
+  readonly atMs: number;
+  /** Hottest thermal zone after the case, °C; null when the device has no readable zone. */
+  readonly temperatureC: number | null;
+  /** Mean current frequency of the CPUs the case ran on, MHz; null when not readable. */
+  readonly frequencyMhz: number | null;
+}
+
+/** One agent call under lab hygiene: how long it waited to cool and whether its timings were flagged. */
+export interface ReportBatch {
+  readonly deviceId: string;
+  readonly atMs: number;
+  readonly batchIndex: number;
+  readonly thermalWaitMs: number;
+  readonly gate: string;
+  readonly temperatureBeforeC: number | null;
+  readonly flag: string | null;
+  readonly requeued: boolean;
+}
+
+/** One (predicted, measured) pair of a LUT's predictor. */
+export interface ReportLutPair {
+  readonly family: string;
+  readonly shapeKey: string;
+  readonly density: number;
+  readonly predictedNs: number;
+  readonly measuredNs: number;
+  /** True when the prediction came from a model that never saw this shape (leave-one-shape-out). */
+  readonly heldOut: boolean;
+}
+
+export interface ReportLutFamily {
+  readonly family: string;
+  readonly shapes: number;
+  readonly points: number;
+  readonly modelKind: string;
+  /** Leave-one-shape-out accuracy from the LUT; null below the LUT's minimum number of shapes. */
+  readonly heldOut: number | null;
+  readonly within10: number | null;
+  readonly mape: number | null;
+  /** Leave-one-density-out error of the curves (interpolation), when the family has interior knots. */
+  readonly interpolationWithin10: number | null;
+}
+
+export interface ReportLut {
+  /** The file it was read from (as given on the command line). */
+  readonly source: string;
+  readonly deviceId: string;
+  readonly deviceModel: string | null;
+  readonly agentHash: string;
+  readonly createdAt: string;
+  readonly entries: number;
+  readonly families: readonly ReportLutFamily[];
+  readonly pairs: readonly ReportLutPair[];
+}
+
+export interface ReportMappingLayer {
+  readonly layer: string;
+  readonly scheme: string;
+  readonly block: string | null;
+  readonly sparsity: number;
+  readonly predictedNs: number;
+  /** `measured`, `interpolated` or `predicted` (cost-model LatencySource). */
+  readonly source: string;
+  /** Measured on the device by `map --verify-on`, when it was verified. */
+  readonly measuredNs: number | null;
+  /** The accuracy proxy kept by this choice, when the mapping says. */
+  readonly proxy: number | null;
+}
+
+export interface ReportMappingBaseline {
+  readonly name: string;
+  readonly predictedNs: number;
+  readonly proxy: number | null;
+}
+
+export interface ReportMapping {
+  readonly source: string;
+  readonly model: string;
+  readonly deviceId: string;
+  readonly mapper: string;
+  readonly layers: readonly ReportMappingLayer[];
+  readonly totalPredictedNs: number;
+  readonly totalMeasuredNs: number | null;
+  readonly proxy: number | null;
+  readonly baselines: readonly ReportMappingBaseline[];
+}
+
+export interface ReportInput {
+  /** ISO-8601. */
+  readonly generatedAt: string;
+  readonly run: ReportRun;
+  readonly devices: readonly ReportDevice[];
+  readonly agentBuilds: readonly ReportAgentBuild[];
+  readonly cases: readonly ReportCase[];
+  readonly failures: readonly ReportFailure[];
+  /** Failed, retried and skipped cases in the run; more than `failures` holds when the list was capped. */
+  readonly failuresTotal: number;
+  readonly dropped: readonly ReportDroppedGroup[];
+  readonly telemetry: readonly ReportTelemetryPoint[];
+  readonly batches: readonly ReportBatch[];
+  readonly luts: readonly ReportLut[];
+  readonly mappings: readonly ReportMapping[];
+  /** Ordered layer names per model (`model` -> layer names), so charts keep the network's order. */
+  readonly modelLayers: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Library sources inlined into the page (read by the orchestrator; the renderer stays pure). */
+export interface ReportAssets {
+  readonly d3Js: string;
+  readonly plotJs: string;
+  /** The page's own script (reports/client/report-client.js). */
+  readonly clientJs: string;
+}
