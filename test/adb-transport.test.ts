@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { detectRoot, lockGovernor } from '../orchestrator/lab/governor.ts';
 import { batchFlag, bigClusterCpus, gateStep } from '../orchestrator/lab/policy.ts';
 import { parsePowerState } from '../orchestrator/lab/power.ts';
 import { cpuTemperatureC, parseTelemetry } from '../orchestrator/lab/telemetry.ts';
@@ -181,6 +182,24 @@ describe('on a virtual phone behind a real adb server', () => {
     await d.pull('/data/local/tmp/prunelab-transport/blob.bin', join(dir, 'back.bin'));
     assert.deepEqual(await readFile(join(dir, 'back.bin')), await readFile(local));
     await assert.rejects(d.pull('/data/local/tmp/nope', join(dir, 'nope')), { name: 'FileTransferError' });
+  });
+
+  test('root: not on a user build; uid 0 on a debuggable build is; the governor lock skips what it cannot write', async () => {
+    const { phone, device: d } = device();
+    assert.equal(await detectRoot(d), 'none', 'the virtual phone is a user build (ro.debuggable=0)');
+    phone.setProperty('ro.debuggable', '1');
+    try {
+      // The phone's commands run as the user running the test: root only when that is uid 0.
+      const expected = process.getuid?.() === 0 ? 'adb-root' : 'none';
+      const access = await detectRoot(d);
+      assert.equal(access, expected);
+      if (access !== 'none') {
+        // The fake sysfs is read-only, as on a phone whose kernel refuses the write: nothing is locked.
+        assert.deepEqual([...(await lockGovernor(d, access, [0]))], []);
+      }
+    } finally {
+      phone.setProperty('ro.debuggable', '0');
+    }
   });
 
   test('info: identity from getprop and sysfs', async () => {

@@ -189,11 +189,10 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     // Devices are prepared at once (a push and the agent's `info` per phone), each on its own.
     await Promise.all(
       devices.map(async (device) => {
-        const { info, toRun } = await registerDevice(deps, device, runId, tasks);
+        const { info } = await registerDevice(deps, device, runId, tasks);
         // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
         if (resumed) await reviveSkippedTasks(deps.db, runId, device.identity.id, now());
         // Nothing left here (a finished run resumed): no build, no push.
-        if (toRun === 0 && !resumed) return;
         const counts = await taskCounts(deps.db, runId, device.identity.id);
         if (counts.pending + counts.running === 0) return;
         try {
