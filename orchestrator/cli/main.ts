@@ -5,7 +5,7 @@
  * from the explicit list below. Commands throw typed errors; `main` prints them once and sets the exit
  * code (0 ok, 1 failure, 2 bad input).
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,20 +109,30 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
   };
 }
 
+/** The version in prunelab's own package.json (the folder above device-agent). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(dirname(findAgentDir()), 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 export async function main(argv: readonly string[], context: CliContext): Promise<number> {
   const json = argv.includes('--json');
+  const modules = COMMANDS.map((command) => command(context));
+  const commandNames = modules.map((module) => String(module.command).split(' ')[0]);
   let parser: Argv<GlobalArgs> = yargs([...argv])
     .scriptName('prunelab')
     .usage(
       '$0 <command> [options]\n\nTime pruned DNN kernels on phones or the host CPU and keep every sample.',
     )
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' })
-    .demandCommand(1, 'expected a command: sweep, export, fit, devices, build, doctor or virtual-phone')
+    .demandCommand(1, `expected a command: ${commandNames.join(', ')}`)
     .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((message, error) => {
@@ -131,7 +141,7 @@ export async function main(argv: readonly string[], context: CliContext): Promis
         new UsageError(`${message}\nRun \`prunelab --help\` (or \`prunelab <command> --help\`) for usage.`)
       );
     });
-  for (const command of COMMANDS) parser = parser.command(command(context) as never);
+  for (const module of modules) parser = parser.command(module as never);
   try {
     // With a callback yargs hands over what it would print (help) instead of writing it itself.
     await parser.parseAsync([...argv], {}, (_error, _args, output) => {
