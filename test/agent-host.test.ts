@@ -125,6 +125,25 @@ test('run: one result per plan line, in order, then done with the right counts',
     assert.ok(ns >= 1_000_000, `an idle sample of ${ns} ns is shorter than 1000 us`);
 });
 
+test('run: pruning keeps at least one unit, even when the nearest count to the target is zero', () => {
+  // A CIFAR stem conv has 3 input channels: 90% channel pruning is nearest to keeping none of them.
+  const stem = { op: 'conv', cin: 3, cout: 64, h: 32, w: 32, k: 3, stride: 1, pad: 1, ...QUICK };
+  const run = runAgent('host', ['run'], {
+    input: planText([
+      { id: 'channel', ...stem, scheme: 'channel', sparsity: 0.9 },
+      { id: 'filter', ...stem, cout: 2, scheme: 'filter', sparsity: 0.9 },
+    ]),
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const out = records(run.lines);
+  const channel = okResult(out[0], 'channel');
+  assert.equal(channel.keptBlocks, 1);
+  assert.ok(Math.abs(channel.density - 1 / 3) < 1e-12, `density ${channel.density}`);
+  const filter = okResult(out[1], 'filter');
+  assert.equal(filter.keptBlocks, 1);
+  assert.ok(Math.abs(filter.density - 1 / 2) < 1e-12, `density ${filter.density}`);
+});
+
 test('run: sampling policy from the plan line (minReps, minTimeMs, maxTimeMs cap, maxReps)', () => {
   const run = runAgent('host', ['run'], {
     input: planText([

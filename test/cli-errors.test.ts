@@ -8,44 +8,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { main, realContext } from '../orchestrator/cli/main.ts';
 import { openStore } from '../orchestrator/store/open.ts';
+import { runPrunelab } from './support/cli.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the CLI in this process with the real adapters and captured output (one module load for all tests). */
-async function prunelab(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const output = {
-    out: (text: string) => {
-      stdout += text;
-    },
-    err: (text: string) => {
-      stderr += text;
-    },
-    stderrIsTty: false,
-    stdout: sink((text) => {
-      stdout += text;
-    }),
-    stderr: sink((text) => {
-      stderr += text;
-    }),
-  };
-  const exitCode = await main(args, { ...realContext(process.env), output });
-  return { exitCode, stdout, stderr };
-}
+const prunelab = (...args: string[]) => runPrunelab(args);
 
 test('every command has --help with examples, and exits 0', async () => {
   for (const command of ['sweep', 'export', 'devices', 'build', 'doctor']) {

@@ -6,42 +6,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { main, realContext } from '../orchestrator/cli/main.ts';
 import { csvField, EXPORT_COLUMNS } from '../orchestrator/export/rows.ts';
+import { runPrunelab } from './support/cli.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-export-'));
 const dbPath = join(dir, 'export.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function prunelab(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const capture = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const toOut = (text: string) => {
-    stdout += text;
-  };
-  const toErr = (text: string) => {
-    stderr += text;
-  };
-  const output = {
-    out: toOut,
-    err: toErr,
-    stderrIsTty: false,
-    stdout: capture(toOut),
-    stderr: capture(toErr),
-  };
-  const exitCode = await main(args, { ...realContext(process.env), output });
-  return { exitCode, stdout, stderr };
-}
+const prunelab = (...args: string[]) => runPrunelab(args);
 
 /** RFC 4180 reader for the test: quoted fields may hold commas, doubled quotes and line breaks. */
 function parseCsv(text: string): string[][] {

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { loadConfig } from '../config/load.ts';
@@ -18,40 +17,15 @@ import { LutLookupError } from '../cost-model/errors.ts';
 import { createLookup } from '../cost-model/lookup.ts';
 import type { Lut } from '../cost-model/types.ts';
 import { parseLutText } from '../cost-model/validate.ts';
-import { main, realContext } from '../orchestrator/cli/main.ts';
 import { openStore } from '../orchestrator/store/open.ts';
+import { runPrunelab } from './support/cli.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-fit-'));
 const dbPath = join(dir, 'fit.db');
 const outDir = join(dir, 'luts');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function prunelab(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const capture = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const toOut = (text: string) => {
-    stdout += text;
-  };
-  const toErr = (text: string) => {
-    stderr += text;
-  };
-  const output = {
-    out: toOut,
-    err: toErr,
-    stderrIsTty: false,
-    stdout: capture(toOut),
-    stderr: capture(toErr),
-  };
-  const exitCode = await main(args, { ...realContext(process.env), output });
-  return { exitCode, stdout, stderr };
-}
+const prunelab = (...args: string[]) => runPrunelab(args);
 
 interface StoredRow {
   scheme: string;

@@ -9,36 +9,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { main, realContext } from '../orchestrator/cli/main.ts';
 import { smallNet } from '../orchestrator/models/test-support.ts';
+import { runPrunelab } from './support/cli.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-map-'));
 const dbPath = join(dir, 'map.db');
 let lutPath = '';
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function prunelab(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const toOut = (text: string) => {
-    stdout += text;
-  };
-  const toErr = (text: string) => {
-    stderr += text;
-  };
-  const output = { out: toOut, err: toErr, stderrIsTty: false, stdout: sink(toOut), stderr: sink(toErr) };
-  const exitCode = await main(args, { ...realContext(process.env), output });
-  return { exitCode, stdout, stderr };
-}
+const prunelab = (...args: string[]) => runPrunelab(args);
 
 interface MappingJson {
   schema: string;

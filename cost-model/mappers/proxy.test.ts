@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { convShape, fcShape } from '../../config/shape.ts';
 import { energyTable, keptAt } from './proxy.ts';
 
-/** Brute force: remove units smallest-first exactly as prune.c's loop does, sum what is kept. */
+/** Brute force: remove units smallest-first exactly as prune.c's loop does (never the last one), sum what is kept. */
 function bruteKept(
   unitEnergies: number[],
   unitSize: number,
@@ -17,7 +17,7 @@ function bruteKept(
   let kept = startKept;
   let energy = startEnergy;
   let removed = 0;
-  while (removed < sorted.length && kept > target && 2 * (kept - target) >= unitSize) {
+  while (removed < sorted.length - 1 && kept > target && 2 * (kept - target) >= unitSize) {
     kept -= unitSize;
     energy -= sorted[removed] as number;
     removed++;

@@ -172,7 +172,8 @@ export function energyTable(
 
 /**
  * What the mask keeps at `sparsity`: prune_select's rule (remove the smallest units while the kept count is
- * above lround((1 - sparsity) x total) and one more removal does not overshoot by more than it undershoots).
+ * above lround((1 - sparsity) x total) and one more removal does not overshoot by more than it undershoots;
+ * the last unit is never removed).
  */
 export function keptAt(table: EnergyTable, sparsity: number): KeptAt {
   const total = table.totalWeights;
@@ -184,7 +185,8 @@ export function keptAt(table: EnergyTable, sparsity: number): KeptAt {
   let removed = 0;
   if (kept > target && 2 * (kept - target) >= size) {
     // Closed form of the agent's one-at-a-time loop: the largest r with 2 * (kept - (r-1)*size - target) >= size.
-    removed = Math.min(units, Math.floor((2 * (kept - target) - size) / (2 * size)) + 1);
+    // One unit always stays, as in the agent: a layer with every weight pruned is not a layer.
+    removed = Math.min(units - 1, Math.floor((2 * (kept - target) - size) / (2 * size)) + 1);
     while (removed > 0 && !(kept - (removed - 1) * size > target)) removed--;
   }
   kept -= removed * size;

@@ -133,20 +133,22 @@ static void select_smallest(prune_unit *a, long n, long r) {
 }
 
 /* Puts the units to remove first and returns their count: the smallest ones, removed until the kept count
- * lands nearest to target_kept (removal stops as soon as one more unit would move away from the target). */
+ * lands nearest to target_kept (removal stops as soon as one more unit would move away from the target).
+ * One unit always stays: a layer whose every weight is pruned is not a layer (channel pruning at 90% of the
+ * 3 input channels of a stem conv would otherwise keep nothing and time an empty kernel). */
 static long prune_select(prune_unit *units, long n, long kept, long target_kept) {
   int equal = 1;
   for (long i = 1; i < n && equal; i++) equal = units[i].size == units[0].size;
   if (equal && n > 0) {
     long size = units[0].size, removed = 0;
     if (size > 0)
-      while (removed < n && kept > target_kept && 2 * (kept - target_kept) >= size) kept -= size, removed++;
+      while (removed < n - 1 && kept > target_kept && 2 * (kept - target_kept) >= size) kept -= size, removed++;
     select_smallest(units, n, removed);
     return removed;
   }
   qsort(units, (size_t)n, sizeof *units, prune_unit_cmp);
   long removed = 0;
-  while (removed < n && kept > target_kept) {
+  while (removed < n - 1 && kept > target_kept) {
     long size = units[removed].size;
     if (size > 0 && 2 * (kept - target_kept) < size) break; /* removing it would overshoot by more */
     kept -= size;
