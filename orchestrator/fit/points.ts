@@ -2,9 +2,9 @@
  * Store rows -> the cost model's measured points, grouped one LUT per device. Pure: the rows come from
  * orchestrator/fit/read-rows.ts (or a test's literals).
  */
-import type { LayerShape } from '../../config/types.ts';
 import { isScheme } from '../../config/vocabulary.ts';
 import type { DeviceIdentity, MeasuredPoint } from '../../cost-model/types.ts';
+import { shapeOfColumns } from '../store/shape-columns.ts';
 
 /** The columns the fit needs, named as in the store (orchestrator/store/schema.ts). */
 export interface FitRow {
@@ -36,26 +36,9 @@ export interface FitRow {
   readonly measured_at: string;
 }
 
-function shapeOf(row: FitRow): LayerShape | undefined {
-  const { op, cin, cout, h, w, k, stride, pad } = row;
-  if (op !== 'conv' && op !== 'dwconv' && op !== 'fc') return undefined;
-  if (
-    cin === null ||
-    cout === null ||
-    h === null ||
-    w === null ||
-    k === null ||
-    stride === null ||
-    pad === null
-  ) {
-    return undefined;
-  }
-  return { op, cin, cout, h, w, k, stride, pad };
-}
-
 /** A row as a point; undefined for rows that are not layer timings (idle cases). */
 export function pointFromRow(row: FitRow): MeasuredPoint | undefined {
-  const shape = shapeOf(row);
+  const shape = shapeOfColumns(row);
   if (shape === undefined || row.scheme === null || !isScheme(row.scheme)) return undefined;
   const device: DeviceIdentity = {
     id: row.device_id,

@@ -4,7 +4,6 @@
  */
 import type { TelemetrySnapshot } from '../../config/agent-protocol.ts';
 import { shapeKey } from '../../config/shape.ts';
-import type { LayerShape } from '../../config/types.ts';
 import type {
   ReportAgentBuild,
   ReportBatch,
@@ -16,6 +15,7 @@ import type {
 } from '../../reports/types.ts';
 import type { StoreDb } from '../store/open.ts';
 import type { RunRow } from '../store/schema.ts';
+import { type ShapeColumns, shapeOfColumns } from '../store/shape-columns.ts';
 import { taskCounts } from '../store/tasks.ts';
 
 /** Failure rows embedded at most: a run where everything failed explains itself in its first thousands. */
@@ -31,33 +31,6 @@ export interface StoreReport {
   readonly failureRowsTotal: number;
   readonly telemetry: ReportTelemetryPoint[];
   readonly batches: ReportBatch[];
-}
-
-interface ShapeColumns {
-  readonly op: string;
-  readonly cin: number | null;
-  readonly cout: number | null;
-  readonly h: number | null;
-  readonly w: number | null;
-  readonly k: number | null;
-  readonly stride: number | null;
-  readonly pad: number | null;
-}
-
-export function shapeOfColumns(row: ShapeColumns): LayerShape | undefined {
-  const { op, cin, cout, h, w, k, stride, pad } = row;
-  if (op !== 'conv' && op !== 'dwconv' && op !== 'fc') return undefined;
-  if (
-    cin === null ||
-    cout === null ||
-    h === null ||
-    w === null ||
-    k === null ||
-    stride === null ||
-    pad === null
-  )
-    return undefined;
-  return { op, cin, cout, h, w, k, stride, pad };
 }
 
 /** `model/layer` names a planned case belongs to (its case_json); [] when the JSON has none. */
