@@ -11,11 +11,12 @@
  *     at equal proxy;
  *  3. `--verify-repeats` (3) runs of `prunelab map --verify-on host` on ResNet-18's search mapping:
  *     measured against predicted total, median over the runs.
- * A benchmark, not a test: its figures are this machine's (2 shared vCPUs, other engineers' jobs running:
- * noisy). Like bench:costmodel it is an I/O edge, so it imports the orchestrator.
+ * A benchmark, not a test: its figures are this machine's and move with whatever else runs on it (it prints
+ * the CPU count and load average). Like bench:costmodel it is an I/O edge, so it imports the orchestrator.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -211,8 +212,11 @@ if (options.json) {
 const f = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digits));
 const lines = [
   `prunelab mapper benchmark: ${lut.device.id}, agent ${lut.agentHash}, LUT ${lutPath}`,
-  "machine: 2 shared vCPUs with other engineers' jobs running: latencies are noisy; the proxy is a PROXY (kept",
-  'squared weight magnitude), not accuracy.',
+  `machine: ${os.cpus().length} CPUs, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}: latencies move with`,
+  'other work on the machine; the proxy is a PROXY (kept squared weight magnitude), not accuracy.',
   '',
   `${'model'.padEnd(22)} ${'mapper'.padEnd(24)} ${'pred ms'.padStart(9)} ${'proxy'.padStart(6)} ${'gap%'.padStart(7)} ${'<=bound%'.padStart(9)}  best uniform baseline at equal proxy (mapping speedup)`,
   ...rows.map(
