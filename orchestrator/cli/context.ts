@@ -26,9 +26,13 @@ export interface CliContext {
   readonly openStore: (path: string, options?: OpenStoreOptions) => Promise<OpenedStore>;
   /**
    * Every device reachable now: the host and the adb phones the config's servers see (defaults: the
-   * embedded config). Devices that are listed but unusable (offline, unauthorized) are reported on `err`.
+   * embedded config). Devices that are listed but unusable (offline, unauthorized) are reported on `err`,
+   * unless `quiet` (a sweep polling for phones that join it).
    */
-  readonly listDevices: (devices?: DevicesConfig) => Promise<readonly Device[]>;
+  readonly listDevices: (
+    devices?: DevicesConfig,
+    options?: { readonly quiet?: boolean },
+  ) => Promise<readonly Device[]>;
   readonly buildAgent: (abi: string, options?: { readonly force?: boolean }) => Promise<AgentBuild>;
   readonly detectToolchains: () => Promise<readonly ToolStatus[]>;
   readonly gitRevision: () => Promise<string | null>;

@@ -63,7 +63,11 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
   const err = (text: string): void => {
     process.stderr.write(text);
   };
-  const listDevices = async (config: DevicesConfig = DEFAULT_CONFIG.devices): Promise<Device[]> => {
+  const listDevices = async (
+    config: DevicesConfig = DEFAULT_CONFIG.devices,
+    options: { readonly quiet?: boolean } = {},
+  ): Promise<Device[]> => {
+    const note = options.quiet === true ? () => {} : err;
     const devices: Device[] = [];
     if (env.PRUNELAB_NO_HOST !== '1' && config.host.enabled)
       devices.push(createHostDevice({ workDir: hostWorkDir }));
@@ -73,10 +77,10 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
         const found = await discoverAdbDevices({ ...config.adb, env });
         devices.push(...found.devices);
         for (const entry of found.unusable)
-          err(`note: adb device ${entry.serial} on ${entry.server} is ${entry.state}: not used\n`);
+          note(`note: adb device ${entry.serial} on ${entry.server} is ${entry.state}: not used\n`);
       } catch (error) {
         // No adb here (or no server): the host still works; say why phones are missing.
-        err(`note: no adb phones: ${(error as Error).message}\n`);
+        note(`note: no adb phones: ${(error as Error).message}\n`);
       }
     }
     return devices;

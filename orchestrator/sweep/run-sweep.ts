@@ -5,16 +5,29 @@
  *
  * Resuming re-plans from the configuration stored with the run (planning is deterministic, so the case keys
  * are the same), inserts only the tasks that are missing, and runs what is still pending.
+ *
+ * Phones that connect during the run join it (`deps.discover`, polled every `discoverEveryMs`): each is
+ * prepared like the devices present at the start and runs its own queue. The rule that keeps a sweep from
+ * waiting forever: polling runs only while the devices present at the start are still working (and no stop
+ * was requested); once their queues have all ended, no new device joins, and the sweep ends when the queues
+ * of the devices that did join end. A device seen once is never taken in again (one that left and came
+ * back is the scheduler's grace period's business); a resumed run admits only the devices it started on.
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabConfig, PrunelabConfig } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
 import type { EventSink } from '../scheduler/events.ts';
-import { type DeviceOutcome, type DeviceQueue, runQueues } from '../scheduler/scheduler.ts';
+import {
+  type DeviceOutcome,
+  type DeviceQueue,
+  runQueues,
+  type SchedulerOptions,
+} from '../scheduler/scheduler.ts';
 import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
 import { RunNotFoundError } from '../store/errors.ts';
 import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
@@ -38,6 +51,13 @@ export interface SweepDeps {
   readonly stop: AbortSignal;
   readonly hardStop: AbortSignal;
   readonly now?: () => Date;
+  /**
+   * The devices reachable now, already narrowed to the sweep's selection (--device); polled during the run
+   * so that phones that connect join it. Without it, the run keeps the devices it started with.
+   */
+  readonly discover?: () => Promise<readonly Device[]>;
+  /** How often `discover` is polled (config devices.adb.pollMs). */
+  readonly discoverEveryMs?: number;
 }
 
 export type SweepRequest =
@@ -123,6 +143,25 @@ function unpreparedOutcome(deviceId: string, counts: StatusCounts, error: Transp
   };
 }
 
+/**
+ * Polls `discover` every `everyMs` until `until` aborts and hands each device found to `found` (which
+ * skips the ones it knows). A failed poll (the adb server restarting) is tried again at the next tick.
+ */
+async function watchForDevices(
+  discover: () => Promise<readonly Device[]>,
+  everyMs: number,
+  until: AbortSignal,
+  found: (device: Device) => void,
+): Promise<void> {
+  while (!until.aborted) {
+    await sleep(everyMs, undefined, { signal: until }).catch(() => undefined);
+    if (until.aborted) return;
+    const devices = await discover().catch(() => []);
+    if (until.aborted) return;
+    for (const device of devices) found(device);
+  }
+}
+
 async function resolveRun(deps: SweepDeps, request: SweepRequest) {
   const now = deps.now ?? (() => new Date());
   if (request.kind === 'new') {
@@ -183,49 +222,95 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       : deps.devices.filter((d) => known.has(d.identity.id));
   let outcomes: DeviceOutcome[];
   const labs: DeviceLab[] = [];
+  const unprepared: DeviceOutcome[] = [];
+  /** Registers the device and its tasks, then builds, pushes and sets up its lab; no queue when nothing is left. */
+  const bringIn = async (device: Device): Promise<DeviceQueue | undefined> => {
+    const { info } = await registerDevice(deps, device, runId, tasks);
+    // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
+    if (resumed) await reviveSkippedTasks(deps.db, runId, device.identity.id, now());
+    // Nothing left here (a finished run resumed): no build, no push.
+    const counts = await taskCounts(deps.db, runId, device.identity.id);
+    if (counts.pending + counts.running === 0) return undefined;
+    try {
+      const prepared = await prepareDevice(deps, device, info, runId, config.lab);
+      if (prepared.lab !== undefined) labs.push(prepared.lab);
+      return prepared.queue;
+    } catch (error) {
+      // A device that cannot take the agent (full disk, permission, gone) stops alone.
+      if (!(error instanceof TransportError)) throw error;
+      const outcome = unpreparedOutcome(device.identity.id, counts, error);
+      deps.emit({
+        type: 'device-stopped',
+        deviceId: device.identity.id,
+        reason: outcome.stoppedReason ?? '',
+      });
+      unprepared.push(outcome);
+      return undefined;
+    }
+  };
+  const schedulerOptions: SchedulerOptions = {
+    db: deps.db,
+    runId,
+    retries: config.scheduler.retries,
+    maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
+    caseTimeoutMs: config.scheduler.caseTimeoutMs,
+    disconnectGraceMs: config.scheduler.disconnectGraceMs,
+    requeueFlagged: config.lab.requeueFlagged,
+    stop: deps.stop,
+    hardStop: deps.hardStop,
+    emit: deps.emit,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  };
+  /** A device that connected mid-run: brought in like the others, then its own queue. */
+  const join = async (device: Device): Promise<DeviceOutcome[]> => {
+    deps.emit({ type: 'device-note', deviceId: device.identity.id, message: 'joined the run' });
+    let queue: DeviceQueue | undefined;
+    try {
+      queue = await bringIn(device);
+    } catch (error) {
+      // Gone again before it could be registered: the run goes on without it.
+      if (!(error instanceof TransportError)) throw error;
+      deps.emit({
+        type: 'device-note',
+        deviceId: device.identity.id,
+        message: `could not join: ${error.message}`,
+      });
+      return [];
+    }
+    return queue === undefined ? [] : runQueues([queue], schedulerOptions);
+  };
   try {
-    const queues: DeviceQueue[] = [];
-    const unprepared: DeviceOutcome[] = [];
     // Devices are prepared at once (a push and the agent's `info` per phone), each on its own.
-    await Promise.all(
-      devices.map(async (device) => {
-        const { info } = await registerDevice(deps, device, runId, tasks);
-        // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
-        if (resumed) await reviveSkippedTasks(deps.db, runId, device.identity.id, now());
-        // Nothing left here (a finished run resumed): no build, no push.
-        const counts = await taskCounts(deps.db, runId, device.identity.id);
-        if (counts.pending + counts.running === 0) return;
-        try {
-          const prepared = await prepareDevice(deps, device, info, runId, config.lab);
-          queues.push(prepared.queue);
-          if (prepared.lab !== undefined) labs.push(prepared.lab);
-        } catch (error) {
-          // A device that cannot take the agent (full disk, permission, gone) stops alone.
-          if (!(error instanceof TransportError)) throw error;
-          const outcome = unpreparedOutcome(device.identity.id, counts, error);
-          deps.emit({
-            type: 'device-stopped',
-            deviceId: device.identity.id,
-            reason: outcome.stoppedReason ?? '',
-          });
-          unprepared.push(outcome);
-        }
-      }),
-    );
-    const ran = await runQueues(queues, {
-      db: deps.db,
-      runId,
-      retries: config.scheduler.retries,
-      maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
-      caseTimeoutMs: config.scheduler.caseTimeoutMs,
-      disconnectGraceMs: config.scheduler.disconnectGraceMs,
-      requeueFlagged: config.lab.requeueFlagged,
-      stop: deps.stop,
-      hardStop: deps.hardStop,
-      emit: deps.emit,
-      ...(deps.now === undefined ? {} : { now: deps.now }),
-    });
-    outcomes = [...ran, ...unprepared];
+    const queues = (await Promise.all(devices.map(bringIn))).filter((queue) => queue !== undefined);
+    const watch = new AbortController();
+    const joined: Promise<DeviceOutcome[]>[] = [];
+    const seen = new Set(deps.devices.map((device) => device.identity.id));
+    const polling =
+      deps.discover === undefined
+        ? Promise.resolve()
+        : watchForDevices(
+            deps.discover,
+            deps.discoverEveryMs ?? 1_000,
+            AbortSignal.any([watch.signal, deps.stop, deps.hardStop]),
+            (device) => {
+              const id = device.identity.id;
+              if (seen.has(id) || (known !== undefined && known.size > 0 && !known.has(id))) return;
+              seen.add(id);
+              const outcome = join(device);
+              // Awaited below; this keeps a failure from being reported as unhandled in the meantime.
+              outcome.catch(() => undefined);
+              joined.push(outcome);
+            },
+          );
+    let ran: DeviceOutcome[];
+    try {
+      ran = await runQueues(queues, schedulerOptions);
+    } finally {
+      watch.abort();
+      await polling;
+    }
+    const late = (await Promise.all(joined)).flat();
+    outcomes = [...ran, ...late, ...unprepared];
   } catch (error) {
     // A build or a device that could not be prepared: the run stays resumable, but is not `running`.
     await setRunStatus(deps.db, runId, 'failed', now()).catch(() => {});

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
+import { DEFAULT_CONFIG, DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
 import type { DevicesConfig, PrunelabConfig } from '../../../config/schema.ts';
@@ -39,12 +39,20 @@ function overridesFrom(args: SweepArgs): ConfigOverrides {
   return overrides as ConfigOverrides;
 }
 
+/** Whether the --device filter (none: every device) takes this device. */
+export function admits(wanted: readonly string[] | undefined, device: Device): boolean {
+  return (
+    wanted === undefined ||
+    wanted.length === 0 ||
+    wanted.includes(device.identity.id) ||
+    wanted.includes(device.identity.kind)
+  );
+}
+
 /** `--device host`, `--device adb`, `--device host:myhost` or `--device SERIAL` (an adb phone's id): by kind or by id. */
 export function selectDevices(all: readonly Device[], wanted: readonly string[] | undefined): Device[] {
   if (wanted === undefined || wanted.length === 0) return [...all];
-  const chosen = all.filter(
-    (device) => wanted.includes(device.identity.id) || wanted.includes(device.identity.kind),
-  );
+  const chosen = all.filter((device) => admits(wanted, device));
   const unknown = wanted.filter(
     (name) => !all.some((d) => d.identity.id === name || d.identity.kind === name),
   );
@@ -199,12 +207,8 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
       const dbPath = resolve(
         config?.store.path ?? (overrides.db as string | undefined) ?? DEFAULT_STORE_PATH,
       );
-      const devices = selectDevices(
-        await context.listDevices(
-          config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume)),
-        ),
-        args.device,
-      );
+      const devicesConfig = config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume));
+      const devices = selectDevices(await context.listDevices(devicesConfig), args.device);
 
       if (config !== undefined && args.dryRun) {
         const plan = planSummary(planFromConfig(config));
@@ -252,6 +256,12 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
             emit: progress.onEvent,
             stop: stop.signal,
             hardStop: hardStop.signal,
+            // Phones that connect during the run join it when --device admits them (notes were printed above).
+            discover: async () =>
+              (await context.listDevices(devicesConfig, { quiet: true })).filter((device) =>
+                admits(args.device, device),
+              ),
+            discoverEveryMs: devicesConfig?.adb.pollMs ?? DEFAULT_CONFIG.devices.adb.pollMs,
           },
           config === undefined
             ? {
