@@ -1,5 +1,6 @@
 /** Store side of lab hygiene and of lost devices: run_devices, batch_runs, re-queued and skipped tasks. */
 import type { StoreDb } from './open.ts';
+import { moveDeviceTasks } from './tasks.ts';
 
 export interface RunDeviceInput {
   readonly screenOn: boolean | null;
@@ -122,36 +123,23 @@ export async function requeueTasks(
 }
 
 /** Marks a device's pending tasks of a run skipped, with the reason; returns how many. */
-export async function skipPendingTasks(
+export function skipPendingTasks(
   db: StoreDb,
   runId: string,
   deviceId: string,
   reason: string,
   now: Date = new Date(),
 ): Promise<number> {
-  const result = await db
-    .updateTable('tasks')
-    .set({ status: 'skipped', last_error: reason, updated_at: now.toISOString() })
-    .where('run_id', '=', runId)
-    .where('device_id', '=', deviceId)
-    .where('status', 'in', ['pending', 'running'])
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  return moveDeviceTasks(
+    db,
+    runId,
+    deviceId,
+    { from: ['pending', 'running'], to: 'skipped', lastError: reason },
+    now,
+  );
 }
 
 /** On resume: cases skipped because their device went away are pending again now that it is back. */
-export async function reviveSkippedTasks(
-  db: StoreDb,
-  runId: string,
-  deviceId: string,
-  now: Date = new Date(),
-) {
-  const result = await db
-    .updateTable('tasks')
-    .set({ status: 'pending', updated_at: now.toISOString() })
-    .where('run_id', '=', runId)
-    .where('device_id', '=', deviceId)
-    .where('status', '=', 'skipped')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+export function reviveSkippedTasks(db: StoreDb, runId: string, deviceId: string, now: Date = new Date()) {
+  return moveDeviceTasks(db, runId, deviceId, { from: ['skipped'], to: 'pending' }, now);
 }

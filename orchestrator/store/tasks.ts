@@ -111,21 +111,34 @@ export async function insertTasks(
   });
 }
 
-/** Tasks left `running` by a process that died: nobody is running them now, so they are pending again. */
-export async function releaseRunningTasks(
+/**
+ * Moves one device's tasks of a run from any of the `from` statuses to `to` (with `lastError` when given);
+ * returns how many moved. The one mechanism behind releasing, skipping and reviving a device's tasks.
+ */
+export async function moveDeviceTasks(
   db: StoreDb,
   runId: string,
   deviceId: string,
+  move: { readonly from: readonly TaskStatus[]; readonly to: TaskStatus; readonly lastError?: string },
   now: Date = new Date(),
-) {
+): Promise<number> {
   const result = await db
     .updateTable('tasks')
-    .set({ status: 'pending', updated_at: now.toISOString() })
+    .set({
+      status: move.to,
+      updated_at: now.toISOString(),
+      ...(move.lastError === undefined ? {} : { last_error: move.lastError }),
+    })
     .where('run_id', '=', runId)
     .where('device_id', '=', deviceId)
-    .where('status', '=', 'running')
+    .where('status', 'in', [...move.from])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Tasks left `running` by a process that died: nobody is running them now, so they are pending again. */
+export function releaseRunningTasks(db: StoreDb, runId: string, deviceId: string, now: Date = new Date()) {
+  return moveDeviceTasks(db, runId, deviceId, { from: ['running'], to: 'pending' }, now);
 }
 
 export async function pendingTasks(db: StoreDb, runId: string, deviceId: string): Promise<TaskRow[]> {
