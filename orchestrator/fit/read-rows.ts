@@ -1,5 +1,6 @@
 /** Reading the measurements the fit needs from the store (the only I/O of orchestrator/fit/). */
 import type { StoreDb } from '../store/open.ts';
+import { CASE_COLUMNS } from '../store/shape-columns.ts';
 import type { FitRow } from './points.ts';
 
 /** Every layer measurement, optionally of some devices only, oldest first. */
@@ -14,18 +15,6 @@ export async function readFitRows(db: StoreDb, deviceIds?: readonly string[]): P
       'd.abi',
       'm.build_fingerprint',
       'm.agent_hash',
-      't.op',
-      't.scheme',
-      't.block',
-      't.sparsity',
-      't.threads',
-      't.cin',
-      't.cout',
-      't.h',
-      't.w',
-      't.k',
-      't.stride',
-      't.pad',
       'm.density',
       'm.kept_blocks',
       'm.flops',
@@ -35,6 +24,7 @@ export async function readFitRows(db: StoreDb, deviceIds?: readonly string[]): P
       'm.ci_high_ns',
       'm.created_at as measured_at',
     ])
+    .select(CASE_COLUMNS)
     .where('t.op', '!=', 'idle')
     .orderBy('m.created_at')
     .orderBy('m.id');

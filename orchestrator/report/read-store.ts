@@ -15,7 +15,7 @@ import type {
 } from '../../reports/types.ts';
 import type { StoreDb } from '../store/open.ts';
 import type { RunRow } from '../store/schema.ts';
-import { type ShapeColumns, shapeOfColumns } from '../store/shape-columns.ts';
+import { CASE_COLUMNS, type ShapeColumns, shapeOfColumns } from '../store/shape-columns.ts';
 import { taskCounts } from '../store/tasks.ts';
 
 /** Failure rows embedded at most: a run where everything failed explains itself in its first thousands. */
@@ -94,17 +94,8 @@ async function readCases(db: StoreDb, runId: string): Promise<ReportCase[]> {
   const rows = await db
     .selectFrom('measurements as m')
     .innerJoin('tasks as t', 't.id', 'm.task_id')
-    .select([
-      't.device_id',
-      't.case_key',
-      't.case_json',
-      't.op',
-      't.scheme',
-      't.block',
-      't.sparsity',
-      't.threads',
-    ])
-    .select(['t.cin', 't.cout', 't.h', 't.w', 't.k', 't.stride', 't.pad'])
+    .select(['t.device_id', 't.case_key', 't.case_json'])
+    .select(CASE_COLUMNS)
     .select([
       'm.density',
       'm.median_ns',

@@ -1,5 +1,6 @@
 /** One row per measurement with its task, run and device: what `prunelab export` writes. */
 import type { StoreDb } from './open.ts';
+import { CASE_COLUMNS } from './shape-columns.ts';
 
 function measurementQuery(db: StoreDb, runId: string | undefined) {
   let query = db
@@ -19,18 +20,6 @@ function measurementQuery(db: StoreDb, runId: string | undefined) {
       'm.agent_hash',
       't.case_key',
       't.case_json',
-      't.op',
-      't.scheme',
-      't.block',
-      't.sparsity',
-      't.threads',
-      't.cin',
-      't.cout',
-      't.h',
-      't.w',
-      't.k',
-      't.stride',
-      't.pad',
       'm.density',
       'm.kept_blocks',
       'm.kept_energy',
@@ -49,6 +38,7 @@ function measurementQuery(db: StoreDb, runId: string | undefined) {
       'm.telemetry_json',
       'm.created_at as measured_at',
     ])
+    .select(CASE_COLUMNS)
     .orderBy('r.created_at')
     .orderBy('t.device_id')
     .orderBy('t.batch_index')

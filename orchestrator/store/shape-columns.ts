@@ -12,6 +12,25 @@ export interface ShapeColumns {
   readonly pad: number | null;
 }
 
+/**
+ * A case's parameters as the tasks table (alias `t`) keeps them: what every measurement-row query selects
+ * beside its own statistics, so that export, fit and report read one set of names.
+ */
+export const CASE_COLUMNS = [
+  't.op',
+  't.scheme',
+  't.block',
+  't.sparsity',
+  't.threads',
+  't.cin',
+  't.cout',
+  't.h',
+  't.w',
+  't.k',
+  't.stride',
+  't.pad',
+] as const;
+
 /** The shape of a layer case; undefined for rows that are not layer timings (idle cases, missing columns). */
 export function shapeOfColumns(row: ShapeColumns): LayerShape | undefined {
   const { op, cin, cout, h, w, k, stride, pad } = row;
