@@ -2,7 +2,15 @@
  * Embedded defaults: what `npx prunelab sweep` does with no config file and no phone, and the value of
  * every field a config file leaves out. Pure data; config/schema.ts applies it.
  */
-import type { AdbDevicesConfig, LabConfig, PrunelabConfig, SchedulerConfig, SweepConfig } from './schema.ts';
+import type {
+  AdbDevicesConfig,
+  AppiumDeviceConfig,
+  LabConfig,
+  NightlyConfig,
+  PrunelabConfig,
+  SchedulerConfig,
+  SweepConfig,
+} from './schema.ts';
 import type { MeasurementPolicy } from './types.ts';
 import { SCHEMES } from './vocabulary.ts';
 
@@ -85,6 +93,51 @@ export const DEFAULT_LAB: LabConfig = {
 
 export const DEFAULT_STORE_PATH = 'prunelab.db';
 
+/**
+ * What an Appium entry leaves out. A poll waits up to 500 ms on the phone for the command to end, so a
+ * short command costs one HTTP round trip and a batch's lines arrive within half a second; one HTTP call
+ * taking over 60 s means the server or the link is stuck (no call is meant to last longer).
+ */
+export const DEFAULT_APPIUM_DEVICE: Pick<AppiumDeviceConfig, 'workDir' | 'pollMs' | 'commandTimeoutMs'> = {
+  workDir: '/data/local/tmp/prunelab',
+  pollMs: 500,
+  commandTimeoutMs: 60_000,
+};
+
+/**
+ * Nightly runs (orchestrator/nightly/README.md). Sentinels: three small cases that take milliseconds and
+ * exercise the three kernel families (direct 3x3, batch-1 FC, a block-sparse 1x1), so the night's speed of
+ * the device is known apart from the sweep. Thresholds follow IREE (a threshold per benchmark from its own
+ * noise) with a floor; a suspect is confirmed by a second hit as FAI-PEP does.
+ */
+export const DEFAULT_NIGHTLY: NightlyConfig = {
+  sentinels: [
+    { name: 'dense-conv3x3', op: 'conv', cin: 32, cout: 32, side: 16, k: 3, scheme: 'dense', sparsity: 0 },
+    { name: 'dense-fc', op: 'fc', cin: 512, cout: 256, side: 1, k: 1, scheme: 'dense', sparsity: 0 },
+    {
+      name: 'bcr-conv1x1',
+      op: 'conv',
+      cin: 64,
+      cout: 64,
+      side: 16,
+      k: 1,
+      scheme: 'bcr',
+      block: '4x1',
+      sparsity: 0.75,
+    },
+  ],
+  sentinelEveryBatches: 2,
+  historyNights: 14,
+  minHistoryNights: 3,
+  noiseK: 4,
+  minThreshold: 0.05,
+  maxSentinelSpread: 0.1,
+  maxFailedShare: 0.1,
+  confirmRounds: 3,
+  expectDevices: [],
+  keepBuilds: 5,
+};
+
 /** The whole config used with no file and no flags. */
 export const DEFAULT_CONFIG: PrunelabConfig = {
   sweep: DEFAULT_SWEEP,
@@ -92,4 +145,5 @@ export const DEFAULT_CONFIG: PrunelabConfig = {
   scheduler: DEFAULT_SCHEDULER,
   lab: DEFAULT_LAB,
   store: { path: DEFAULT_STORE_PATH },
+  nightly: DEFAULT_NIGHTLY,
 };

@@ -268,3 +268,122 @@ test('loadConfigFile: reads a file; a missing file is a ConfigError with the OS 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an Appium phone: defaults fill workDir, pollMs and commandTimeoutMs; capabilities are kept as written', () => {
+  const config = loadConfig(
+    [
+      'devices:',
+      '  appium:',
+      '    - name: farm-pixel',
+      '      url: https://user:key@farm.example:443/wd/hub',
+      '      capabilities: { platformName: Android, "appium:automationName": UiAutomator2, "appium:udid": R5CT }',
+      '    - { name: grid, url: "http://127.0.0.1:4723", workDir: /data/local/tmp/pl, pollMs: 100 }',
+      '',
+    ].join('\n'),
+    'prunelab.yaml',
+  );
+  assert.deepEqual(config.devices.appium, [
+    {
+      name: 'farm-pixel',
+      url: 'https://user:key@farm.example:443/wd/hub',
+      capabilities: {
+        platformName: 'Android',
+        'appium:automationName': 'UiAutomator2',
+        'appium:udid': 'R5CT',
+      },
+      workDir: '/data/local/tmp/prunelab',
+      pollMs: 500,
+      commandTimeoutMs: 60_000,
+    },
+    {
+      name: 'grid',
+      url: 'http://127.0.0.1:4723',
+      capabilities: {},
+      workDir: '/data/local/tmp/pl',
+      pollMs: 100,
+      commandTimeoutMs: 60_000,
+    },
+  ]);
+});
+
+test('Appium phones: a non-http URL, a repeated name, a relative workDir and a zero pollMs are reported', () => {
+  const issues = issuesOf(
+    [
+      'devices:',
+      '  appium:',
+      '    - { name: a, url: "ftp://farm.example/wd/hub" }',
+      '    - { name: a, url: "http://127.0.0.1:4723", workDir: tmp/pl, pollMs: 0, retries: 3 }',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    issues.map((issue) => `${issue.path}: ${issue.expected}`),
+    [
+      'devices.appium[0].url: an http(s) URL of an Appium server, e.g. http://127.0.0.1:4723',
+      'devices.appium[1].workDir: an absolute folder on the phone, e.g. /data/local/tmp/prunelab',
+      'devices.appium[1].pollMs: a number of ms > 0',
+      'devices.appium[1].retries: a known field of devices.appium[1]: one of name, url, capabilities, workDir, pollMs, commandTimeoutMs',
+      'devices.appium[1].name: a name no other entry has',
+    ],
+  );
+});
+
+test('nightly: defaults, a partial section, and sentinels with their block', () => {
+  const config = loadConfig(
+    [
+      'nightly:',
+      '  historyNights: 7',
+      '  sentinels:',
+      '    - { name: tiny-bcr, op: conv, cin: 16, cout: 16, side: 8, k: 1, scheme: bcr, block: 4x1, sparsity: 0.5 }',
+      '',
+    ].join('\n'),
+    'prunelab.yaml',
+  );
+  assert.equal(config.nightly.historyNights, 7);
+  assert.equal(config.nightly.minHistoryNights, DEFAULT_CONFIG.nightly.minHistoryNights);
+  assert.deepEqual(config.nightly.sentinels, [
+    {
+      name: 'tiny-bcr',
+      op: 'conv',
+      cin: 16,
+      cout: 16,
+      side: 8,
+      k: 1,
+      scheme: 'bcr',
+      block: '4x1',
+      sparsity: 0.5,
+    },
+  ]);
+  assert.deepEqual(loadConfig('', 'prunelab.yaml').nightly, DEFAULT_CONFIG.nightly);
+});
+
+test('nightly: each bad field is named with its path and what was expected', () => {
+  const issues = issuesOf(
+    [
+      'nightly:',
+      '  historyNights: 2',
+      '  minHistoryNights: 3',
+      '  maxFailedShare: 1.5',
+      '  noiseK: 0',
+      '  sentinels:',
+      '    - { name: "a b", op: pool, cin: 1, cout: 1, scheme: dense }',
+      '  treshold: 0.1',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    issues.map((issue) => `${issue.path}: ${issue.expected}`),
+    [
+      'nightly.sentinels[0].name: a short name of letters, digits and -_.',
+      'nightly.sentinels[0].op: conv or fc',
+      'nightly.noiseK: a number > 0 (times the robust spread)',
+      'nightly.maxFailedShare: a fraction in [0, 1]',
+      'nightly.treshold: a known field of nightly: one of sentinels, sentinelEveryBatches, historyNights, minHistoryNights, noiseK, minThreshold, maxSentinelSpread, maxFailedShare, confirmRounds, expectDevices, schedule, keepBuilds',
+    ],
+  );
+  const tooShort = issuesOf('nightly:\n  historyNights: 2\n  minHistoryNights: 3\n');
+  assert.deepEqual(
+    tooShort.map((issue) => `${issue.path}: ${issue.expected}`),
+    ['nightly.minHistoryNights: an integer <= nightly.historyNights (2)'],
+  );
+});

@@ -10,9 +10,11 @@
 import * as z from 'zod';
 import {
   DEFAULT_ADB,
+  DEFAULT_APPIUM_DEVICE,
   DEFAULT_CONFIG,
   DEFAULT_LAB,
   DEFAULT_MEASUREMENT,
+  DEFAULT_NIGHTLY,
   DEFAULT_SCHEDULER,
   DEFAULT_SWEEP,
 } from './defaults.ts';
@@ -20,7 +22,7 @@ import { ConfigError, type ConfigIssue } from './errors.ts';
 import { MODEL_NAMES } from './models/index.ts';
 import { closestChoice } from './suggest.ts';
 import type { SweepSpec } from './types.ts';
-import { formatBlockSize, parseBlockSize, SCHEMES } from './vocabulary.ts';
+import { formatBlockSize, parseBlockSize, SCHEMES, type Scheme } from './vocabulary.ts';
 
 /** How the planner cuts a sweep into agent calls. */
 export interface BatchPolicy {
@@ -75,11 +77,19 @@ export interface LabConfig {
   readonly lockGovernor: boolean;
 }
 
-/** Placeholder, used from the Appium issue on: one Appium server and the capabilities of its session. */
+/** One phone behind an Appium server (orchestrator/transport/appium/README.md): one session per entry. */
 export interface AppiumDeviceConfig {
+  /** Unique among the entries; part of the device id `appium:<name>:<udid or serial>`. */
   readonly name: string;
   readonly url: string;
+  /** W3C capabilities of the session, e.g. platformName, appium:automationName, appium:udid. */
   readonly capabilities: Readonly<Record<string, unknown>>;
+  /** Folder on the phone for the agent and the jobs' files (the shell user may write under /data/local/tmp). */
+  readonly workDir: string;
+  /** Longest a poll of a running command waits on the phone for it to end (also its line delivery delay). */
+  readonly pollMs: number;
+  /** Longest one HTTP call to the server may take; never retried (a retried call could run a batch twice). */
+  readonly commandTimeoutMs: number;
 }
 
 export interface DevicesConfig {
@@ -104,12 +114,59 @@ export interface StoreConfig {
   readonly path: string;
 }
 
+/** A small fixed case measured several times through each nightly run (orchestrator/nightly/README.md). */
+export interface SentinelConfig {
+  readonly name: string;
+  readonly op: 'conv' | 'fc';
+  /** conv: input channels; fc: input features. */
+  readonly cin: number;
+  /** conv: output channels; fc: output features. */
+  readonly cout: number;
+  /** conv only: square input side and kernel size (stride 1, same padding). */
+  readonly side: number;
+  readonly k: number;
+  readonly scheme: Scheme;
+  readonly block?: string | undefined;
+  readonly sparsity: number;
+}
+
+/** `prunelab nightly`: sentinels, history and the regression rule (orchestrator/nightly/README.md). */
+export interface NightlyConfig {
+  readonly sentinels: readonly SentinelConfig[];
+  /** The sentinels run again after every this many sweep batches (and before the first, after the last). */
+  readonly sentinelEveryBatches: number;
+  /** Nights of history a case is compared with. */
+  readonly historyNights: number;
+  /** Below this many nights a case has no baseline yet: never an alarm. */
+  readonly minHistoryNights: number;
+  /** A case is suspect beyond k x its robust spread (1.4826 MAD of log latency ratios) ... */
+  readonly noiseK: number;
+  /** ... and never within this relative change (the floor of the threshold). */
+  readonly minThreshold: number;
+  /**
+   * A device whose sentinel repeats spread more than this within one night (robust spread, 1.4826 x MAD
+   * of log latencies, as a relative change) is unfit for LUT production.
+   */
+  readonly maxSentinelSpread: number;
+  /** Lab trouble when more than this share of a night's cases failed. */
+  readonly maxFailedShare: number;
+  /** Confirmation rounds of a suspect (each: the current build, then the previous one when cached). */
+  readonly confirmRounds: number;
+  /** Device ids that must take part each night: one missing is lab trouble. */
+  readonly expectDevices: readonly string[];
+  /** Cron expression `prunelab nightly --every` uses when given no expression of its own. */
+  readonly schedule?: string | undefined;
+  /** Agent builds kept in the build cache (by hash), so a previous night's build can run again. */
+  readonly keepBuilds: number;
+}
+
 export interface PrunelabConfig {
   readonly sweep: SweepConfig;
   readonly devices: DevicesConfig;
   readonly scheduler: SchedulerConfig;
   readonly lab: LabConfig;
   readonly store: StoreConfig;
+  readonly nightly: NightlyConfig;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -250,12 +307,88 @@ const devicesSchema = section({
     .array(
       section({
         name: z.string({ error: 'a non-empty name' }).min(1, { error: 'a non-empty name' }),
-        url: z.url({ error: 'an http(s) URL of an Appium server, e.g. http://127.0.0.1:4723' }),
+        url: z.url({
+          protocol: /^https?$/,
+          error: 'an http(s) URL of an Appium server, e.g. http://127.0.0.1:4723',
+        }),
         capabilities: z.record(z.string(), z.unknown(), { error: 'a mapping of capabilities' }).default({}),
+        workDir: z
+          .string({ error: 'an absolute folder on the phone, e.g. /data/local/tmp/prunelab' })
+          .regex(/^\/[^\s']*$/, { error: 'an absolute folder on the phone, e.g. /data/local/tmp/prunelab' })
+          .default(DEFAULT_APPIUM_DEVICE.workDir),
+        pollMs: positiveNumber('a number of ms > 0').default(DEFAULT_APPIUM_DEVICE.pollMs),
+        commandTimeoutMs: positiveNumber('a number of ms > 0').default(
+          DEFAULT_APPIUM_DEVICE.commandTimeoutMs,
+        ),
       }),
-      { error: 'a list of Appium servers' },
+      { error: 'a list of Appium phones' },
     )
-    .default([]),
+    .default([])
+    .superRefine((entries, ctx) => {
+      // The name is part of the device id: two entries with one name would be one device in the store.
+      entries.forEach((entry, index) => {
+        if (entries.findIndex((other) => other.name === entry.name) !== index)
+          ctx.addIssue({ code: 'custom', path: [index, 'name'], message: 'a name no other entry has' });
+      });
+    }),
+});
+
+const FRACTION_POSITIVE = 'a fraction in (0, 1]';
+const fractionPositive = z
+  .number({ error: FRACTION_POSITIVE })
+  .positive({ error: FRACTION_POSITIVE })
+  .max(1, { error: FRACTION_POSITIVE });
+
+const sentinelSchema = section({
+  name: z
+    .string({ error: 'a short name of letters, digits and -_.' })
+    .regex(/^[A-Za-z0-9_.-]+$/, { error: 'a short name of letters, digits and -_.' }),
+  op: z.enum(['conv', 'fc'], { error: 'conv or fc' }),
+  cin: integer('an integer >= 1', 1),
+  cout: integer('an integer >= 1', 1),
+  side: integer('an integer >= 1 (conv input side)', 1).default(1),
+  k: integer('an integer >= 1 (conv kernel size)', 1).default(1),
+  scheme: z.enum(SCHEMES),
+  block: blockSchema.transform(formatBlockSize).optional(),
+  sparsity: sparsitySchema.default(0),
+});
+
+const nightlySchema = section({
+  sentinels: uniqueList(sentinelSchema, 'sentinels', (sentinel) => `'${sentinel.name}'`).default(
+    DEFAULT_NIGHTLY.sentinels.map((sentinel) => ({ ...sentinel })),
+  ),
+  sentinelEveryBatches: integer('an integer >= 1 (sweep batches)', 1).default(
+    DEFAULT_NIGHTLY.sentinelEveryBatches,
+  ),
+  historyNights: integer('an integer >= 1 (nights)', 1).default(DEFAULT_NIGHTLY.historyNights),
+  minHistoryNights: integer('an integer >= 1 (nights)', 1).default(DEFAULT_NIGHTLY.minHistoryNights),
+  noiseK: positiveNumber('a number > 0 (times the robust spread)').default(DEFAULT_NIGHTLY.noiseK),
+  minThreshold: fractionPositive.default(DEFAULT_NIGHTLY.minThreshold),
+  maxSentinelSpread: positiveNumber('a relative spread > 0, e.g. 0.1').default(
+    DEFAULT_NIGHTLY.maxSentinelSpread,
+  ),
+  maxFailedShare: z
+    .number({ error: 'a fraction in [0, 1]' })
+    .min(0, { error: 'a fraction in [0, 1]' })
+    .max(1, { error: 'a fraction in [0, 1]' })
+    .default(DEFAULT_NIGHTLY.maxFailedShare),
+  confirmRounds: integer('an integer >= 1', 1).default(DEFAULT_NIGHTLY.confirmRounds),
+  expectDevices: z
+    .array(z.string({ error: 'a device id' }), { error: 'a list of device ids' })
+    .default([...DEFAULT_NIGHTLY.expectDevices]),
+  schedule: z
+    .string({ error: 'a cron expression, e.g. "0 2 * * *"' })
+    .min(1, { error: 'a cron expression, e.g. "0 2 * * *"' })
+    .optional(),
+  keepBuilds: integer('an integer >= 1', 1).default(DEFAULT_NIGHTLY.keepBuilds),
+}).superRefine((nightly, ctx) => {
+  if (nightly.minHistoryNights > nightly.historyNights) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minHistoryNights'],
+      message: `an integer <= nightly.historyNights (${nightly.historyNights})`,
+    });
+  }
 });
 
 const configSchema = section({
@@ -306,6 +439,7 @@ const configSchema = section({
       .min(1, { error: 'a file path, e.g. prunelab.db' })
       .default(DEFAULT_CONFIG.store.path),
   }).prefault({}),
+  nightly: nightlySchema.prefault({}),
 });
 
 // ---------------------------------------------------------------------------------------------------------

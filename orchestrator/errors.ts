@@ -2,9 +2,10 @@
  * The base of every orchestrator error. Each area has its own errors.ts with named subclasses; this base
  * only fixes the shape the CLI's single top-level handler relies on: a name, the data that explains the
  * failure, the original error as `cause`, and whether the user can fix it by changing their input
- * (exit code 2) or something failed while doing the work (exit code 1).
+ * (exit code 2) or something failed while doing the work (exit code 1), or the device lab itself is in
+ * trouble (devices missing, too many failures, a phone too hot or too noisy to trust: exit code 3).
  */
-export type ErrorKind = 'input' | 'failure';
+export type ErrorKind = 'input' | 'failure' | 'lab';
 
 export class PrunelabError<Data extends object = Record<string, unknown>> extends Error {
   override readonly name: string = 'PrunelabError';

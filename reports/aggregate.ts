@@ -49,6 +49,30 @@ export interface EmbeddedLayer {
   readonly shape: number;
 }
 
+/** The nightly trends, for the page's two charts (the tables are static HTML). */
+export interface EmbeddedNightly {
+  readonly sentinels: {
+    readonly device: number;
+    readonly night: string;
+    readonly factor: number | null;
+    readonly usable: boolean;
+    readonly status: string;
+  }[];
+  /** Case labels, indexed by `ratios.label`. */
+  readonly labels: string[];
+  /** One entry per (device, night, case) with a baseline: columns, like `cases`. */
+  readonly ratios: {
+    readonly device: number[];
+    readonly night: string[];
+    readonly label: number[];
+    readonly ratio: number[];
+    readonly threshold: (number | null)[];
+    /** 1 when the night has a finding about this case. */
+    readonly flagged: number[];
+    readonly sentinel: number[];
+  };
+}
+
 export interface EmbeddedData {
   readonly devices: { readonly id: string; readonly label: string }[];
   readonly models: string[];
@@ -63,6 +87,7 @@ export interface EmbeddedData {
   readonly batches: (Omit<ReportBatch, 'deviceId'> & { readonly device: number })[];
   readonly luts: ReportLut[];
   readonly mappings: ReportMapping[];
+  readonly nightly: EmbeddedNightly;
   readonly sizes: {
     readonly cases: number;
     readonly telemetryIn: number;
@@ -210,6 +235,44 @@ function embedLayers(input: ReportInput, shapes: Dictionary): { models: string[]
   return { models, layers };
 }
 
+function embedNightly(input: ReportInput, devices: Dictionary): EmbeddedNightly {
+  const labels = new Dictionary();
+  const sentinels: EmbeddedNightly['sentinels'] = [];
+  const ratios: EmbeddedNightly['ratios'] = {
+    device: [],
+    night: [],
+    label: [],
+    ratio: [],
+    threshold: [],
+    flagged: [],
+    sentinel: [],
+  };
+  for (const device of input.nightly) {
+    const deviceIndex = devices.of(device.deviceId);
+    for (const night of device.nights) {
+      sentinels.push({
+        device: deviceIndex,
+        night: night.night,
+        factor: night.sentinelFactor === null ? null : significant(night.sentinelFactor),
+        usable: night.usable,
+        status: night.status,
+      });
+      const flagged = new Set(night.findings.map((f) => f.caseLabel));
+      for (const c of night.cases) {
+        if (c.ratio === null) continue;
+        ratios.device.push(deviceIndex);
+        ratios.night.push(night.night);
+        ratios.label.push(labels.of(c.caseLabel));
+        ratios.ratio.push(significant(c.ratio));
+        ratios.threshold.push(c.threshold === null ? null : significant(c.threshold));
+        ratios.flagged.push(flagged.has(c.caseLabel) ? 1 : 0);
+        ratios.sentinel.push(c.sentinel ? 1 : 0);
+      }
+    }
+  }
+  return { sentinels, labels: labels.values, ratios };
+}
+
 export function embedData(input: ReportInput): EmbeddedData {
   const devices = new Dictionary();
   const shapes = new Dictionary();
@@ -284,8 +347,12 @@ export function embedData(input: ReportInput): EmbeddedData {
   }));
   for (const lut of luts) devices.of(lut.deviceId);
   for (const mapping of input.mappings) devices.of(mapping.deviceId);
+  const nightly = embedNightly(input, devices);
 
-  const deviceLabel = new Map(input.devices.map((d) => [d.id, `${d.model} (${d.id})`]));
+  const deviceLabel = new Map([
+    ...input.nightly.map((d) => [d.deviceId, `${d.model} (${d.deviceId})`] as const),
+    ...input.devices.map((d) => [d.id, `${d.model} (${d.id})`] as const),
+  ]);
   return {
     devices: devices.values.map((id) => ({ id, label: deviceLabel.get(id) ?? id })),
     models,
@@ -300,6 +367,7 @@ export function embedData(input: ReportInput): EmbeddedData {
     batches,
     luts,
     mappings: [...input.mappings],
+    nightly,
     sizes: {
       cases: input.cases.length,
       telemetryIn: input.telemetry.length,

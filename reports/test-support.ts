@@ -2,7 +2,14 @@
  * Literal report inputs for the rendering tests: small hand-written runs (and a synthetic large one built
  * from a seeded generator). Nothing here is a measurement; the figures only exercise the renderer.
  */
-import type { ReportAssets, ReportCase, ReportInput, ReportTelemetryPoint } from './types.ts';
+import type {
+  ReportAssets,
+  ReportCase,
+  ReportInput,
+  ReportNightlyDevice,
+  ReportNightlyNight,
+  ReportTelemetryPoint,
+} from './types.ts';
 
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
 
@@ -147,6 +154,7 @@ export function literalInput(overrides: Partial<ReportInput> = {}): ReportInput 
     luts: [],
     mappings: [],
     modelLayers: { 'resnet18-cifar10': ['conv1', 'layer1.0.conv1'] },
+    nightly: [],
     ...overrides,
   };
 }
@@ -219,4 +227,85 @@ export function largeInput(count: number): ReportInput {
     });
   }
   return literalInput({ cases, telemetry, failures: [], failuresTotal: 0, modelLayers: {} });
+}
+
+/**
+ * Five literal nights of one phone: no baseline on the first three, a confirmed regression of the bcr
+ * case on the fifth (its finding's message carries an XSS payload), an update on the fourth.
+ */
+export function literalNightly(): ReportNightlyDevice[] {
+  const night = (day: number, overrides: Partial<ReportNightlyNight> = {}): ReportNightlyNight => {
+    const withBaseline = day >= 4;
+    return {
+      nightlyRunId: `n${day}`,
+      night: `2026-11-0${day}`,
+      status: 'clean',
+      agentHash: 'abc123',
+      fingerprint: 'acme/phone:14/AP1',
+      sentinelFactor: withBaseline ? 1 + day / 100 : null,
+      sentinelSpread: 0.01,
+      usable: true,
+      findings: [],
+      cases: [
+        {
+          caseLabel: 'sentinel dense-conv',
+          sentinel: true,
+          ratio: withBaseline ? 1.01 : null,
+          threshold: 0.05,
+        },
+        {
+          caseLabel: 'conv 64->64 k3 | dense',
+          sentinel: false,
+          ratio: withBaseline ? 0.99 : null,
+          threshold: 0.06,
+        },
+        {
+          caseLabel: 'conv 64->64 k3 | bcr 4x1',
+          sentinel: false,
+          ratio: withBaseline ? 1.02 : null,
+          threshold: 0.06,
+        },
+      ],
+      ...overrides,
+    };
+  };
+  const fifth = night(5);
+  return [
+    {
+      deviceId: 'adb:PHONE1',
+      model: 'Acme Phone',
+      nights: [
+        night(1),
+        night(2),
+        night(3),
+        night(4, {
+          findings: [
+            {
+              kind: 'updated',
+              caseLabel: null,
+              ratio: null,
+              threshold: null,
+              confirmed: true,
+              message: 'build fingerprint changed: acme/phone:13 -> acme/phone:14',
+            },
+          ],
+        }),
+        {
+          ...fifth,
+          status: 'regression',
+          cases: fifth.cases.map((c) => (c.caseLabel.includes('bcr') ? { ...c, ratio: 1.31 } : c)),
+          findings: [
+            {
+              kind: 'regression',
+              caseLabel: 'conv 64->64 k3 | bcr 4x1',
+              ratio: 1.31,
+              threshold: 0.06,
+              confirmed: true,
+              message: `slower again on re-measure; agent abc123 -> def456 ${XSS_NAME}`,
+            },
+          ],
+        },
+      ],
+    },
+  ];
 }

@@ -190,6 +190,53 @@ export interface ReportMapping {
   readonly baselines: readonly ReportMappingBaseline[];
 }
 
+/** What a night found on a device: a confirmed regression or improvement, an update, lab trouble... */
+export interface ReportNightlyFinding {
+  /** regression, improvement, device-slower, updated, unfit, lab-trouble (orchestrator/nightly). */
+  readonly kind: string;
+  /** The case it is about (shape | scheme block sparsity), null for a finding about the whole device. */
+  readonly caseLabel: string | null;
+  /** Tonight's sentinel-normalised latency over the case's baseline. */
+  readonly ratio: number | null;
+  /** Relative change it had to exceed (0.08 = 8%). */
+  readonly threshold: number | null;
+  readonly confirmed: boolean;
+  readonly message: string;
+}
+
+/** One case of a device on one night, against its own history. */
+export interface ReportNightlyCase {
+  readonly caseLabel: string;
+  readonly sentinel: boolean;
+  /** Sentinel-normalised latency over the baseline; null while the case has too little history. */
+  readonly ratio: number | null;
+  readonly threshold: number | null;
+}
+
+export interface ReportNightlyNight {
+  readonly nightlyRunId: string;
+  /** YYYY-MM-DD (UTC). */
+  readonly night: string;
+  readonly status: string;
+  readonly agentHash: string;
+  readonly fingerprint: string;
+  /** Tonight's sentinels over their history: 1.10 = the device ran 10% slower than usual. */
+  readonly sentinelFactor: number | null;
+  /** Robust spread of the sentinels' repeats tonight (relative). */
+  readonly sentinelSpread: number | null;
+  /** False when the night was lab trouble or the device unfit for LUT production. */
+  readonly usable: boolean;
+  readonly findings: readonly ReportNightlyFinding[];
+  readonly cases: readonly ReportNightlyCase[];
+}
+
+export interface ReportNightlyDevice {
+  readonly deviceId: string;
+  readonly model: string;
+  /** Oldest first. */
+  readonly nights: readonly ReportNightlyNight[];
+}
+
 export interface ReportInput {
   /** ISO-8601. */
   readonly generatedAt: string;
@@ -207,6 +254,8 @@ export interface ReportInput {
   readonly mappings: readonly ReportMapping[];
   /** Ordered layer names per model (`model` -> layer names), so charts keep the network's order. */
   readonly modelLayers: Readonly<Record<string, readonly string[]>>;
+  /** The last nightly runs of the store, per device ("nightly trends"); empty when there were none. */
+  readonly nightly: readonly ReportNightlyDevice[];
 }
 
 /** Library sources inlined into the page (read by the orchestrator; the renderer stays pure). */

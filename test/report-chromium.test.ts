@@ -15,7 +15,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { loadConfig } from '../config/load.ts';
 import { serializeLut } from '../cost-model/validate.ts';
 import { buildAgent } from '../orchestrator/build/agent-build.ts';
@@ -28,7 +28,8 @@ import { runSweep } from '../orchestrator/sweep/run-sweep.ts';
 import { createHostDevice } from '../orchestrator/transport/host.ts';
 import type { Device } from '../orchestrator/transport/port.ts';
 import { renderReport } from '../reports/render.ts';
-import { largeInput } from '../reports/test-support.ts';
+import { largeInput, literalInput, literalNightly, XSS_NAME } from '../reports/test-support.ts';
+import { launchChromium, openReportPage } from './support/chromium.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts', 'report');
@@ -173,20 +174,7 @@ const DATA_MARKS = [
 ].join(', ');
 
 async function browser(): Promise<BrowserContext> {
-  context ??= await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-    viewport: { width: 1400, height: 1000 },
-  });
+  context ??= await launchChromium(dir);
   return context;
 }
 
@@ -306,5 +294,26 @@ test('a synthetic 200,000-case report opens and draws in headless Chromium', asy
   assert.ok((await page.locator('#cases-table tbody tr').count()) === 200, 'the case table shows one page');
   // Generous on a shared 2-core VM; the figure printed above is the one to read.
   assert.ok(openMs < 20_000, `opened in ${openMs} ms`);
+  await page.close();
+});
+
+test('the nightly trends section draws its charts in headless Chromium', async () => {
+  // Literal nights (reports/test-support.ts): this checks the page script, not a phone.
+  const path = join(dir, 'nightly.html');
+  writeFileSync(path, renderReport(literalInput({ nightly: literalNightly() }), loadReportAssets()));
+  const { page, problems } = await openReportPage(await browser(), path);
+  const dots = (chart: string) => page.locator(`#${chart} svg g[aria-label="dot"] circle`).count();
+  // Like every chart, the nightly ones follow the device selector, which starts on the run's first device.
+  assert.match((await page.locator('#chart-nightly-sentinels').textContent()) ?? '', /No sentinel factor/);
+  const phone = await page.locator('#sel-device option', { hasText: 'adb:PHONE1' }).getAttribute('value');
+  assert.ok(phone !== null);
+  await page.selectOption('#sel-device', phone);
+  assert.equal(await dots('chart-nightly-sentinels'), 2, 'one dot per night with a sentinel factor');
+  assert.equal(await dots('chart-nightly-ratios'), 6, 'one dot per case with a baseline');
+  assert.equal(await page.locator('#nightly-findings tbody tr').count(), 2);
+  const message = await page.locator('#nightly-findings tbody tr', { hasText: 'regression' }).textContent();
+  assert.ok(message?.includes(XSS_NAME), 'the hostile text shows as text');
+  assert.equal(await page.locator('img').count(), 0);
+  assert.deepEqual(problems, []);
   await page.close();
 });

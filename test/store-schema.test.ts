@@ -79,6 +79,10 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
     'devices',
     'failures',
     'measurements',
+    'nightly_cases',
+    'nightly_devices',
+    'nightly_findings',
+    'nightly_runs',
     'run_devices',
     'runs',
     'tasks',
@@ -90,7 +94,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   raw.close();
   assert.deepEqual(
     applied.map((row) => row.name),
-    ['0001_initial'],
+    ['0001_initial', '0002_nightly'],
   );
   const again = await openStore(path);
   await again.close();
@@ -203,7 +207,7 @@ test('a database from a newer schema is refused, with the unknown migration name
     assert.equal(error.kind, 'input');
     assert.deepEqual(error.data.unknownMigrations, ['0002_from_the_future']);
     assert.match(error.message, /newer prunelab/);
-    assert.match(error.message, /0001_initial/);
+    assert.match(error.message, /knows up to 0002_nightly/);
     return true;
   });
   assert.deepEqual(readFileSync(path), before);

@@ -115,6 +115,13 @@ static int sample(const pl_sampling_options *o, run_body body, void *ctx, run_sa
   for (;;) {
     int64_t t0 = telemetry_now_ns();
     body(ctx);
+#ifdef PRUNELAB_SLOWDOWN_PCT
+    /* Testing aid, compiled out by default: stretches each timed run by this share (busy wait), so the
+     * nightly's tests have a kernel build that really is slower (orchestrator/nightly/README.md). */
+    for (const int64_t slow_until = telemetry_now_ns() + (telemetry_now_ns() - t0) * (PRUNELAB_SLOWDOWN_PCT) / 100;
+         telemetry_now_ns() < slow_until;) {
+    }
+#endif
     int64_t t1 = telemetry_now_ns();
     if (samples_push(s, t1 - t0, o->max_reps) != 0) {
       snprintf(err, errlen, "out of memory for %zu samples: lower maxReps", s->n + 1);

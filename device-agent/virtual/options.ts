@@ -34,6 +34,11 @@ export interface VirtualPhoneOptions {
   /** How often the fake sysfs is refreshed from the thermal model. */
   readonly thermalTickMs?: number;
   readonly arm64Launch?: Arm64Launch;
+  /**
+   * Let jobs a command detaches (`setsid CMD &`) outlive it, as on a real phone, instead of dying with the
+   * command's PID namespace. Off by default; `stop()` still kills them. The Appium transport needs it.
+   */
+  readonly detachedJobs?: boolean;
   /** Diagnostics (protocol errors, chosen arm64 launch mode). */
   readonly log?: (line: string) => void;
 }
@@ -52,6 +57,7 @@ export interface ResolvedPhoneOptions {
   readonly maxPayloadBytes: number;
   readonly thermalTickMs: number;
   readonly arm64Launch: Arm64Launch;
+  readonly detachedJobs: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -204,6 +210,7 @@ export function resolvePhoneOptions(options: VirtualPhoneOptions): ResolvedPhone
     ),
     thermalTickMs: integerIn('thermalTickMs', options.thermalTickMs, 10, 60_000, 250),
     arm64Launch,
+    detachedJobs: options.detachedJobs === true,
     log: options.log ?? (() => undefined),
   });
 }

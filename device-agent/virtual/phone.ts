@@ -22,7 +22,7 @@ import { FileTreeWriter, type TreeFile } from './file-tree.ts';
 import { type Mount, resolveDevicePath } from './mounts.ts';
 import { type ResolvedPhoneOptions, resolvePhoneOptions, type VirtualPhoneOptions } from './options.ts';
 import type { ServiceOpener } from './ports.ts';
-import { createProcessRunner, type SpawnPlan } from './process-runner.ts';
+import { createProcessRunner, killTaggedProcesses, type SpawnPlan } from './process-runner.ts';
 import {
   CONTROL_MISPLACED_SCRIPT,
   DUMPSYS_SCRIPT,
@@ -57,6 +57,9 @@ import {
   type ThermalState,
 } from './thermal.ts';
 import { probe, requireTool } from './tools.ts';
+
+/** Environment variable that marks a phone's commands (set only with detachedJobs). */
+const DETACHED_JOB_TAG = 'PRUNELAB_VIRTUAL_PHONE';
 
 export interface VirtualPhone {
   readonly port: number;
@@ -246,6 +249,7 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
       rootEntries: hostRoot,
       paths,
       commandLine: line,
+      sharedPidNamespace: config.detachedJobs,
       ...(diskFull === undefined ? {} : { diskFull }),
     });
     const argv: [string, ...string[]] =
@@ -256,7 +260,11 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
   };
   const runner = createProcessRunner({
     plan: planCommand,
-    env: phoneEnvironment(process.env.PATH ?? '/usr/bin:/bin', productSlug(config.model)),
+    env: {
+      ...phoneEnvironment(process.env.PATH ?? '/usr/bin:/bin', productSlug(config.model)),
+      // Detached jobs leave the command's process group: this tag is how stop() still finds them.
+      ...(config.detachedJobs ? { [DETACHED_JOB_TAG]: stateDir } : {}),
+    },
     onStart: () => {
       advance();
       activeCommands++;
@@ -423,6 +431,7 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
         faults.dispose();
         await listener.close();
         runner.killAll();
+        if (config.detachedJobs) killTaggedProcesses(DETACHED_JOB_TAG, stateDir);
         await rm(stateDir, { recursive: true, force: true });
       },
     };

@@ -36,6 +36,20 @@ export function processGroupMembers(pgid: number): number[] {
   return members;
 }
 
+/** Kills every process whose environment holds `name=value` (jobs that left their command's group). */
+export function killTaggedProcesses(name: string, value: string): void {
+  const entry = `${name}=${value}`;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry))
+        signal(Number(pid), 'SIGKILL');
+    } catch {
+      // gone while we looked, or not ours to read
+    }
+  }
+}
+
 export interface SpawnPlan {
   readonly argv: readonly [string, ...string[]];
   /** Bytes to write to extra file descriptors 3, 4, ... (then closed), e.g. bwrap's `--file FD`. */

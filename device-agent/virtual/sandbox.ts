@@ -53,10 +53,17 @@ export interface BwrapInputs {
   readonly diskFull?: DiskFullView;
   /** Shell command line, or undefined for an interactive shell reading stdin. */
   readonly commandLine: string | undefined;
+  /** Stay in the host's PID namespace, so that jobs the command detaches outlive it (detachedJobs). */
+  readonly sharedPidNamespace?: boolean;
 }
 
 export function bwrapArgs(inputs: BwrapInputs): string[] {
-  const args = ['--die-with-parent', '--unshare-pid', '--tmpfs', '/'];
+  const args = [
+    '--die-with-parent',
+    ...(inputs.sharedPidNamespace === true ? [] : ['--unshare-pid']),
+    '--tmpfs',
+    '/',
+  ];
   for (const entry of inputs.rootEntries) {
     if (!REPLACED_ROOT_ENTRIES.has(entry.name)) args.push(...bindEntry(entry, '/', '/', false));
   }

@@ -2,8 +2,9 @@
  * Builds the agent for an ABI with `make -C device-agent <target>`, skipping the build when the binary
  * already embeds the build hash the Makefile computes now (same sources, compiler version and flags).
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { AgentBuildError } from './errors.ts';
 import { type BuildRecipe, type MakeTarget, parseBuildRecipe, targetForAbi } from './targets.ts';
@@ -24,9 +25,29 @@ export interface BuildAgentOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Rebuild even when the cache key matches. */
   readonly force?: boolean;
+  /**
+   * Extra compiler flags (the Makefile's EXTRA_CFLAGS, part of the build hash). A testing aid: such a build
+   * goes to a folder of its own under build/, so the plain build other commands use is never replaced.
+   */
+  readonly extraCflags?: string;
 }
 
 const MAKE_TIMEOUT_MS = 10 * 60_000;
+
+/** make variables for a build with extra flags: the flags, and a build folder named after them. */
+function extraVariables(
+  agentDir: string,
+  extraCflags: string | undefined,
+): { vars: string[]; buildDir?: string } {
+  const flags = extraCflags?.trim() ?? '';
+  if (flags === '') return { vars: [] };
+  const buildDir = join(
+    agentDir,
+    'build',
+    `extra-${createHash('sha256').update(flags).digest('hex').slice(0, 12)}`,
+  );
+  return { vars: [`EXTRA_CFLAGS=${flags}`, `BUILD_DIR=${buildDir}`], buildDir };
+}
 
 async function runMake(agentDir: string, args: readonly string[], abi: string, target: MakeTarget) {
   const result = await execa('make', ['-C', agentDir, ...args], { reject: false, timeout: MAKE_TIMEOUT_MS });
@@ -45,10 +66,11 @@ export async function expectedRecipe(
   agentDir: string,
   abi: string,
   target: MakeTarget,
+  vars: readonly string[] = [],
 ): Promise<BuildRecipe> {
   // -n prints the compile command with the Makefile's $(shell) expansions done; -B prints it even when the
   // binary is up to date by timestamps.
-  const result = await runMake(agentDir, ['-n', '-B', target], abi, target);
+  const result = await runMake(agentDir, ['-n', '-B', target, ...vars], abi, target);
   const recipe = parseBuildRecipe(String(result.stdout));
   if (result.exitCode !== 0 || recipe === undefined) {
     throw new AgentBuildError(
@@ -81,8 +103,12 @@ export async function buildAgent(abi: string, options: BuildAgentOptions): Promi
     );
   }
   const agentDir = resolve(options.agentDir);
-  const binaryPath = join(agentDir, target.binaryPath);
-  const recipe = await expectedRecipe(agentDir, abi, target.makeTarget);
+  const extra = extraVariables(agentDir, options.extraCflags);
+  const binaryPath =
+    extra.buildDir === undefined
+      ? join(agentDir, target.binaryPath)
+      : join(extra.buildDir, relative('build', target.binaryPath));
+  const recipe = await expectedRecipe(agentDir, abi, target.makeTarget, extra.vars);
   const done = (cached: boolean): AgentBuild => ({
     ...recipe,
     abi,
@@ -94,8 +120,8 @@ export async function buildAgent(abi: string, options: BuildAgentOptions): Promi
   if (options.force !== true && (await binaryHasHash(binaryPath, recipe.hash))) return done(true);
 
   // Plain make first; -B when make's timestamps say "up to date" but the hash differs (a new compiler).
-  const plain = ['-s', target.makeTarget];
-  const always = ['-s', '-B', target.makeTarget];
+  const plain = ['-s', target.makeTarget, ...extra.vars];
+  const always = ['-s', '-B', target.makeTarget, ...extra.vars];
   for (const args of options.force === true ? [always] : [plain, always]) {
     const result = await runMake(agentDir, args, abi, target.makeTarget);
     if (result.exitCode !== 0) {

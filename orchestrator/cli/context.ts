@@ -33,7 +33,13 @@ export interface CliContext {
     devices?: DevicesConfig,
     options?: { readonly quiet?: boolean },
   ) => Promise<readonly Device[]>;
-  readonly buildAgent: (abi: string, options?: { readonly force?: boolean }) => Promise<AgentBuild>;
+  /** Ends what listing devices opened (Appium sessions); `main` calls it when a command ends, however it ends. */
+  readonly closeDevices?: () => Promise<void>;
+  /** `extraCflags`: the Makefile's EXTRA_CFLAGS, a testing aid (see orchestrator/nightly/README.md). */
+  readonly buildAgent: (
+    abi: string,
+    options?: { readonly force?: boolean; readonly extraCflags?: string },
+  ) => Promise<AgentBuild>;
   readonly detectToolchains: () => Promise<readonly ToolStatus[]>;
   readonly gitRevision: () => Promise<string | null>;
   readonly hostName: string;

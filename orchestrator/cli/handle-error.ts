@@ -9,6 +9,8 @@ import { PrunelabError } from '../errors.ts';
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
+/** The lab is in trouble (prunelab nightly): devices missing, too many failures, an unfit phone. */
+export const EXIT_LAB_TROUBLE = 3;
 
 export interface ReportedError {
   readonly exitCode: number;
@@ -33,7 +35,8 @@ export function describeError(error: unknown, options: { readonly debug?: boolea
     exitCode = EXIT_BAD_INPUT;
     data = { source: error.source, issues: error.issues };
   } else if (error instanceof PrunelabError) {
-    exitCode = error.kind === 'input' ? EXIT_BAD_INPUT : EXIT_FAILURE;
+    exitCode =
+      error.kind === 'input' ? EXIT_BAD_INPUT : error.kind === 'lab' ? EXIT_LAB_TROUBLE : EXIT_FAILURE;
     data = error.data;
   } else if (isYargsError(error)) {
     exitCode = EXIT_BAD_INPUT;

@@ -19,6 +19,7 @@ import { detectToolchains } from '../build/toolchains.ts';
 import { UsageError } from '../errors.ts';
 import { openStore } from '../store/open.ts';
 import { discoverAdbDevices } from '../transport/adb/discovery.ts';
+import { createAppiumPool } from '../transport/appium/pool.ts';
 import { createHostDevice } from '../transport/host.ts';
 import type { Device } from '../transport/port.ts';
 import { buildCommand } from './commands/build.ts';
@@ -27,6 +28,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { fitCommand } from './commands/fit.ts';
 import { mapCommand } from './commands/map.ts';
+import { nightlyCommand } from './commands/nightly.ts';
 import { reportCommand } from './commands/report.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
@@ -36,6 +38,7 @@ import { describeError, EXIT_OK } from './handle-error.ts';
 /** The command registry: one file per command, in the order `--help` lists them. */
 const COMMANDS = [
   sweepCommand,
+  nightlyCommand,
   reportCommand,
   exportCommand,
   fitCommand,
@@ -63,6 +66,8 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
   const err = (text: string): void => {
     process.stderr.write(text);
   };
+  // One session per Appium phone for the whole command (a sweep lists devices again while it runs).
+  const appium = createAppiumPool();
   const listDevices = async (
     config: DevicesConfig = DEFAULT_CONFIG.devices,
     options: { readonly quiet?: boolean } = {},
@@ -83,6 +88,13 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
         note(`note: no adb phones: ${(error as Error).message}\n`);
       }
     }
+    // PRUNELAB_NO_APPIUM=1 keeps a run off the Appium phones of a config file.
+    if ((config.appium ?? []).length > 0 && env.PRUNELAB_NO_APPIUM !== '1') {
+      const found = await appium.devices(config.appium);
+      devices.push(...found.devices);
+      for (const entry of found.unusable)
+        note(`note: appium phone ${entry.name} is not used: ${entry.message}\n`);
+    }
     return devices;
   };
   return {
@@ -96,6 +108,7 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
     env,
     openStore,
     listDevices,
+    closeDevices: () => appium.close(),
     buildAgent: (abi, options) => buildAgent(abi, { agentDir: findAgentDir(), env, ...(options ?? {}) }),
     detectToolchains: () => detectToolchains(env),
     gitRevision: async () => {
@@ -157,6 +170,8 @@ export async function main(argv: readonly string[], context: CliContext): Promis
     if (json) context.output.out(`${JSON.stringify(reported.json, null, 2)}\n`);
     context.output.err(`${reported.text}\n`);
     return reported.exitCode;
+  } finally {
+    await context.closeDevices?.();
   }
 }
 

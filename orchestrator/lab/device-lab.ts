@@ -38,15 +38,16 @@ const realClock: LabClock = {
   nowMs: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise((done) => {
-      const timer = setTimeout(done, ms);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          done();
-        },
-        { once: true },
-      );
+      // The listener goes when the timer fires: a long thermal wait polls many times on one signal.
+      const onAbort = () => {
+        clearTimeout(timer);
+        done();
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        done();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     }),
 };
 

@@ -18,6 +18,7 @@ import { planFromConfig } from '../sweep/plan-tasks.ts';
 import { ReportInputError, ReportWriteError } from './errors.ts';
 import { lutQuality } from './lut-quality.ts';
 import { mappingFromJson } from './read-mapping.ts';
+import { readNightlyForReport } from './read-nightly.ts';
 import { readRunForReport } from './read-store.ts';
 
 export interface ReportDeps {
@@ -114,6 +115,7 @@ export async function generateReport(deps: ReportDeps, request: ReportRequest): 
   const now = deps.now ?? (() => new Date());
   const run = await resolveRun(deps, request.runId);
   const stored = await readRunForReport(deps.db, run);
+  const nightly = await readNightlyForReport(deps.db);
 
   const luts = [];
   for (const path of request.lutPaths) {
@@ -152,6 +154,7 @@ export async function generateReport(deps: ReportDeps, request: ReportRequest): 
     luts,
     mappings,
     modelLayers: modelLayersOf(stored.run.config),
+    nightly,
   };
   const html = renderReport(input, deps.assets());
   const renderMs = performance.now() - startedMs;

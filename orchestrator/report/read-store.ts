@@ -80,7 +80,8 @@ function parseJson(text: string | null): unknown {
   }
 }
 
-function caseLabel(
+/** `conv 64->64 k3 s1 p1 @32x32 | bcr 4x1 sparsity 0.75`: a case as people read it. */
+export function caseLabel(
   row: ShapeColumns & { scheme: string | null; block: string | null; sparsity: number | null },
 ) {
   const shape = shapeOfColumns(row);

@@ -153,6 +153,78 @@ export interface BatchRunsTable {
   finished_at: string | null;
 }
 
+export const NIGHTLY_STATUSES = ['running', 'clean', 'regression', 'lab-trouble', 'failed'] as const;
+export type NightlyStatus = (typeof NIGHTLY_STATUSES)[number];
+
+export const FINDING_KINDS = [
+  'regression',
+  'improvement',
+  'device-slower',
+  'updated',
+  'unfit',
+  'lab-trouble',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** One `prunelab nightly` run: the sweep run it made, the run of its re-measures, and its outcome. */
+export interface NightlyRunsTable {
+  id: string;
+  /** The night, YYYY-MM-DD (UTC) of the start. */
+  night: string;
+  sweep_run_id: string | null;
+  confirm_run_id: string | null;
+  status: NightlyStatus;
+  exit_code: number | null;
+  /** The whole summary `prunelab nightly --json` printed. */
+  summary_json: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
+/** A device in a nightly run: what its history is keyed by, and whether tonight may join that history. */
+export interface NightlyDevicesTable {
+  nightly_run_id: string;
+  device_id: string;
+  build_fingerprint: string;
+  agent_hash: string;
+  /** Tonight's sentinels over their history (null: no sentinel history yet). */
+  sentinel_factor: number | null;
+  /** The largest relative range of one sentinel's repeats tonight. */
+  sentinel_spread: number | null;
+  /** 1 when tonight's values may serve as history (no lab trouble, sentinels steady). */
+  usable: number;
+  note: string | null;
+}
+
+/** One case of a device in a nightly run: its median latency, normalised by the sentinel factor. */
+export interface NightlyCasesTable {
+  nightly_run_id: string;
+  device_id: string;
+  case_key: string;
+  sentinel: number;
+  latency_ns: number;
+  normalised_ns: number;
+  /** normalised_ns over the history baseline (null: no baseline yet). */
+  ratio: number | null;
+  /** Relative change beyond which the case was suspect (null: no baseline yet). */
+  threshold: number | null;
+}
+
+export interface NightlyFindingsTable {
+  id: Generated<number>;
+  nightly_run_id: string;
+  device_id: string | null;
+  case_key: string | null;
+  kind: FindingKind;
+  ratio: number | null;
+  threshold: number | null;
+  confirmed: number;
+  agent_hash: string | null;
+  previous_agent_hash: string | null;
+  message: string;
+  created_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   agent_builds: AgentBuildsTable;
@@ -162,6 +234,10 @@ export interface Database {
   measurements: MeasurementsTable;
   run_devices: RunDevicesTable;
   batch_runs: BatchRunsTable;
+  nightly_runs: NightlyRunsTable;
+  nightly_devices: NightlyDevicesTable;
+  nightly_cases: NightlyCasesTable;
+  nightly_findings: NightlyFindingsTable;
 }
 
 export type RunRow = Selectable<RunsTable>;

@@ -113,7 +113,8 @@ export async function prepareDevice(
     agentPath,
     provenance: { agentHash: build.hash, buildFingerprint: info.buildFingerprint },
   };
-  if (device.identity.kind !== 'adb') return { queue };
+  // Lab hygiene is for phones, whichever way they are reached (adb or Appium); the host has no thermal gate.
+  if (device.identity.kind === 'host') return { queue };
   const lab = await prepareDeviceLab(device, agentPath, labConfig);
   await recordRunDevice(
     deps.db,
@@ -206,6 +207,27 @@ function refuseEmptyPlan(plan: Plan): void {
   );
 }
 
+/** The scheduler's options for a run of this config: the retry, failure and timeout rules of `scheduler:`. */
+export function schedulerOptionsOf(
+  deps: Pick<SweepDeps, 'db' | 'stop' | 'hardStop' | 'emit' | 'now'>,
+  config: PrunelabConfig,
+  runId: string,
+): SchedulerOptions {
+  return {
+    db: deps.db,
+    runId,
+    retries: config.scheduler.retries,
+    maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
+    caseTimeoutMs: config.scheduler.caseTimeoutMs,
+    disconnectGraceMs: config.scheduler.disconnectGraceMs,
+    requeueFlagged: config.lab.requeueFlagged,
+    stop: deps.stop,
+    hardStop: deps.hardStop,
+    emit: deps.emit,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  };
+}
+
 export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepSummary> {
   const startedMs = performance.now();
   const now = deps.now ?? (() => new Date());
@@ -248,19 +270,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       return undefined;
     }
   };
-  const schedulerOptions: SchedulerOptions = {
-    db: deps.db,
-    runId,
-    retries: config.scheduler.retries,
-    maxConsecutiveFailures: config.scheduler.maxConsecutiveFailures,
-    caseTimeoutMs: config.scheduler.caseTimeoutMs,
-    disconnectGraceMs: config.scheduler.disconnectGraceMs,
-    requeueFlagged: config.lab.requeueFlagged,
-    stop: deps.stop,
-    hardStop: deps.hardStop,
-    emit: deps.emit,
-    ...(deps.now === undefined ? {} : { now: deps.now }),
-  };
+  const schedulerOptions = schedulerOptionsOf(deps, config, runId);
   /** A device that connected mid-run: brought in like the others, then its own queue. */
   const join = async (device: Device): Promise<DeviceOutcome[]> => {
     deps.emit({ type: 'device-note', deviceId: device.identity.id, message: 'joined the run' });

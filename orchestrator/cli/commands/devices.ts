@@ -17,7 +17,7 @@ interface ClusterLike {
 /** One line per device; phones add manufacturer, SoC, clusters and the build fingerprint. */
 export function describeDevice(info: DeviceInfo): string {
   const base = `${info.identity.id}  kind=${info.identity.kind}  abi=${info.identity.abi}  cpus=${info.cpuCount}  model=${info.model}`;
-  if (info.identity.kind !== 'adb') return base;
+  if (info.identity.kind === 'host') return base;
   const details = info.details as {
     abiList?: readonly string[];
     manufacturer?: string;
@@ -31,14 +31,15 @@ export function describeDevice(info: DeviceInfo): string {
     )
     .join(' ');
   const phoneAbi = details.abiList?.[0] ?? info.identity.abi;
-  const phoneBase = `${info.identity.id}  kind=adb  abi=${phoneAbi}  agent=${info.identity.abi}  cpus=${info.cpuCount}  model=${info.model}`;
+  const phoneBase = `${info.identity.id}  kind=${info.identity.kind}  abi=${phoneAbi}  agent=${info.identity.abi}  cpus=${info.cpuCount}  model=${info.model}`;
   return `${phoneBase}  manufacturer=${details.manufacturer ?? '?'}  soc=${details.soc ?? '?'}  clusters=[${clusters}]  fingerprint=${info.buildFingerprint}`;
 }
 
 export function devicesCommand(context: CliContext): CommandModule<GlobalArgs, DevicesArgs> {
   return {
     command: 'devices',
-    describe: 'List the devices a sweep can run on: the host CPU and the phones of the adb servers',
+    describe:
+      'List the devices a sweep can run on: the host CPU, the phones of the adb servers and the Appium phones',
     builder: (yargs: Argv<GlobalArgs>) =>
       yargs
         .option('config', {

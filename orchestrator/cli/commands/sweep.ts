@@ -49,7 +49,7 @@ export function admits(wanted: readonly string[] | undefined, device: Device): b
   );
 }
 
-/** `--device host`, `--device adb`, `--device host:myhost` or `--device SERIAL` (an adb phone's id): by kind or by id. */
+/** `--device host|adb|appium`, `--device host:myhost` or `--device SERIAL` (an adb phone's id): by kind or by id. */
 export function selectDevices(all: readonly Device[], wanted: readonly string[] | undefined): Device[] {
   if (wanted === undefined || wanted.length === 0) return [...all];
   const chosen = all.filter((device) => admits(wanted, device));
@@ -59,7 +59,7 @@ export function selectDevices(all: readonly Device[], wanted: readonly string[] 
   if (unknown.length > 0) {
     const choices = all.map((device) => device.identity.id).join(', ');
     throw new UsageError(
-      `--device: expected a device id (an adb serial for a phone) or kind from \`prunelab devices\` (${choices || 'no device found'}, or a kind: host, adb); got ${unknown.map((name) => `'${name}'`).join(', ')}`,
+      `--device: expected a device id (an adb serial for a phone) or kind from \`prunelab devices\` (${choices || 'no device found'}, or a kind: host, adb, appium); got ${unknown.map((name) => `'${name}'`).join(', ')}`,
       { option: '--device' },
     );
   }

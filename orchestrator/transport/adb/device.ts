@@ -68,7 +68,7 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function signalName(exitCode: number): string | null {
+export function signalName(exitCode: number): string | null {
   if (exitCode <= 128 || exitCode > 128 + 64) return null;
   const entry = Object.entries(osConstants.signals).find(([, number]) => number === exitCode - 128);
   return entry?.[0] ?? null;

@@ -1,0 +1,131 @@
+/**
+ * The data behind the report's "nightly trends" section: per device, its last nights with the sentinel
+ * factor, what was found and each case's normalised ratio to its baseline. Reads only; the HTML is built
+ * by reports/ from this.
+ */
+import type { StoreDb } from '../store/open.ts';
+import type { FindingKind, NightlyStatus } from '../store/schema.ts';
+
+export interface TrendFinding {
+  readonly kind: FindingKind;
+  readonly caseKey: string | null;
+  readonly ratio: number | null;
+  readonly threshold: number | null;
+  readonly confirmed: boolean;
+  readonly message: string;
+}
+
+export interface TrendCase {
+  readonly caseKey: string;
+  readonly sentinel: boolean;
+  readonly latencyNs: number;
+  /** latencyNs divided by the night's sentinel factor. */
+  readonly normalisedNs: number;
+  /** normalisedNs over the case's baseline; null while it has too little history. */
+  readonly ratio: number | null;
+  /** The relative change it had to exceed to be suspect (0.08 = 8%); null without a baseline. */
+  readonly threshold: number | null;
+}
+
+export interface TrendNight {
+  readonly nightlyRunId: string;
+  /** YYYY-MM-DD (UTC). */
+  readonly night: string;
+  readonly startedAt: string;
+  readonly status: NightlyStatus;
+  readonly agentHash: string;
+  readonly fingerprint: string;
+  readonly sentinelFactor: number | null;
+  readonly sentinelSpread: number | null;
+  /** False when the night was lab trouble or the device unfit (it is not part of any history). */
+  readonly usable: boolean;
+  readonly findings: readonly TrendFinding[];
+  readonly cases: readonly TrendCase[];
+}
+
+export interface TrendDevice {
+  readonly deviceId: string;
+  readonly model: string;
+  /** Oldest first. */
+  readonly nights: readonly TrendNight[];
+}
+
+export interface TrendRequest {
+  readonly deviceId?: string;
+  /** The last this many nightly runs (of the whole lab). */
+  readonly nights: number;
+}
+
+export async function readNightlyTrends(db: StoreDb, request: TrendRequest): Promise<TrendDevice[]> {
+  const runs = await db
+    .selectFrom('nightly_runs')
+    .select(['id', 'night', 'started_at', 'status'])
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(request.nights)
+    .execute();
+  if (runs.length === 0) return [];
+  const runIds = runs.map((run) => run.id);
+  let deviceQuery = db
+    .selectFrom('nightly_devices as n')
+    .innerJoin('devices as d', 'd.id', 'n.device_id')
+    .selectAll('n')
+    .select('d.model')
+    .where('n.nightly_run_id', 'in', runIds);
+  if (request.deviceId !== undefined) deviceQuery = deviceQuery.where('n.device_id', '=', request.deviceId);
+  const deviceRows = await deviceQuery.execute();
+  let caseQuery = db.selectFrom('nightly_cases').selectAll().where('nightly_run_id', 'in', runIds);
+  if (request.deviceId !== undefined) caseQuery = caseQuery.where('device_id', '=', request.deviceId);
+  const caseRows = await caseQuery.execute();
+  let findingQuery = db
+    .selectFrom('nightly_findings')
+    .selectAll()
+    .where('nightly_run_id', 'in', runIds)
+    .orderBy('id');
+  if (request.deviceId !== undefined) findingQuery = findingQuery.where('device_id', '=', request.deviceId);
+  const findingRows = await findingQuery.execute();
+
+  const runById = new Map(runs.map((run) => [run.id, run]));
+  const devices = new Map<string, { model: string; nights: TrendNight[] }>();
+  const oldestFirst = [...deviceRows].sort((a, b) => {
+    const left = runById.get(a.nightly_run_id)?.started_at ?? '';
+    const right = runById.get(b.nightly_run_id)?.started_at ?? '';
+    return left < right ? -1 : left > right ? 1 : 0;
+  });
+  for (const row of oldestFirst) {
+    const run = runById.get(row.nightly_run_id);
+    if (run === undefined) continue;
+    const same = (r: { nightly_run_id: string; device_id: string | null }) =>
+      r.nightly_run_id === row.nightly_run_id && r.device_id === row.device_id;
+    const entry = devices.get(row.device_id) ?? { model: row.model, nights: [] };
+    entry.nights.push({
+      nightlyRunId: run.id,
+      night: run.night,
+      startedAt: run.started_at,
+      status: run.status,
+      agentHash: row.agent_hash,
+      fingerprint: row.build_fingerprint,
+      sentinelFactor: row.sentinel_factor,
+      sentinelSpread: row.sentinel_spread,
+      usable: row.usable === 1,
+      findings: findingRows.filter(same).map((f) => ({
+        kind: f.kind,
+        caseKey: f.case_key,
+        ratio: f.ratio,
+        threshold: f.threshold,
+        confirmed: f.confirmed === 1,
+        message: f.message,
+      })),
+      cases: caseRows.filter(same).map((c) => ({
+        caseKey: c.case_key,
+        sentinel: c.sentinel === 1,
+        latencyNs: c.latency_ns,
+        normalisedNs: c.normalised_ns,
+        ratio: c.ratio,
+        threshold: c.threshold,
+      })),
+    });
+    devices.set(row.device_id, entry);
+  }
+  return [...devices].map(([deviceId, entry]) => ({ deviceId, model: entry.model, nights: entry.nights }));
+}
