@@ -105,21 +105,23 @@ export const DEFAULT_APPIUM_DEVICE: Pick<AppiumDeviceConfig, 'workDir' | 'pollMs
 };
 
 /**
- * Nightly runs (orchestrator/nightly/README.md). Sentinels: three small cases that take milliseconds and
+ * Nightly runs (orchestrator/nightly/README.md). Sentinels: three small cases of well under a millisecond that
  * exercise the three kernel families (direct 3x3, batch-1 FC, a block-sparse 1x1), so the night's speed of
  * the device is known apart from the sweep. Thresholds follow IREE (a threshold per benchmark from its own
  * noise) with a floor; a suspect is confirmed by a second hit as FAI-PEP does.
  */
 export const DEFAULT_NIGHTLY: NightlyConfig = {
   sentinels: [
-    { name: 'dense-conv3x3', op: 'conv', cin: 32, cout: 32, side: 16, k: 3, scheme: 'dense', sparsity: 0 },
-    { name: 'dense-fc', op: 'fc', cin: 512, cout: 256, side: 1, k: 1, scheme: 'dense', sparsity: 0 },
+    // Big enough that a timer tick or a cache miss is small against them (about 0.05-0.5 ms on a desktop
+    // core, several times that on a phone), small enough to repeat through the night at no real cost.
+    { name: 'dense-conv3x3', op: 'conv', cin: 64, cout: 64, side: 28, k: 3, scheme: 'dense', sparsity: 0 },
+    { name: 'dense-fc', op: 'fc', cin: 1024, cout: 1024, side: 1, k: 1, scheme: 'dense', sparsity: 0 },
     {
       name: 'bcr-conv1x1',
       op: 'conv',
-      cin: 64,
-      cout: 64,
-      side: 16,
+      cin: 128,
+      cout: 128,
+      side: 28,
       k: 1,
       scheme: 'bcr',
       block: '4x1',
