@@ -105,8 +105,8 @@ export const DEFAULT_APPIUM_DEVICE: Pick<AppiumDeviceConfig, 'workDir' | 'pollMs
 };
 
 /**
- * Nightly runs (orchestrator/nightly/README.md). Sentinels: three small cases of well under a millisecond that
- * exercise the three kernel families (direct 3x3, batch-1 FC, a block-sparse 1x1), so the night's speed of
+ * Nightly runs (orchestrator/nightly/README.md). Sentinels: three small cases of well under a millisecond
+ * that exercise the three kernel families (direct 3x3, batch-1 FC, a block-sparse 1x1), so the night's speed of
  * the device is known apart from the sweep. Thresholds follow IREE (a threshold per benchmark from its own
  * noise) with a floor; a suspect is confirmed by a second hit as FAI-PEP does.
  */
