@@ -36,6 +36,20 @@ export function familyId(family: FamilyKey): string {
   return `${family.opKind} ${family.scheme}${family.block === null ? '' : ` ${family.block}`} t${family.threads}`;
 }
 
+/**
+ * The predictor pool a family trains in (predictor.ts): conv families of one scheme, block and thread count
+ * run the same kernel code whatever the kernel size (the padded view turns every tap into a shifted run of
+ * the input; work.ts counts what differs), so they share one model, `conv bcr 8x4 t1`. Dense is the
+ * exception: the agent times three kernels per layer and keeps the fastest (layer.c, prepare_dense_conv), and
+ * 1x1 and 3x3 layers pick differently (on the benchmark, pooling them cost the 1x1 family 14 points within
+ * ±10%). Dense, depthwise, pattern (3x3 only) and FC families are pools of their own, named as the family.
+ */
+export function poolKeyOf(family: FamilyKey): string {
+  const conv = family.opKind === 'conv1x1' || family.opKind === 'conv3x3' || family.opKind === 'convKxK';
+  if (!conv || family.scheme === 'pattern' || family.scheme === 'dense') return familyId(family);
+  return `conv ${family.scheme}${family.block === null ? '' : ` ${family.block}`} t${family.threads}`;
+}
+
 /** `conv 64->64 k3 s1 p1 @32x32 | bcr 8x4 | t1`: one LUT entry. */
 export function entryId(
   shape: LayerShape | string,

@@ -93,6 +93,8 @@ test('settings given by the caller replace the defaults and are written into the
   });
   assert.deepEqual(lut.settings, {
     tileFloatsTried: [16],
+    l1BytesTried: [16 * 1024, 32 * 1024, 64 * 1024],
+    l2BytesTried: [256 * 1024, 1024 * 1024, 4096 * 1024],
     densityTolerance: 0.01,
     minShapesForAccuracy: 3,
     maxTrainingIntervalShare: 0.3,

@@ -7,8 +7,8 @@ import { BLOCK_SCHEMES, parseBlockSize } from '../config/vocabulary.ts';
 import { accuracyOf, type PredictionPair } from './accuracy.ts';
 import { fitCurve } from './curve.ts';
 import { type CostModelIssue, FitInputError } from './errors.ts';
-import { entryId, familyId, familyOf, lutBlock, opKindOf } from './family.ts';
-import { fitPredictor, type TrainingPoint } from './predictor.ts';
+import { entryId, familyId, familyOf, lutBlock, opKindOf, poolKeyOf } from './family.ts';
+import { chooseDeviceParams, fitPool, type PoolMember, type TrainingPoint } from './predictor.ts';
 import {
   type CurveKnot,
   type FamilyKey,
@@ -25,6 +25,9 @@ import {
 export const DEFAULT_FIT_SETTINGS: LutFitSettings = {
   // 4 vectors of 4, 8 or 16 floats (NEON, AVX2, AVX-512) and their neighbours: the fit picks per family.
   tileFloatsTried: [8, 16, 32, 64, 128],
+  // L1 16 to 64 KiB (Cortex-A7x 64, Zen 32), L2 256 KiB to 4 MiB (phones' big cores to server cores).
+  l1BytesTried: [16 * 1024, 32 * 1024, 64 * 1024],
+  l2BytesTried: [256 * 1024, 1024 * 1024, 4096 * 1024],
   densityTolerance: 0.005,
   minShapesForAccuracy: 3,
   maxTrainingIntervalShare: 0.3,
@@ -203,13 +206,26 @@ export function fitLut(points: readonly MeasuredPoint[], options: FitOptions): L
   const predictors: LutPredictor[] = [];
   const interpolation: LutInterpolationAccuracy[] = [];
   const families = [...groupByFamily(entries).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const pools = new Map<string, PoolMember[]>();
   for (const [, { family, entries: members }] of families) {
     const training = trainingPoints(members, settings);
     // Every knot of the family too noisy to train on (a disturbed machine): no predictor, rather than a crash.
-    if (training.length > 0) predictors.push(fitPredictor(family, training, settings));
+    if (training.length > 0) {
+      const key = poolKeyOf(family);
+      pools.set(key, [...(pools.get(key) ?? []), { family, points: training }]);
+    }
     const pairs = interpolationPairs(members, settings);
     if (pairs.length > 0) interpolation.push({ family, accuracy: accuracyOf(pairs) });
   }
+  // Tile and cache sizes belong to the device: chosen once, from every conv pool (predictor.ts).
+  const device = chooseDeviceParams([...pools.values()], settings);
+  const fitted = [...pools].flatMap(([key, members]) => {
+    // A pool named as its only family (pattern, dense, depthwise, FC) is no pool: `pool` is left out.
+    const only = members.length === 1 ? members[0] : undefined;
+    const shared = only !== undefined && familyId(only.family) === key ? undefined : key;
+    return fitPool(shared, members, settings, device);
+  });
+  predictors.push(...fitted.sort((a, b) => (familyId(a.family) < familyId(b.family) ? -1 : 1)));
   return {
     schema: LUT_SCHEMA_VERSION,
     device: { ...first.device },

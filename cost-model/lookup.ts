@@ -8,7 +8,8 @@
  *  3. outside the measured densities: `predicted`, the nearest measured knot scaled by the family
  *     predictor's ratio between the two densities (so the shape's own measurement anchors it), widened by
  *     the predictor's cross-validated error;
- *  4. no entry: `predicted` by the family predictor, interval from its cross-validated error;
+ *  4. no entry: `predicted` by the family predictor, interval from its cross-validated error; a conv family
+ *     never measured borrows its pool's model (predictor.ts), with the pool's widest interval;
  *  otherwise a LutLookupError that says what to measure.
  * `dense` ignores density (it is measured at density 1 only).
  */
@@ -17,9 +18,9 @@ import type { LayerShape } from '../config/types.ts';
 import { BLOCK_SCHEMES, parseBlockSize, type Scheme } from '../config/vocabulary.ts';
 import { readCurve } from './curve.ts';
 import { type LookupQuery, LutLookupError } from './errors.ts';
-import { entryId, familyId, familyOf, lutBlock } from './family.ts';
+import { entryId, familyId, familyOf, lutBlock, poolKeyOf } from './family.ts';
 import { predictCaseNs } from './predictor.ts';
-import type { Accuracy, CurveKnot, LatencyAnswer, Lut, LutEntry, LutPredictor } from './types.ts';
+import type { Accuracy, CurveKnot, FamilyKey, LatencyAnswer, Lut, LutEntry, LutPredictor } from './types.ts';
 
 export interface LatencyLookup {
   readonly lut: Lut;
@@ -58,6 +59,18 @@ function index(lut: Lut): Indexed {
 export function createLookup(lut: Lut): LatencyLookup {
   const { entries, predictors, interpolation } = index(lut);
   const tolerance = lut.settings.densityTolerance;
+
+  /**
+   * A family never measured (a conv with another kernel size) may borrow the model its pool shares: the
+   * kernel is the same, work.ts counts the difference. No shape of it was held out, so its interval is that
+   * of the pool's least accurate family.
+   */
+  function poolPredictor(family: FamilyKey): LutPredictor | undefined {
+    const key = poolKeyOf(family);
+    return lut.predictors
+      .filter((p) => p.pool === key && p.accuracy !== null)
+      .sort((a, b) => (b.accuracy?.logErrorP90 ?? 0) - (a.accuracy?.logErrorP90 ?? 0))[0];
+  }
 
   function latency(
     shape: LayerShape,
@@ -137,6 +150,24 @@ export function createLookup(lut: Lut): LatencyLookup {
       };
     }
 
+    const predicted = (source: LutPredictor, accuracy: Accuracy, rule: string): LatencyAnswer => {
+      const latencyNs = predictCaseNs(source.model, shape, scheme, block, density);
+      return {
+        latencyNs,
+        source: 'predicted',
+        intervalNs: widen(latencyNs, latencyNs, accuracy.logErrorP90),
+        rule: `${source.model.kind} predictor of ${rule}`,
+      };
+    };
+    const borrowed = predictor === undefined ? poolPredictor(family) : undefined;
+    if (borrowed?.accuracy != null) {
+      return predicted(
+        borrowed,
+        borrowed.accuracy,
+        `pool ${borrowed.pool} (${borrowed.shapes} shapes; no shape of ${familyId(family)} measured: ` +
+          `interval of its least accurate family, ${familyId(borrowed.family)})`,
+      );
+    }
     if (predictor === undefined) {
       const otherThreads = lut.predictors
         .filter(
@@ -169,15 +200,12 @@ export function createLookup(lut: Lut): LatencyLookup {
           'or more shapes of the family (`prunelab fit --suggest N` lists the most useful ones).',
       );
     }
-    const latencyNs = predictCaseNs(predictor.model, shape, scheme, block, density);
-    return {
-      latencyNs,
-      source: 'predicted',
-      intervalNs: widen(latencyNs, latencyNs, predictor.accuracy.logErrorP90),
-      rule:
-        `${predictor.model.kind} predictor of ${familyId(family)} (${predictor.shapes} shapes, ` +
+    return predicted(
+      predictor,
+      predictor.accuracy,
+      `${familyId(family)} (${predictor.shapes} shapes, ` +
         `${Math.round(predictor.accuracy.within10 * 100)}% of held-out shapes within ±10%)`,
-    };
+    );
   }
 
   return { lut, latency };

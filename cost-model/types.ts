@@ -101,6 +101,20 @@ export interface LutEntry {
   readonly curve: LutCurve;
 }
 
+/** Kernel work counted as the agent's engines run it (work.ts, features.ts); zero for FC. */
+export const WORK_FEATURE_NAMES = [
+  'fmaLanes',
+  'columnPasses',
+  'microKernelCalls',
+  'storedFloats',
+  'misalignedLoads',
+  'l1MissLoads',
+  'weightStreamBytes',
+  'inputStreamBytes',
+  'outputStreamBytes',
+  'compactFloats',
+] as const;
+
 /** Names of the predictor features (features.ts says how each is computed). */
 export const FEATURE_NAMES = [
   'flops',
@@ -112,6 +126,7 @@ export const FEATURE_NAMES = [
   'kernelCalls',
   'fillFloats',
   'stridedFillFloats',
+  ...WORK_FEATURE_NAMES,
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
@@ -124,6 +139,12 @@ export interface PredictorModel {
   readonly kind: 'linear' | 'loglinear';
   /** Tile of the work features (features.ts), in floats: picked by cross-validation among the settings'. */
   readonly tileFloats: number;
+  /**
+   * Cache sizes the miss features assume (features.ts), picked like the tile. Absent in models that use no
+   * miss feature (LUTs written before they existed).
+   */
+  readonly l1Bytes?: number;
+  readonly l2Bytes?: number;
   readonly features: readonly FeatureName[];
   readonly coefficients: readonly number[];
   readonly intercept: number;
@@ -152,6 +173,8 @@ export interface Accuracy {
 export interface ModelCandidateScore {
   readonly kind: PredictorModel['kind'];
   readonly tileFloats: number;
+  readonly l1Bytes?: number;
+  readonly l2Bytes?: number;
   readonly mape: number;
   readonly meanLogError: number;
   readonly within10: number;
@@ -159,13 +182,25 @@ export interface ModelCandidateScore {
 
 export interface LutPredictor {
   readonly family: FamilyKey;
+  /**
+   * The families whose knots trained this model, when more than this one (conv families of one scheme, block
+   * and thread count run the same kernel whatever the kernel size, so they share coefficients), e.g.
+   * `conv bcr 4x1 t1`. Absent for a model of this family alone.
+   */
+  readonly pool?: string;
   /** Shapes and knots the model was trained on (knots too noisy to train on are not counted). */
   readonly shapes: number;
   readonly points: number;
   readonly model: PredictorModel;
-  /** Leave-one-shape-out accuracy of the chosen model kind; null with fewer than 3 shapes (no honest estimate). */
+  /**
+   * Leave-one-shape-out accuracy of the chosen model on this family's shapes (each predicted by the pool's
+   * model fitted without it); null when the pool has fewer than 3 shapes (no honest estimate).
+   */
   readonly accuracy: Accuracy | null;
-  /** Every (model kind, tile) tried, by leave-one-shape-out error; the lowest meanLogError was kept. */
+  /**
+   * Every (model kind, tile, cache sizes) tried on the pool, by 5-fold shape-held-out error; the lowest
+   * meanLogError was kept (the tile and cache sizes are chosen once for all conv pools, predictor.ts).
+   */
   readonly candidates: readonly ModelCandidateScore[];
 }
 
@@ -181,6 +216,9 @@ export interface LutInterpolationAccuracy {
 export interface LutFitSettings {
   /** Output tile sizes (floats) tried for the work features; each predictor keeps the best by CV. */
   readonly tileFloatsTried: readonly number[];
+  /** L1 and L2 data cache sizes (bytes) tried for the miss features, like the tile. Absent in older LUTs. */
+  readonly l1BytesTried?: readonly number[];
+  readonly l2BytesTried?: readonly number[];
   /** Two densities closer than this are the same measured point (agents round to whole blocks). */
   readonly densityTolerance: number;
   readonly minShapesForAccuracy: number;

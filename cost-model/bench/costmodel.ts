@@ -1,7 +1,7 @@
 /**
  * `npm run bench:costmodel`: how well the cost model predicts layer shapes it never saw, on this machine.
  *
- *  1. Sweeps the host `--repeats` times (default 2) over two models with the real CLI
+ *  1. Sweeps the host `--repeats` times (default 2) over the four built-in models with the real CLI
  *     (`prunelab sweep --device host`) into `--db` (default test-artifacts/bench-costmodel.db), unless
  *     `--reuse` says to evaluate what the file already holds;
  *  2. holds out whole layer shapes (K-fold, `--folds`, default 5): each fold's LUT is fitted without any
@@ -31,7 +31,11 @@ const { values: options } = parseArgs({
     db: { type: 'string', default: 'test-artifacts/bench-costmodel.db' },
     reuse: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '2' },
-    models: { type: 'string', default: 'resnet18-cifar10,mobilenetv2-imagenet' },
+    // All four built-in models: 68 distinct conv shapes, so that every conv pool has enough of them.
+    models: {
+      type: 'string',
+      default: 'resnet18-cifar10,mobilenetv2-imagenet,resnet50-imagenet,vgg16-cifar10',
+    },
     schemes: { type: 'string', default: 'dense,unstructured,bcr,pattern' },
     blocks: { type: 'string', default: '4x1' },
     sparsities: { type: 'string', default: '0.5,0.75,0.9' },

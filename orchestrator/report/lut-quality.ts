@@ -3,8 +3,8 @@
  * accuracy figures as the LUT states them.
  *
  * The scatter uses held-out predictions wherever the LUT's own accuracy figure is held-out: the family's
- * chosen model kind and tile, refitted without the knot's shape (cost-model's leaveOneShapeOut, the same
- * procedure that produced the figure), so the picture and the number agree. Families below the LUT's
+ * (or its pool's) chosen model kind, tile and cache sizes, refitted without the knot's shape (cost-model's
+ * leaveOneShapeOut, the same procedure that produced the figure), so the picture and the number agree. Families below the LUT's
  * minimum number of shapes have no honest held-out estimate; their knots are shown as in-sample fits and
  * labelled so.
  */
@@ -12,6 +12,7 @@ import { familyId, familyOf } from '../../cost-model/family.ts';
 import {
   distinctShapes,
   leaveOneShapeOut,
+  paramsOf,
   predictCaseNs,
   type TrainingPoint,
 } from '../../cost-model/predictor.ts';
@@ -40,19 +41,35 @@ function trainingPoints(entries: readonly LutEntry[], maxShare: number): Trainin
 
 export function lutQuality(lut: Lut, source: string): ReportLut {
   const interpolation = new Map(lut.interpolation.map((i) => [familyId(i.family), i.accuracy]));
+  const maxShare = lut.settings.maxTrainingIntervalShare;
+  const pointsOf = (family: string) =>
+    trainingPoints(
+      lut.entries.filter(
+        (entry) => familyId(familyOf(entry.shape, entry.scheme, entry.block, entry.threads)) === family,
+      ),
+      maxShare,
+    );
+  // Families of one pool share one model, fitted on all of their knots: its held-out figures hold the
+  // pool's other shapes in, so the scatter refits on the pool too.
+  const poolPoints = new Map<string, TrainingPoint[]>();
+  for (const predictor of lut.predictors) {
+    if (predictor.pool === undefined) continue;
+    const known = poolPoints.get(predictor.pool) ?? [];
+    poolPoints.set(predictor.pool, [...known, ...pointsOf(familyId(predictor.family))]);
+  }
   const pairs: ReportLutPair[] = [];
   const families = lut.predictors.map((predictor) => {
     const id = familyId(predictor.family);
-    const members = lut.entries.filter(
-      (entry) => familyId(familyOf(entry.shape, entry.scheme, entry.block, entry.threads)) === id,
-    );
-    const points = trainingPoints(members, lut.settings.maxTrainingIntervalShare);
+    const points = pointsOf(id);
     if (predictor.accuracy !== null) {
+      const fitted = predictor.pool === undefined ? points : (poolPoints.get(predictor.pool) ?? points);
       // leaveOneShapeOut answers shape by shape (sorted), each shape's points in order: the same order here.
-      const ordered = distinctShapes(points).flatMap((shape) => points.filter((p) => p.shapeKey === shape));
-      const heldOut = leaveOneShapeOut(predictor.model.kind, predictor.model.tileFloats, points);
+      const ordered = distinctShapes(fitted).flatMap((shape) => fitted.filter((p) => p.shapeKey === shape));
+      const own = new Set(points.map((p) => p.shapeKey));
+      const heldOut = leaveOneShapeOut(predictor.model.kind, paramsOf(predictor.model), fitted);
       heldOut.forEach((pair, i) => {
         const point = ordered[i];
+        if (!own.has(pair.shapeKey)) return;
         pairs.push({
           family: id,
           shapeKey: pair.shapeKey,
@@ -78,7 +95,7 @@ export function lutQuality(lut: Lut, source: string): ReportLut {
       family: id,
       shapes: predictor.shapes,
       points: predictor.points,
-      modelKind: `${predictor.model.kind}, tile ${predictor.model.tileFloats}`,
+      modelKind: `${predictor.model.kind}, tile ${predictor.model.tileFloats}${predictor.pool === undefined ? '' : `, pool ${predictor.pool}`}`,
       heldOut: predictor.accuracy?.heldOut ?? null,
       within10: predictor.accuracy?.within10 ?? null,
       mape: predictor.accuracy?.mape ?? null,

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { convShape, dwconvShape, fcShape } from '../config/shape.ts';
+import { computeFeatures, missShare } from './features.ts';
+import { convView, kernelWork, misalignedShare, subHeights } from './work.ts';
+
+// A 64-float tile is 4 vectors of 16 floats (AVX-512), as in the host build.
+const TILE = 64;
+
+test('the view follows view.c: direct 1x1, padded planes otherwise', () => {
+  assert.deepEqual(convView(convShape(64, 128, 14, 1, 1, 0)), {
+    direct: true,
+    ho: 14,
+    wo: 14,
+    hq: 14,
+    wq: 14,
+    np: 1,
+    n: 196,
+    channelFloats: 196,
+  });
+  // 3x3 stride 1 pad 1 on 14x14: planes of 16 x 16, rows of 16 floats of which 14 are outputs.
+  const padded = convView(convShape(8, 8, 14, 3, 1, 1));
+  assert.equal(padded.wq, 16);
+  assert.equal(padded.n, 14 * 16);
+  assert.equal(padded.channelFloats, 256);
+  // Stride 2 on a 3x3 kernel reads 2 x 2 phase planes of 8 x 8 (wo 7 + (3 - 1) / 2).
+  const strided = convView(convShape(8, 8, 14, 3, 2, 1));
+  assert.equal(strided.np, 2);
+  assert.equal(strided.channelFloats, 4 * 8 * 8);
+});
+
+test('misaligned columns are counted exactly from the view offsets', () => {
+  // 1x1 on 28x28: channel stride 784 = 49 x 16 floats, every column starts on a vector boundary.
+  assert.equal(misalignedShare(convShape(16, 16, 28, 1, 1, 0), 16), 0);
+  // 1x1 on 7x7: channel stride 49 floats, only channel 0 of every 16 is aligned.
+  assert.equal(misalignedShare(convShape(32, 16, 7, 1, 1, 0), 16), 30 / 32);
+  // 3x3 s1 p1 on 14x14: 256-float planes and 16-float rows, so only the kx = 0 taps are aligned.
+  assert.equal(misalignedShare(convShape(8, 8, 14, 3, 1, 1), 16), 6 / 9);
+  assert.equal(misalignedShare(fcShape(512, 10), 16), 0);
+});
+
+test('unstructured runs 1-row groups: one pass per kept weight per tile, one call per row and tile', () => {
+  // 1x1 on 7x7: 49 outputs fit one 64-float tile; 4 vectors per call, 64 lanes per pass.
+  const shape = convShape(160, 96, 7, 1, 1, 0);
+  const kept = 160 * 96 * 0.25;
+  const work = kernelWork(shape, 'unstructured', null, 0.25, TILE);
+  assert.ok(work !== undefined);
+  assert.equal(work.tiles, 1);
+  assert.equal(work.columnPasses, kept);
+  assert.equal(work.calls, 96);
+  assert.equal(work.vectorLoads, 4 * kept);
+  assert.equal(work.fmaLanes, TILE * kept);
+  assert.equal(work.storedFloats, 96 * TILE);
+  assert.equal(work.weightBytesPerTile, 8 * kept);
+  assert.equal(work.compactFloats, 0);
+});
+
+test('8-row groups run two half-tile calls, and skip the second one on a short last tile', () => {
+  assert.deepEqual(subHeights(8), [8]);
+  assert.deepEqual(subHeights(16), [8, 8]);
+  assert.deepEqual(subHeights(7), [4, 2, 1]);
+  // bcr 8x1: kept / 8 group columns. 1x1 stride 2 on 8x8 gives a 4x4 output: 16 floats, one vector.
+  const small = kernelWork(convShape(64, 64, 8, 1, 2, 0), 'bcr', '8x1', 0.5, TILE);
+  assert.equal(small?.calls, 8);
+  assert.equal(small?.columnPasses, (64 * 64 * 0.5) / 8);
+  // On a 7x7 map the 49 outputs need 4 vectors: two calls of 2.
+  const wide = kernelWork(convShape(64, 64, 7, 1, 1, 0), 'bcr', '8x1', 0.5, TILE);
+  assert.equal(wide?.calls, 16);
+  assert.equal(wide?.fmaLanes, 64 * 64 * 0.5 * TILE);
+});
+
+test('the dense conv is counted as the direct 8-row kernel over every column', () => {
+  const work = kernelWork(convShape(16, 24, 14, 3, 1, 1), 'dense', null, 1, TILE);
+  // rows 24 = 3 groups of 8, 144 columns each; 224 virtual floats = 4 tiles, the last with 32 valid.
+  assert.equal(work?.tiles, 4);
+  assert.equal(work?.calls, 3 * (2 * 3 + 1));
+  assert.equal(work?.columnPasses, 3 * 144 * 7);
+  assert.equal(work?.compactFloats, 24 * 14 * 14);
+  // A depthwise conv runs 1-row groups of k x k columns.
+  const dw = kernelWork(dwconvShape(32, 14, 3, 1, 1), 'dense', null, 1, TILE);
+  assert.equal(dw?.columnPasses, 32 * 9 * 4);
+  assert.equal(kernelWork(fcShape(512, 10), 'dense', null, 1, TILE), undefined);
+});
+
+test('the pattern kernel counts kept kernels per tile and the (channel, pattern) groups present', () => {
+  // 64 filters, 16 channels, every kernel kept (density 4/9): the chunk of 64 rows holds every pattern on
+  // every channel but for a chance of (7/8)^64 each. 8 x 10 virtual floats: 2 tiles.
+  const work = kernelWork(convShape(16, 64, 8, 3, 1, 1), 'pattern', null, 4 / 9, TILE);
+  assert.equal(work?.tiles, 2);
+  assert.equal(work?.columnPasses, 64 * 16 * 2);
+  assert.ok(work !== undefined && Math.abs(work.calls / (16 * 8 * 2) - 1) < 1e-3);
+});
+
+test('miss features count only what does not fit the cache', () => {
+  assert.equal(missShare(16 * 1024, 32 * 1024), 0);
+  assert.equal(missShare(128 * 1024, 32 * 1024), 0.75);
+  // 576 channels x (64 + 0) floats = 147 KB of input slices per tile: beyond a 32 KB L1, within 1 MB.
+  const shape = convShape(576, 96, 14, 1, 1, 0);
+  const small = computeFeatures(shape, 'unstructured', null, 0.5, TILE, { l1Bytes: 32768, l2Bytes: 1 << 20 });
+  assert.ok(small.l1MissLoads > 0);
+  assert.equal(small.weightStreamBytes, 0);
+  const large = computeFeatures(shape, 'unstructured', null, 0.5, TILE, {
+    l1Bytes: 1 << 20,
+    l2Bytes: 1 << 20,
+  });
+  assert.equal(large.l1MissLoads, 0);
+});
