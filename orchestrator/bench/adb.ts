@@ -13,74 +13,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_LAB } from '../../config/defaults.ts';
-import type { LabConfig } from '../../config/schema.ts';
-import { type AdbLab, prepareIdleRun, startAdbLab } from '../../test/adb-lab.ts';
-import { runQueues } from '../scheduler/scheduler.ts';
+import { type AdbLab, startAdbLab } from '../../test/adb-lab.ts';
 import { type OpenedStore, openStore } from '../store/open.ts';
 import { createHostDevice } from '../transport/host.ts';
 import type { Device } from '../transport/port.ts';
+import { idleSweep, median } from './idle-sweep.ts';
 
 const TARGET_OVERHEAD_MS = 10;
 const TARGET_SPEEDUP_4 = 3;
-// The thermal gate reads the phone but never waits here: the virtual phone rests at 25 °C.
-const BENCH_LAB: LabConfig = {
-  ...DEFAULT_LAB,
-  thermal: { ...DEFAULT_LAB.thermal, thresholdC: 60, batchLimitC: 90 },
-};
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? Number.NaN)
-    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
-
-let runCounter = 0;
-
-/** One idle sweep on the devices at once; returns its wall time and the agent's own time per device. */
-async function idleSweep(
-  store: OpenedStore,
-  devices: readonly Device[],
-  cases: number,
-  durationUs: number,
-  batchCases: number,
-) {
-  runCounter += 1;
-  const runId = `bench-${runCounter}`;
-  const queues = await prepareIdleRun(store.db, devices, { runId, cases, durationUs, batchCases }, BENCH_LAB);
-  const started = performance.now();
-  const outcomes = await runQueues(queues, {
-    db: store.db,
-    runId,
-    retries: 0,
-    maxConsecutiveFailures: 1,
-    caseTimeoutMs: 60_000,
-    stop: new AbortController().signal,
-    hardStop: new AbortController().signal,
-    emit: () => {},
-  });
-  const wallMs = performance.now() - started;
-  for (const outcome of outcomes) {
-    if (outcome.stoppedReason !== undefined || outcome.counts.done !== cases)
-      throw new Error(
-        `bench sweep incomplete on ${outcome.deviceId}: ${outcome.stoppedReason ?? JSON.stringify(outcome.counts)}`,
-      );
-  }
-  // The agent's own time per case: its sampling span (the idle sleep plus its timer overhead).
-  const rows = await store.db
-    .selectFrom('measurements')
-    .innerJoin('tasks', 'tasks.id', 'measurements.task_id')
-    .select(['measurements.sampling_ns', 'measurements.samples_ns_json'])
-    .where('tasks.run_id', '=', runId)
-    .execute();
-  const agentMs =
-    rows.reduce((sum, row) => sum + (row.sampling_ns ?? Number(JSON.parse(row.samples_ns_json)[0] ?? 0)), 0) /
-    1e6;
-  return { wallMs, agentMs, measurements: rows.length };
-}
-
 async function overhead(store: OpenedStore, device: Device, durationUs: number, quick: boolean) {
   const cases = quick ? 40 : 100;
   const perCase: number[] = [];
