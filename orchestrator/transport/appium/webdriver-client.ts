@@ -6,7 +6,6 @@
  * `connectionRetryTimeout`, and a re-sent `mobile: shell` runs its command again (shared/notes/appium.md:
  * a benchmark ran four times). The transport never makes a call that is meant to last long instead.
  */
-import { remote } from 'webdriverio';
 
 export interface AppiumEndpoint {
   /** http(s)://[user:key@]host[:port][/path] of the Appium server (or a farm's hub). */
@@ -50,6 +49,8 @@ function connectionOptions(url: string) {
 }
 
 export async function openAppiumSession(endpoint: AppiumEndpoint): Promise<AppiumSession> {
+  // Loaded on first use: webdriverio takes most of a second to import, and most commands reach no Appium phone.
+  const { remote } = await import('webdriverio');
   const browser = await remote({
     ...connectionOptions(endpoint.url),
     capabilities: { ...DEFAULT_CAPABILITIES, ...endpoint.capabilities } as WebdriverIO.Capabilities,
