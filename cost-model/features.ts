@@ -120,11 +120,21 @@ export function fillFloats(shape: LayerShape): number {
  * The kernel-work features (work.ts) at a tile and cache sizes; all zero for FC:
  * - fmaLanes: multiply-add lanes executed; columnPasses: micro-kernel column iterations (an offset, the
  *   weights, the input vectors); microKernelCalls: calls (accumulators zeroed and stored); storedFloats;
+ * - firstTapLanes: fmaLanes / k², the lanes of the columns that bring a new channel's slice in (columns are
+ *   channel-major, layer.c: the other k² - 1 taps re-read a slice already in L1). Exact with every tap kept;
+ *   under pruning the share is higher, but the expected share (1 - (1 - d)^k²) / (k² d) scored no better on
+ *   the benchmark (72% within ±10% against 73%). Without it one cost per lane served 1x1 and 3x3 alike, and
+ *   the pool under-predicted the 1x1 layers;
  * - misalignedLoads: input vector loads at an offset that is not a multiple of the vector (tile / 4);
  * - l1MissLoads: input vector loads x the share of one tile's input slices (every channel's, taps' spans
  *   included) that does not fit L1. The weights stream through once per tile and are left out: measured here,
  *   adding them to the set explained less (a 1x1 conv with 64 input channels on a 14x14 map ran at L1 speed
- *   with 98 KB of weights per tile);
+ *   with 98 KB of weights per tile). Split in two since: stridedL1MissLoads where a tile reads strided
+ *   slices of planes wider than a tile, and l1StreamLoads where one tile holds every channel's whole plane (maps of up to one tile: 7x7 1x1,
+ *   3x3 on 2x2 to 7x7). Consecutive columns then read consecutive memory, which the prefetcher follows:
+ *   measured here, 512-channel 3x3 layers on 2x2, 4x4 and 7x7 maps (32 to 165 KB of planes) ran within 10% of
+ *   each other (unstructured, density 0.5), where one miss cost over both kinds of slices predicted the 7x7
+ *   one 45% slower than the 2x2 one;
  * - weightStreamBytes: weights and indices re-read per tile x the share that does not fit L2;
  * - input/outputStreamBytes: the source planes read and the virtual output written, x their share beyond L2;
  * - compactFloats: outputs copied from the padded virtual rows to the real output.
@@ -139,11 +149,14 @@ function workFeatures(
 ): Pick<
   Features,
   | 'fmaLanes'
+  | 'firstTapLanes'
   | 'columnPasses'
   | 'microKernelCalls'
   | 'storedFloats'
   | 'misalignedLoads'
   | 'l1MissLoads'
+  | 'stridedL1MissLoads'
+  | 'l1StreamLoads'
   | 'weightStreamBytes'
   | 'inputStreamBytes'
   | 'outputStreamBytes'
@@ -153,24 +166,31 @@ function workFeatures(
   if (work === undefined) {
     return {
       fmaLanes: 0,
+      firstTapLanes: 0,
       columnPasses: 0,
       microKernelCalls: 0,
       storedFloats: 0,
       misalignedLoads: 0,
       l1MissLoads: 0,
+      stridedL1MissLoads: 0,
+      l1StreamLoads: 0,
       weightStreamBytes: 0,
       inputStreamBytes: 0,
       outputStreamBytes: 0,
       compactFloats: 0,
     };
   }
+  const l1Missing = work.vectorLoads * missShare(work.inputBytesPerTile, cache.l1Bytes);
   return {
     fmaLanes: work.fmaLanes,
+    firstTapLanes: work.fmaLanes / (shape.k * shape.k),
     columnPasses: work.columnPasses,
     microKernelCalls: work.calls,
     storedFloats: work.storedFloats,
     misalignedLoads: work.vectorLoads * misalignedShare(shape, Math.max(1, tileFloats / 4)),
-    l1MissLoads: work.vectorLoads * missShare(work.inputBytesPerTile, cache.l1Bytes),
+    l1MissLoads: l1Missing,
+    stridedL1MissLoads: work.inputContiguous ? 0 : l1Missing,
+    l1StreamLoads: work.inputContiguous ? l1Missing : 0,
     weightStreamBytes:
       work.weightBytesPerTile * work.tiles * missShare(work.weightBytesPerTile, cache.l2Bytes),
     inputStreamBytes: work.inputBytes * missShare(work.inputBytes, cache.l2Bytes),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { convShape, shapeKey } from '../config/shape.ts';
+import { convShape, dwconvShape, shapeKey } from '../config/shape.ts';
 import type { LayerShape } from '../config/types.ts';
 import type { Scheme } from '../config/vocabulary.ts';
 import { familyOf } from './family.ts';
@@ -137,4 +137,20 @@ test('a prediction stays within twice the ns-per-FLOP range the family was train
   const wild = { ...model, intercept: 1e12 };
   const probe = computeFeatures(shapeAt(0), 'unstructured', null, 0.5, 16);
   assert.equal(predictNs(wild, probe), model.nsPerFlopRange[1] * probe.flops);
+});
+
+test('a depthwise pool fits the short depthwise feature list, not the conv one', () => {
+  const shapes = [8, 14, 28, 56].flatMap((h) => [1, 2].map((stride) => dwconvShape(32 + h, h, 3, stride, 1)));
+  const points = shapes.map((shape) => ({
+    shapeKey: shapeKey(shape),
+    shape,
+    scheme: 'dense' as const,
+    block: null,
+    density: 1,
+    latencyNs: 0.01 * computeFeatures(shape, 'dense', null, 1, 64).fmaLanes + 1000,
+  }));
+  const model = fitModel('linear', 64, points);
+  const allowed = ['fmaLanes', 'microKernelCalls', 'fillFloats', 'stridedFillFloats', 'compactFloats'];
+  assert.ok(model.features.length > 0);
+  for (const name of model.features) assert.ok(allowed.includes(name), `${name} is not a depthwise feature`);
 });

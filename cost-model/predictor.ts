@@ -88,9 +88,24 @@ const CONV_LINEAR_FEATURES: readonly FeatureName[] = [
   ...WORK_FEATURE_NAMES,
 ];
 
+/**
+ * Linear features of depthwise pools: one row per channel, nine taps, so the work is lanes, calls and the
+ * padding copies. A pool of ten shapes with one point each cannot support the full conv list (it fitted
+ * noise: 40% within ±10% on the benchmark).
+ */
+const DWCONV_LINEAR_FEATURES: readonly FeatureName[] = [
+  'fmaLanes',
+  'microKernelCalls',
+  'fillFloats',
+  'stridedFillFloats',
+  'compactFloats',
+];
+
 /** Features whose value depends on the cache sizes: pools without them try one pair only. */
 const CACHE_FEATURES: readonly FeatureName[] = [
   'l1MissLoads',
+  'stridedL1MissLoads',
+  'l1StreamLoads',
   'weightStreamBytes',
   'inputStreamBytes',
   'outputStreamBytes',
@@ -162,14 +177,14 @@ function modelParams(
     : { tileFloats: params.tileFloats };
 }
 
-function linearFeatureNames(rows: readonly Row[], fc: boolean): FeatureName[] {
-  return (fc ? TRAFFIC_FEATURES : CONV_LINEAR_FEATURES).filter((name) =>
-    rows.some((r) => r.features[name] !== 0),
-  );
+function linearFeatureNames(rows: readonly Row[], set: LinearSet): FeatureName[] {
+  const names =
+    set === 'fc' ? TRAFFIC_FEATURES : set === 'dwconv' ? DWCONV_LINEAR_FEATURES : CONV_LINEAR_FEATURES;
+  return names.filter((name) => rows.some((r) => r.features[name] !== 0));
 }
 
-function fitLinear(rows: readonly Row[], params: FeatureParams, fc: boolean): PredictorModel {
-  const features = linearFeatureNames(rows, fc);
+function fitLinear(rows: readonly Row[], params: FeatureParams, set: LinearSet): PredictorModel {
+  const features = linearFeatureNames(rows, set);
   const matrix = rows.map((r) => [...featureVector(r.features, features), 1].map((v) => v / r.latencyNs));
   let { x } = nnls(
     matrix,
@@ -236,14 +251,22 @@ function isFc(points: readonly TrainingPoint[]): boolean {
   return points.every((p) => p.shape.op === 'fc');
 }
 
+/** Which linear feature list a pool's points take (FC, depthwise or conv). */
+type LinearSet = 'fc' | 'dwconv' | 'conv';
+
+function linearSetOf(points: readonly TrainingPoint[]): LinearSet {
+  if (isFc(points)) return 'fc';
+  return points.every((p) => p.shape.op === 'dwconv') ? 'dwconv' : 'conv';
+}
+
 function fitRows(
   kind: PredictorModel['kind'],
   params: FeatureParams,
   rows: readonly Row[],
-  fc: boolean,
+  set: LinearSet,
 ): PredictorModel {
   if (rows.length === 0) throw new RangeError('fitModel: no training points');
-  return kind === 'linear' ? fitLinear(rows, params, fc) : fitLoglinear(rows, params);
+  return kind === 'linear' ? fitLinear(rows, params, set) : fitLoglinear(rows, params);
 }
 
 export function fitModel(
@@ -254,7 +277,7 @@ export function fitModel(
   if (points.length === 0) throw new RangeError('fitModel: no training points');
   const at = toParams(params);
   const rows = points.map((p) => ({ features: featuresOf(p, at), latencyNs: p.latencyNs }));
-  return fitRows(kind, at, rows, isFc(points));
+  return fitRows(kind, at, rows, linearSetOf(points));
 }
 
 export function predictNs(model: PredictorModel, features: Features): number {
@@ -312,12 +335,12 @@ function heldOutShapes(
   const rows = points.map((p) => ({ features: featuresOf(p, params), latencyNs: p.latencyNs }));
   const shapes = distinctShapes(points);
   const foldOf = new Map(shapes.map((key, i) => [key, i % folds]));
-  const fc = isFc(points);
+  const set = linearSetOf(points);
   const predicted = new Array<number | undefined>(points.length);
   for (let fold = 0; fold < Math.min(folds, shapes.length); fold++) {
     const training = rows.filter((_, i) => foldOf.get((points[i] as TrainingPoint).shapeKey) !== fold);
     if (training.length === 0) continue;
-    const model = fitRows(kind, params, training, fc);
+    const model = fitRows(kind, params, training, set);
     points.forEach((p, i) => {
       if (foldOf.get(p.shapeKey) === fold) predicted[i] = predictNs(model, (rows[i] as Row).features);
     });

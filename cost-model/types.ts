@@ -104,11 +104,13 @@ export interface LutEntry {
 /** Kernel work counted as the agent's engines run it (work.ts, features.ts); zero for FC. */
 export const WORK_FEATURE_NAMES = [
   'fmaLanes',
+  'firstTapLanes',
   'columnPasses',
   'microKernelCalls',
   'storedFloats',
   'misalignedLoads',
-  'l1MissLoads',
+  'stridedL1MissLoads',
+  'l1StreamLoads',
   'weightStreamBytes',
   'inputStreamBytes',
   'outputStreamBytes',
@@ -127,6 +129,9 @@ export const FEATURE_NAMES = [
   'fillFloats',
   'stridedFillFloats',
   ...WORK_FEATURE_NAMES,
+  // Strided and streamed misses in one: no longer fitted (split in two above), computed as before so that
+  // LUTs written before the split still predict as they did.
+  'l1MissLoads',
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 

@@ -105,3 +105,30 @@ test('miss features count only what does not fit the cache', () => {
   });
   assert.equal(large.l1MissLoads, 0);
 });
+
+test('a map that fits one tile streams its input: its L1 misses are counted apart from strided slices', () => {
+  const cache = { l1Bytes: 32768, l2Bytes: 1 << 20 };
+  // 3x3 pad 1 on 4x4: padded planes of 6 x 6 = 36 floats, inside one 64-float tile, so a tile reads every
+  // channel's whole plane, one after the other: 512 x 144 bytes = 72 KB, beyond L1.
+  const streamed = convShape(512, 512, 4, 3, 1, 1);
+  assert.equal(kernelWork(streamed, 'unstructured', null, 0.5, TILE)?.inputContiguous, true);
+  const small = computeFeatures(streamed, 'unstructured', null, 0.5, TILE, cache);
+  assert.equal(small.stridedL1MissLoads, 0);
+  assert.ok(small.l1StreamLoads > 0);
+  assert.equal(small.l1MissLoads, small.l1StreamLoads);
+  // 1x1 on 14x14: planes of 196 floats, so a tile reads a 64-float slice of each: strided.
+  const strided = convShape(576, 96, 14, 1, 1, 0);
+  assert.equal(kernelWork(strided, 'unstructured', null, 0.5, TILE)?.inputContiguous, false);
+  const large = computeFeatures(strided, 'unstructured', null, 0.5, TILE, cache);
+  assert.equal(large.l1StreamLoads, 0);
+  assert.ok(large.stridedL1MissLoads > 0);
+  assert.equal(large.l1MissLoads, large.stridedL1MissLoads);
+});
+
+test('first-tap lanes: every lane of a 1x1 conv, one in k² of a KxK conv (columns are channel-major)', () => {
+  const oneByOne = computeFeatures(convShape(64, 64, 14, 1, 1, 0), 'unstructured', null, 0.5, TILE);
+  assert.equal(oneByOne.firstTapLanes, oneByOne.fmaLanes);
+  const threeByThree = computeFeatures(convShape(64, 64, 14, 3, 1, 1), 'bcr', '4x1', 0.5, TILE);
+  assert.equal(threeByThree.firstTapLanes, threeByThree.fmaLanes / 9);
+  assert.equal(computeFeatures(fcShape(512, 10), 'dense', null, 1, TILE).firstTapLanes, 0);
+});

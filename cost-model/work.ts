@@ -134,6 +134,11 @@ export interface KernelWork {
   readonly weightBytesPerTile: number;
   /** Distinct input floats the kernels touch in one tile (every channel's slice, taps' spans included). */
   readonly inputBytesPerTile: number;
+  /**
+   * A tile's slices are whole channel planes (the map fits one tile): consecutive columns then read
+   * consecutive memory, a stream the prefetcher follows, unlike the strided slices of larger maps.
+   */
+  readonly inputContiguous: boolean;
   /** The source the offsets point into (padded planes or the input itself). */
   readonly inputBytes: number;
   /** Output floats written, at 4 bytes (the virtual rows, before compaction). */
@@ -201,7 +206,10 @@ function rgsWork(
   keptWeights: number,
   view: ConvView,
   tileFloats: number,
-): Omit<KernelWork, 'inputBytesPerTile' | 'inputBytes' | 'outputBytes' | 'compactFloats'> {
+): Omit<
+  KernelWork,
+  'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
+> {
   const rows = gemmRows(shape);
   const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
   const tiles = Math.ceil(view.n / tileFloats);
@@ -261,7 +269,10 @@ function patternWork(
   keptWeights: number,
   view: ConvView,
   tileFloats: number,
-): Omit<KernelWork, 'inputBytesPerTile' | 'inputBytes' | 'outputBytes' | 'compactFloats'> {
+): Omit<
+  KernelWork,
+  'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
+> {
   const rows = gemmRows(shape);
   const tiles = Math.ceil(view.n / tileFloats);
   const keptKernels = keptWeights / 4;
@@ -302,6 +313,7 @@ export function kernelWork(
   return {
     ...core,
     inputBytesPerTile: BYTES * shape.cin * perChannel,
+    inputContiguous: perChannel === view.channelFloats,
     inputBytes: BYTES * shape.cin * view.channelFloats,
     outputBytes: BYTES * rows * view.n,
     compactFloats: view.wq === view.wo ? 0 : rows * view.ho * view.wo,
