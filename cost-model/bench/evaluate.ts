@@ -3,6 +3,7 @@
  * well the machine repeats its own measurements. costmodel.ts does the sweeps and the printing.
  */
 import { shapeKey } from '../../config/shape.ts';
+import { medianOf } from '../../orchestrator/stats/index.ts';
 import { accuracyOf, type PredictionPair } from '../accuracy.ts';
 import { LutLookupError } from '../errors.ts';
 import { entryId, familyId, familyOf, lutBlock } from '../family.ts';
@@ -16,14 +17,6 @@ export interface CaseGroup {
   readonly family: string;
   readonly shapeKey: string;
   readonly points: readonly MeasuredPoint[];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function groupCases(points: readonly MeasuredPoint[]): CaseGroup[] {
@@ -128,7 +121,7 @@ export function holdOutShapes(
         const pairs = pairsByFamily.get(group.family) ?? [];
         pairs.push({
           predictedNs: answer.latencyNs,
-          measuredNs: median(group.points.map((p) => p.medianNs)),
+          measuredNs: medianOf(group.points.map((p) => p.medianNs)),
         });
         pairsByFamily.set(group.family, pairs);
       } catch (error) {

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getModel } from '../../config/models/index.ts';
 import { computeMapping, type MapResult } from '../../orchestrator/map/compute.ts';
+import { medianOf } from '../../orchestrator/stats/index.ts';
 import { parseLutText } from '../validate.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -95,14 +96,6 @@ if (lutPath === undefined) {
   process.exit(1);
 }
 const lut = parseLutText(readFileSync(lutPath, 'utf8'), lutPath);
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 interface Row {
   readonly model: string;
@@ -198,10 +191,10 @@ const summary = {
   rows,
   verify,
   medians: {
-    searchGapPercent: median(searchGaps),
-    searchGapBoundPercent: median(searchBounds),
+    searchGapPercent: medianOf(searchGaps),
+    searchGapBoundPercent: medianOf(searchBounds),
     worstSearchGapPercent: Math.max(...searchGaps),
-    verifyErrorPercent: verify.length === 0 ? null : median(verify.map((v) => v.errorPercent)),
+    verifyErrorPercent: verify.length === 0 ? null : medianOf(verify.map((v) => v.errorPercent)),
   },
   wallMs: performance.now() - startedMs,
 };

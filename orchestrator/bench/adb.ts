@@ -14,10 +14,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AdbLab, startAdbLab } from '../../test/adb-lab.ts';
+import { medianOf } from '../stats/index.ts';
 import { type OpenedStore, openStore } from '../store/open.ts';
 import { createHostDevice } from '../transport/host.ts';
 import type { Device } from '../transport/port.ts';
-import { idleSweep, median } from './idle-sweep.ts';
+import { idleSweep } from './idle-sweep.ts';
 
 const TARGET_OVERHEAD_MS = 10;
 const TARGET_SPEEDUP_4 = 3;
@@ -33,8 +34,8 @@ async function overhead(store: OpenedStore, device: Device, durationUs: number, 
   return {
     durationMs: durationUs / 1000,
     cases,
-    overheadMsPerCase: median(perCase),
-    wallMs: median(walls),
+    overheadMsPerCase: medianOf(perCase),
+    wallMs: medianOf(walls),
     runsMs: perCase,
   };
 }
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
       const runs = [];
       for (let repeat = 0; repeat < (quick ? 1 : 3); repeat++)
         runs.push(await idleSweep(store, devices, scaleCases, 50_000, 20));
-      const wallMs = median(runs.map((r) => r.wallMs));
+      const wallMs = medianOf(runs.map((r) => r.wallMs));
       scaling.push({
         phones: count,
         casesPerPhone: scaleCases,

@@ -13,11 +13,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppiumLab, startAppiumLab } from '../../test/appium-lab.ts';
+import { medianOf } from '../stats/index.ts';
 import { openStore } from '../store/open.ts';
 import { connectAppiumDevice } from '../transport/appium/connect.ts';
 import type { AppiumDevice } from '../transport/appium/device.ts';
 import type { Device } from '../transport/port.ts';
-import { idleSweep, median } from './idle-sweep.ts';
+import { idleSweep } from './idle-sweep.ts';
 
 async function roundTripMs(device: Device): Promise<number> {
   const started = performance.now();
@@ -71,16 +72,16 @@ async function main(): Promise<void> {
       connectMs,
       roundTrip: {
         runs: trips,
-        adbMs: median(adbTrips),
-        appiumMs: median(appiumTrips),
-        ratio: median(appiumTrips) / median(adbTrips),
+        adbMs: medianOf(adbTrips),
+        appiumMs: medianOf(appiumTrips),
+        ratio: medianOf(appiumTrips) / medianOf(adbTrips),
       },
       idleSweep: {
         cases,
         batchCases: 20,
-        adbOverheadMsPerCase: median(adbOverhead),
-        appiumOverheadMsPerCase: median(appiumOverhead),
-        ratio: median(appiumOverhead) / median(adbOverhead),
+        adbOverheadMsPerCase: medianOf(adbOverhead),
+        appiumOverheadMsPerCase: medianOf(appiumOverhead),
+        ratio: medianOf(appiumOverhead) / medianOf(adbOverhead),
         runs: { adb: adbOverhead, appium: appiumOverhead },
       },
     };

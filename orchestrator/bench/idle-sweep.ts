@@ -15,14 +15,6 @@ export const BENCH_LAB: LabConfig = {
   thermal: { ...DEFAULT_LAB.thermal, thresholdC: 60, batchLimitC: 90 },
 };
 
-export const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? Number.NaN)
-    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
-
 let runCounter = 0;
 
 /** One idle sweep on the devices at once; returns its wall time and the agent's own time per device. */

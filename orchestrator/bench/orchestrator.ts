@@ -22,7 +22,7 @@ import { loadConfig } from '../../config/load.ts';
 import { buildAgent } from '../build/agent-build.ts';
 import type { SchedulerEvent } from '../scheduler/events.ts';
 import { runQueues } from '../scheduler/scheduler.ts';
-import { median, toSortedSamples } from '../stats/index.ts';
+import { medianOf } from '../stats/index.ts';
 import { upsertDevice } from '../store/devices.ts';
 import { type OpenedStore, openStore } from '../store/open.ts';
 import { createRun } from '../store/runs.ts';
@@ -46,11 +46,6 @@ const QUICK_OVERRIDES = {
 } as const;
 
 const agentDir = fileURLToPath(new URL('../../device-agent', import.meta.url));
-
-function medianOf(values: readonly number[]): number {
-  const sorted = toSortedSamples(values);
-  return sorted === undefined ? Number.NaN : median(sorted);
-}
 
 interface Telemetry {
   readonly before: { readonly timeNs: number };

@@ -6,6 +6,7 @@
 import type { AgentInfo } from '../../config/agent-protocol.ts';
 import { parseAgentInfo } from '../agent/parse-output.ts';
 import type { BatchEndReport, BatchHygiene, BatchStartReport } from '../scheduler/hygiene.ts';
+import { sleepUnlessAborted } from '../sleep.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
 import { detectRoot, lockGovernor, type RootAccess, restoreGovernor } from './governor.ts';
@@ -36,19 +37,7 @@ export interface LabClock {
 
 const realClock: LabClock = {
   nowMs: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise((done) => {
-      // The listener goes when the timer fires: a long thermal wait polls many times on one signal.
-      const onAbort = () => {
-        clearTimeout(timer);
-        done();
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        done();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: sleepUnlessAborted,
 };
 
 const TIMEOUT_MS = 15_000;

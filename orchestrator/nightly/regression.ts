@@ -13,7 +13,7 @@
  *   when the build changed, a case beyond its threshold on raw latency is suspect as well, and the
  *   interleaved A/B re-measure (same device, same minutes) decides between the code and the device.
  */
-import { MAD_NORMAL_SCALE } from '../stats/index.ts';
+import { MAD_NORMAL_SCALE, medianOf } from '../stats/index.ts';
 
 export interface NoiseRule {
   readonly minHistoryNights: number;
@@ -30,15 +30,6 @@ export interface Baseline {
   /** The robust spread (1.4826 x MAD) of the history's log ratios. */
   readonly spreadLog: number;
   readonly nights: number;
-}
-
-export function medianOf(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** Relative change shown to people: a log threshold of 0.0953 is "10%". */

@@ -23,6 +23,15 @@ export function median(samples: SortedSamples): number {
 }
 
 /**
+ * The median of unsorted figures (a sorted copy); NaN for none. Not checked for finiteness as raw samples
+ * are (toSortedSamples): callers pass derived figures such as ratios, logs and per-run overheads.
+ */
+export function medianOf(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return median([...values].sort((a, b) => a - b) as unknown as SortedSamples);
+}
+
+/**
  * Quantile by linear interpolation between order statistics (Hyndman & Fan type 7, the default of R and
  * NumPy): position h = (n - 1) p, value x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]).
  */

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, posix, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { sleepUnlessAborted } from '../../sleep.ts';
 import { CommandStartError, DeviceUnavailableError, FileTransferError, TransportError } from '../errors.ts';
 import type {
   Command,
@@ -48,19 +49,6 @@ export interface AdbDevice extends Device {
 /** Longest wait for the remote kill after a timeout: the result should not hang on a dead link. */
 const KILL_WAIT_MS = 3_000;
 const DEFAULT_POLL_MS = 500;
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((done) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        done();
-      },
-      { once: true },
-    );
-  });
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -403,7 +391,7 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
         const bounded = (work: Promise<unknown>): Promise<unknown> =>
           Promise.race([
             work.catch(() => undefined),
-            sleep(Math.max(50, deadline - performance.now()), signal),
+            sleepUnlessAborted(Math.max(50, deadline - performance.now()), signal),
           ]);
         if (state !== undefined) await bounded(client.disconnect(host, Number(port)));
         await bounded(client.connect(host, Number(port)));
@@ -414,7 +402,7 @@ export function createAdbDevice(options: AdbDeviceOptions): AdbDevice {
         }
       }
       if (performance.now() >= deadline) return false;
-      await sleep(Math.min(pollMs, Math.max(0, deadline - performance.now())), signal);
+      await sleepUnlessAborted(Math.min(pollMs, Math.max(0, deadline - performance.now())), signal);
     }
   }
 
