@@ -199,6 +199,12 @@ function rgsGroups(
   }
 }
 
+/** What a kernel's loops execute; the input, output and compaction traffic is added by the caller. */
+type LoopWork = Omit<
+  KernelWork,
+  'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
+>;
+
 function rgsWork(
   shape: LayerShape,
   scheme: Scheme,
@@ -206,10 +212,7 @@ function rgsWork(
   keptWeights: number,
   view: ConvView,
   tileFloats: number,
-): Omit<
-  KernelWork,
-  'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
-> {
+): LoopWork {
   const rows = gemmRows(shape);
   const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
   const tiles = Math.ceil(view.n / tileFloats);
@@ -264,15 +267,7 @@ function patternGroups(rows: number, cin: number, keptKernels: number): number {
   return groups;
 }
 
-function patternWork(
-  shape: LayerShape,
-  keptWeights: number,
-  view: ConvView,
-  tileFloats: number,
-): Omit<
-  KernelWork,
-  'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
-> {
+function patternWork(shape: LayerShape, keptWeights: number, view: ConvView, tileFloats: number): LoopWork {
   const rows = gemmRows(shape);
   const tiles = Math.ceil(view.n / tileFloats);
   const keptKernels = keptWeights / 4;

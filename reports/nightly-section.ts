@@ -36,9 +36,12 @@ function findingRows(devices: readonly ReportNightlyDevice[]): FindingRow[] {
 }
 
 /** Regressions and improvements count once confirmed; the other kinds are facts of the night. */
+function counts(finding: ReportNightlyFinding): boolean {
+  return finding.confirmed || (finding.kind !== 'regression' && finding.kind !== 'improvement');
+}
+
 function countKind(rows: readonly FindingRow[], kind: string): number {
-  const needsConfirmation = kind === 'regression' || kind === 'improvement';
-  return rows.filter((row) => row.kind === kind && (row.confirmed || !needsConfirmation)).length;
+  return rows.filter((row) => row.kind === kind && counts(row)).length;
 }
 
 function nightsTable(devices: readonly ReportNightlyDevice[]): string {
@@ -131,9 +134,7 @@ export function nightlySection(input: ReportInput): string {
     card('updates', String(countKind(findings, 'updated'))),
     card('device-nights out of history', String(unusable), unusable > 0),
   ].join('');
-  const attention = findings.filter(
-    (f) => BAD_KINDS.has(f.kind) && (f.confirmed || f.kind !== 'regression'),
-  ).length;
+  const attention = findings.filter((f) => BAD_KINDS.has(f.kind) && counts(f)).length;
   return `<section id="nightly">
 <h2>Nightly trends</h2>
 <p class="note">Each night's cases are divided by the device's sentinel factor (its sentinels tonight over their history: a hot or throttled phone slows them all alike) and compared with their own history; the threshold of a case is a multiple of its history's robust spread. A fingerprint change starts a new history.</p>

@@ -56,6 +56,27 @@ export interface TrendRequest {
   readonly nights: number;
 }
 
+interface DeviceNightRow {
+  readonly nightly_run_id: string;
+  readonly device_id: string | null;
+}
+
+function deviceNightKey(row: DeviceNightRow): string {
+  return `${row.nightly_run_id}\u0000${row.device_id ?? ''}`;
+}
+
+/** Rows by (nightly run, device), in their order: each device-night takes its own without scanning all. */
+function groupByDeviceNight<T extends DeviceNightRow>(rows: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const key = deviceNightKey(row);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [row]);
+    else group.push(row);
+  }
+  return groups;
+}
+
 export async function readNightlyTrends(db: StoreDb, request: TrendRequest): Promise<TrendDevice[]> {
   const runs = await db
     .selectFrom('nightly_runs')
@@ -86,6 +107,8 @@ export async function readNightlyTrends(db: StoreDb, request: TrendRequest): Pro
   const findingRows = await findingQuery.execute();
 
   const runById = new Map(runs.map((run) => [run.id, run]));
+  const findingsByNight = groupByDeviceNight(findingRows);
+  const casesByNight = groupByDeviceNight(caseRows);
   const devices = new Map<string, { model: string; nights: TrendNight[] }>();
   const oldestFirst = [...deviceRows].sort((a, b) => {
     const left = runById.get(a.nightly_run_id)?.started_at ?? '';
@@ -95,8 +118,7 @@ export async function readNightlyTrends(db: StoreDb, request: TrendRequest): Pro
   for (const row of oldestFirst) {
     const run = runById.get(row.nightly_run_id);
     if (run === undefined) continue;
-    const same = (r: { nightly_run_id: string; device_id: string | null }) =>
-      r.nightly_run_id === row.nightly_run_id && r.device_id === row.device_id;
+    const key = deviceNightKey(row);
     const entry = devices.get(row.device_id) ?? { model: row.model, nights: [] };
     entry.nights.push({
       nightlyRunId: run.id,
@@ -108,7 +130,7 @@ export async function readNightlyTrends(db: StoreDb, request: TrendRequest): Pro
       sentinelFactor: row.sentinel_factor,
       sentinelSpread: row.sentinel_spread,
       usable: row.usable === 1,
-      findings: findingRows.filter(same).map((f) => ({
+      findings: (findingsByNight.get(key) ?? []).map((f) => ({
         kind: f.kind,
         caseKey: f.case_key,
         ratio: f.ratio,
@@ -116,7 +138,7 @@ export async function readNightlyTrends(db: StoreDb, request: TrendRequest): Pro
         confirmed: f.confirmed === 1,
         message: f.message,
       })),
-      cases: caseRows.filter(same).map((c) => ({
+      cases: (casesByNight.get(key) ?? []).map((c) => ({
         caseKey: c.case_key,
         sentinel: c.sentinel === 1,
         latencyNs: c.latency_ns,

@@ -39,9 +39,9 @@ async function labelsOf(db: StoreDb, keys: readonly string[]): Promise<Map<strin
   return labels;
 }
 
-/** A sentinel's history is kept by name (`sentinel/<name>`); its tasks carry a repeat number too. */
+/** A sentinel's history key (`sentinel/<name>`) names no task: say which sentinel it is. */
 function fallbackLabel(key: string): string {
-  const name = sentinelNameOf(`${key}/0`);
+  const name = sentinelNameOf(key);
   return name === undefined ? key : `sentinel ${name}`;
 }
 
