@@ -92,6 +92,12 @@ export interface OkResultLine {
   readonly prepareNs?: number;
   /** Time the agent spent sampling (warm-up and timed repetitions). */
   readonly samplingNs?: number;
+  /**
+   * The agent's fixed probe workload timed just before and just after sampling (device-agent/src/probe.h):
+   * on one CPU it only runs slower when something else shares the core, so the host can tell a disturbed
+   * case from a slow one (orchestrator/scheduler/disturbance.ts).
+   */
+  readonly probeNs?: readonly [number, number];
   /** Which rule of the sampling policy ended the case (maxTime: possibly fewer samples than minReps). */
   readonly stop?: StopReason;
   /** Relative width of the median's 95% CI when the ciRelWidth rule was checked, else null. */

@@ -89,6 +89,9 @@ export const DEFAULT_LAB: LabConfig = {
   freqDropTolerance: 0.1,
   requeueFlagged: true,
   lockGovernor: false,
+  // 10%: the share within which undisturbed repeats agree (bench:costmodel); twice, because a disturbance
+  // can outlast the rest of a short sweep.
+  disturbance: { tolerance: 0.1, remeasures: 2 },
 };
 
 export const DEFAULT_STORE_PATH = 'prunelab.db';

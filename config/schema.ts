@@ -75,6 +75,11 @@ export interface LabConfig {
   readonly requeueFlagged: boolean;
   /** Rooted phones only: `performance` governor on the pinned CPUs during the sweep, restored after. */
   readonly lockGovernor: boolean;
+  /**
+   * Every device, the host too: a case whose probe (a fixed workload the agent times around it) ran more than
+   * `tolerance` slower than the run's fastest is measured again, at most `remeasures` times; the calmer is kept.
+   */
+  readonly disturbance: { readonly tolerance: number; readonly remeasures: number };
 }
 
 /** One phone behind an Appium server (orchestrator/transport/appium/README.md): one session per entry. */
@@ -432,6 +437,17 @@ const configSchema = section({
       .default(DEFAULT_LAB.freqDropTolerance),
     requeueFlagged: z.boolean({ error: 'true or false' }).default(DEFAULT_LAB.requeueFlagged),
     lockGovernor: z.boolean({ error: 'true or false' }).default(DEFAULT_LAB.lockGovernor),
+    disturbance: section({
+      tolerance: z
+        .number({ error: 'a fraction >= 0, e.g. 0.1 for 10% slower' })
+        .min(0, { error: 'a fraction >= 0, e.g. 0.1 for 10% slower' })
+        .default(DEFAULT_LAB.disturbance.tolerance),
+      remeasures: z
+        .number({ error: 'a whole number >= 0 (0: never measure again)' })
+        .int({ error: 'a whole number >= 0 (0: never measure again)' })
+        .min(0, { error: 'a whole number >= 0 (0: never measure again)' })
+        .default(DEFAULT_LAB.disturbance.remeasures),
+    }).prefault({}),
   }).prefault({}),
   store: section({
     path: z

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "layer.h"
+#include "probe.h"
 #include "telemetry.h"
 
 #define RUN_ERR_MAX 512
@@ -102,6 +103,42 @@ static int samples_push(run_samples *s, int64_t ns, long max_reps) {
   return 0;
 }
 
+/*
+ * Testing aids, compiled out by default (Makefile: EXTRA_CFLAGS, BUILD_DIR):
+ *  - PRUNELAB_SLOWDOWN_PCT: every timed run is stretched by this share (busy wait), so the nightly's tests have
+ *    a kernel build that really is slower (orchestrator/nightly/README.md);
+ *  - PRUNELAB_DISTURB_EVERY (and PRUNELAB_DISTURB_PCT, 50 by default): every Nth case of an agent process runs as
+ *    if something shared its core: its timed runs and its probes are stretched alike, so the re-measure of
+ *    disturbed cases (orchestrator/scheduler/disturbance.ts) can be tested on a quiet machine.
+ */
+#ifndef PRUNELAB_SLOWDOWN_PCT
+#define PRUNELAB_SLOWDOWN_PCT 0
+#endif
+#ifndef PRUNELAB_DISTURB_EVERY
+#define PRUNELAB_DISTURB_EVERY 0
+#endif
+#ifndef PRUNELAB_DISTURB_PCT
+#define PRUNELAB_DISTURB_PCT 50
+#endif
+
+/* The stretch of the case in progress, percent (0 in a normal build). */
+static int stretch_pct = PRUNELAB_SLOWDOWN_PCT;
+
+/* Busy-waits stretch_pct of `ns`; returns the time waited (0 in a normal build). */
+static int64_t stretch(int64_t ns) {
+  if (stretch_pct <= 0) return 0;
+  const int64_t start = telemetry_now_ns(), until = start + ns * stretch_pct / 100;
+  while (telemetry_now_ns() < until) {
+  }
+  return telemetry_now_ns() - start;
+}
+
+/* The probe (probe.h), stretched like the timed runs. */
+static int64_t run_probe(void) {
+  const int64_t ns = probe_ns();
+  return ns + stretch(ns);
+}
+
 /* Warm-up, then timed repetitions until a stop rule of options.h holds. */
 static int sample(const pl_sampling_options *o, run_body body, void *ctx, run_samples *s, char *err, size_t errlen) {
   const int64_t max_time_ns = (int64_t)(o->max_time_ms * 1e6), min_time_ns = (int64_t)(o->min_time_ms * 1e6);
@@ -115,13 +152,7 @@ static int sample(const pl_sampling_options *o, run_body body, void *ctx, run_sa
   for (;;) {
     int64_t t0 = telemetry_now_ns();
     body(ctx);
-#ifdef PRUNELAB_SLOWDOWN_PCT
-    /* Testing aid, compiled out by default: stretches each timed run by this share (busy wait), so the
-     * nightly's tests have a kernel build that really is slower (orchestrator/nightly/README.md). */
-    for (const int64_t slow_until = telemetry_now_ns() + (telemetry_now_ns() - t0) * (PRUNELAB_SLOWDOWN_PCT) / 100;
-         telemetry_now_ns() < slow_until;) {
-    }
-#endif
+    stretch(telemetry_now_ns() - t0);
     int64_t t1 = telemetry_now_ns();
     if (samples_push(s, t1 - t0, o->max_reps) != 0) {
       snprintf(err, errlen, "out of memory for %zu samples: lower maxReps", s->n + 1);
@@ -176,6 +207,7 @@ static void write_sampling(json_writer *w, const pl_sampling_options *o) {
 typedef struct {
   int64_t prepare_ns;
   int64_t sampling_ns;
+  int64_t probe_before_ns, probe_after_ns; /* probe.h, just before and just after sampling */
 } run_case_times;
 
 static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
@@ -207,6 +239,11 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_field_int(w, "reps", (int64_t)s->n);
   json_field_int(w, "prepareNs", times->prepare_ns);
   json_field_int(w, "samplingNs", times->sampling_ns);
+  json_key(w, "probeNs");
+  json_array_begin(w);
+  json_int(w, times->probe_before_ns);
+  json_int(w, times->probe_after_ns);
+  json_array_end(w);
   json_field_string(w, "stop", run_stop_name(s->stop));
   json_key(w, "medianCiRelWidth");
   if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
@@ -254,7 +291,7 @@ int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w) {
   pl_layer *layer = NULL;
   pl_layer_stats st = {.density = 1, .kept_blocks = 0, .kept_energy = 1, .flops = 0, .kernel = "idle-clock_nanosleep"};
   int threads = 1;
-  run_case_times times = {0, 0};
+  run_case_times times = {0};
   if (c->op != PL_OP_IDLE) {
     const int64_t prepare_start = telemetry_now_ns();
     layer = layer_prepare(&c->spec, err, sizeof err);
@@ -273,10 +310,20 @@ int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w) {
   int slack = layer ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   telemetry_snapshot(&before);
+  static long cases_run = 0;
+  cases_run++;
+  stretch_pct = PRUNELAB_SLOWDOWN_PCT;
+  if (PRUNELAB_DISTURB_EVERY > 0 && cases_run % (PRUNELAB_DISTURB_EVERY > 0 ? PRUNELAB_DISTURB_EVERY : 1) == 0)
+    stretch_pct += PRUNELAB_DISTURB_PCT;
+  /* Discarded: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
+   * the development VM, which would mark the first case of every batch as disturbed. */
+  (void)probe_ns();
+  times.probe_before_ns = run_probe();
   const int64_t sampling_start = telemetry_now_ns();
   int rc = layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
                  : sample(&c->sampling, body_idle, (void *)&c->duration_us, &s, err, sizeof err);
   times.sampling_ns = telemetry_now_ns() - sampling_start;
+  times.probe_after_ns = run_probe();
   telemetry_snapshot(&after);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
   if (layer) st = layer_stats(layer);

@@ -63,6 +63,7 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   reps: count.exactOptional(),
   prepareNs: count.exactOptional(),
   samplingNs: count.exactOptional(),
+  probeNs: z.tuple([count, count]).exactOptional(),
   stop: z.enum(['minReached', 'ci', 'maxReps', 'maxTime']).exactOptional(),
   medianCiRelWidth: z.number().nonnegative().nullable().exactOptional(),
   sampling: sampling.exactOptional(),

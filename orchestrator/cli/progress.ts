@@ -37,6 +37,10 @@ export function formatDurationMs(ms: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
+export function remeasureNote(event: Extract<SchedulerEvent, { type: 'remeasure-start' }>): string {
+  return `${event.cases} cases ran disturbed (probe up to ${event.worstRatio.toFixed(2)}x the run's fastest; lab.disturbance.tolerance = ${event.tolerance}): measuring them again, the calmer result is kept`;
+}
+
 export function formatNs(ns: number): string {
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
   return `${(ns / 1e3).toFixed(1)} us`;
@@ -101,6 +105,12 @@ export function plainProgress(
         case 'device-note':
           write(`[${event.deviceId}] ${event.message}\n`);
           return;
+        case 'remeasure-start': {
+          const state = devices.get(event.deviceId);
+          if (state !== undefined) state.total += event.cases;
+          write(`[${event.deviceId}] ${remeasureNote(event)}\n`);
+          return;
+        }
         case 'device-done':
           write(
             `[${event.deviceId}] finished: ${event.counts.done} done, ${event.counts.failed} failed, ${event.counts.pending} pending${event.counts.skipped > 0 ? `, ${event.counts.skipped} skipped` : ''}\n`,
@@ -156,6 +166,10 @@ export function barProgress(stream: NodeJS.WritableStream): ProgressRenderer {
           return;
         case 'device-note':
           multibar.log(`${event.deviceId}: ${event.message}\n`);
+          return;
+        case 'remeasure-start':
+          entry?.bar.setTotal(entry.bar.getTotal() + event.cases);
+          multibar.log(`${event.deviceId}: ${remeasureNote(event)}\n`);
           return;
         default:
           return;

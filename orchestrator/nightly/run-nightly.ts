@@ -622,7 +622,9 @@ async function remeasure(
   const labs: DeviceLab[] = [];
   const missing = new Set<string>();
   const taskRows = new Map<string, Awaited<ReturnType<typeof readTaskCases>>>();
-  const options = schedulerOptionsOf(deps, config, confirmRunId);
+  // The confirmation is itself repeated, interleaved measurement, and its run holds two builds' cases: the
+  // scheduler's re-measure of disturbed cases (one build per run) stays out of it.
+  const { disturbance: _notHere, ...options } = schedulerOptionsOf(deps, config, confirmRunId);
   try {
     for (const [deviceId, entry] of suspects) {
       const keys = new Set(entry.judgements.map((j) => j.caseKey));

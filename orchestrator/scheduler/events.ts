@@ -29,6 +29,15 @@ export type SchedulerEvent =
       readonly willRetry: boolean;
     }
   | { readonly type: 'device-stopped'; readonly deviceId: string; readonly reason: string }
+  /** Disturbed cases go round again (disturbance.ts): `cases` more results will come. */
+  | {
+      readonly type: 'remeasure-start';
+      readonly deviceId: string;
+      readonly cases: number;
+      /** The most disturbed case's probe / the run's fastest probe. */
+      readonly worstRatio: number;
+      readonly tolerance: number;
+    }
   /** Lab and connection news: a thermal wait, a flagged batch, a phone lost or back. */
   | { readonly type: 'device-note'; readonly deviceId: string; readonly message: string }
   | { readonly type: 'device-done'; readonly deviceId: string; readonly counts: StatusCounts };

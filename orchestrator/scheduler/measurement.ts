@@ -54,6 +54,8 @@ export function toMeasurement(
     flops: result.flops,
     prepare_ns: result.prepareNs ?? null,
     sampling_ns: result.samplingNs ?? null,
+    probe_before_ns: result.probeNs?.[0] ?? null,
+    probe_after_ns: result.probeNs?.[1] ?? null,
     n: summary.count,
     min_ns: summary.min,
     max_ns: summary.max,

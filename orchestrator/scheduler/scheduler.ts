@@ -12,6 +12,9 @@
  * With lab hygiene (queue.hygiene), each batch waits for the device to cool first, runs pinned to the big
  * cluster, and is checked afterwards: a batch whose frequency dropped or that ran too hot is flagged
  * (batch_runs.flag) and, once, measured again.
+ *
+ * With `disturbance`, on every device (the host too): once a device's queue is empty, the cases whose probe
+ * says they shared the core with other work are measured again, up to a limit (disturbance.ts).
  */
 import { finishBatchRun, requeueTasks, skipPendingTasks, startBatchRun } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
@@ -19,6 +22,7 @@ import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
 import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
+import { type DisturbancePolicy, disturbedCases, requeueDisturbed } from './disturbance.ts';
 import type { EventSink } from './events.ts';
 import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
 import type { Provenance } from './measurement.ts';
@@ -51,6 +55,8 @@ export interface SchedulerOptions {
   readonly disconnectGraceMs?: number;
   /** Measure a flagged batch once more (lab.requeueFlagged). */
   readonly requeueFlagged?: boolean;
+  /** Measure again the cases whose probe says they ran disturbed (lab.disturbance); absent = never. */
+  readonly disturbance?: DisturbancePolicy;
   readonly stop: AbortSignal;
   readonly hardStop: AbortSignal;
   readonly emit: EventSink;
@@ -177,7 +183,23 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     }
     const pending = await pendingTasks(db, runId, deviceId);
     const first = pending[0];
-    if (first === undefined) break;
+    if (first === undefined) {
+      // Everything measured once: the disturbed cases go round again, now that the disturbance has passed.
+      const disturbed =
+        options.disturbance === undefined
+          ? []
+          : await disturbedCases(db, runId, deviceId, queue.provenance.agentHash, options.disturbance);
+      if (disturbed.length === 0) break;
+      emit({
+        type: 'remeasure-start',
+        deviceId,
+        cases: disturbed.length,
+        worstRatio: disturbed[0]?.ratio ?? 1,
+        tolerance: options.disturbance?.tolerance ?? 0,
+      });
+      await requeueDisturbed(db, runId, deviceId, disturbed, now());
+      continue;
+    }
     const batch = pending.filter((task) => task.batch_index === first.batch_index);
     let report: BatchReport | Lost;
     try {

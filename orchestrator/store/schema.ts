@@ -113,6 +113,11 @@ export interface MeasurementsTable {
   p90_ns: number;
   ci_low_ns: number;
   ci_high_ns: number;
+  /** The agent's probe just before and just after sampling (null when the agent did not report it). */
+  probe_before_ns: number | null;
+  probe_after_ns: number | null;
+  /** Times the case was measured again because its probe said it was disturbed (the calmest is kept). */
+  remeasures: Generated<number>;
   created_at: string;
 }
 

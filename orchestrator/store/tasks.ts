@@ -171,9 +171,20 @@ export async function setTasksStatus(
 
 export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at'>;
 
+/** The slower of a measurement's two probes (undefined when the agent reported none). */
+export function probeMaxNs(row: {
+  readonly probe_before_ns?: number | null;
+  readonly probe_after_ns?: number | null;
+}): number | undefined {
+  const probes = [row.probe_before_ns, row.probe_after_ns].filter((v): v is number => v != null);
+  return probes.length === 0 ? undefined : Math.max(...probes);
+}
+
 /**
  * Stores a case's measurement and marks its task done, in one transaction. Returns false (and changes
- * nothing) when the task already has a measurement: a result is never stored twice.
+ * nothing) when the task is already done: a result is never stored twice. A task that has a measurement and
+ * was put back by a re-measure (scheduler/disturbance.ts) keeps the calmer of the two: the one whose probe ran
+ * faster (the earlier one when either has no probe).
  */
 export async function commitMeasurement(
   db: StoreDb,
@@ -183,12 +194,29 @@ export async function commitMeasurement(
 ): Promise<boolean> {
   const at = now.toISOString();
   return db.transaction().execute(async (trx) => {
-    const inserted = await trx
-      .insertInto('measurements')
-      .values({ ...measurement, task_id: taskId, created_at: at })
-      .onConflict((conflict) => conflict.column('task_id').doNothing())
+    const task = await trx.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
+    if (task === undefined || task.status === 'done') return false;
+    const earlier = await trx
+      .selectFrom('measurements')
+      .select(['id', 'probe_before_ns', 'probe_after_ns'])
+      .where('task_id', '=', taskId)
       .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+    if (earlier === undefined) {
+      await trx
+        .insertInto('measurements')
+        .values({ ...measurement, task_id: taskId, created_at: at })
+        .execute();
+    } else {
+      const kept = probeMaxNs(earlier);
+      const fresh = probeMaxNs(measurement);
+      if (kept !== undefined && fresh !== undefined && fresh < kept) {
+        await trx
+          .updateTable('measurements')
+          .set({ ...measurement, created_at: at })
+          .where('id', '=', earlier.id)
+          .execute();
+      }
+    }
     await trx
       .updateTable('tasks')
       .set({ status: 'done', last_error: null, updated_at: at })
@@ -211,7 +239,8 @@ export interface FailureInput {
 /**
  * Records one failure of a task and moves it to `then`: `failed` for good, or `pending` to be retried.
  * `charge` counts the failure against the task's retries (the case in flight when an agent died is charged;
- * the cases after it that never ran are not).
+ * the cases after it that never ran are not). A task that already has a measurement (its re-measure failed)
+ * goes back to done: that measurement stands.
  */
 export async function recordFailure(
   db: StoreDb,
@@ -229,6 +258,13 @@ export async function recordFailure(
       .where('id', '=', taskId)
       .executeTakeFirst();
     if (task === undefined || task.status === 'done') return;
+    // A re-measure that failed: the case was measured before, and that measurement stands.
+    const measured = await trx
+      .selectFrom('measurements')
+      .select('id')
+      .where('task_id', '=', taskId)
+      .executeTakeFirst();
+    const status = measured === undefined ? then : 'done';
     const attempts = task.attempts + (charge ? 1 : 0);
     await trx
       .insertInto('failures')
@@ -246,7 +282,15 @@ export async function recordFailure(
       .execute();
     await trx
       .updateTable('tasks')
-      .set({ status: then, attempts, last_error: failure.message, updated_at: at })
+      .set({
+        status,
+        attempts,
+        last_error:
+          measured === undefined
+            ? failure.message
+            : `re-measure failed (${failure.message}); the earlier measurement stands`,
+        updated_at: at,
+      })
       .where('id', '=', taskId)
       .execute();
   });

@@ -221,6 +221,7 @@ export function schedulerOptionsOf(
     caseTimeoutMs: config.scheduler.caseTimeoutMs,
     disconnectGraceMs: config.scheduler.disconnectGraceMs,
     requeueFlagged: config.lab.requeueFlagged,
+    disturbance: config.lab.disturbance,
     stop: deps.stop,
     hardStop: deps.hardStop,
     emit: deps.emit,
