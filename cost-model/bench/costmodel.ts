@@ -99,6 +99,8 @@ interface DeviceReport {
   readonly agentHash: string;
   /** Measurements of other agent builds in the file, left out: kernels differ between builds. */
   readonly skippedBuilds: Readonly<Record<string, number>>;
+  /** Measurements that still ran disturbed after the sweep's re-measures, left out where a calm repeat exists. */
+  readonly disturbedDropped: number;
   readonly points: number;
   readonly noise: NoiseReport;
   readonly holdout: HoldoutReport;
@@ -108,6 +110,7 @@ const reports: DeviceReport[] = groupPointsByDevice(rows).map((group) => ({
   device: group.deviceId,
   agentHash: group.agentHash,
   skippedBuilds: group.skippedBuilds,
+  disturbedDropped: group.disturbedDropped,
   points: group.points.length,
   noise: repeatNoise(groupCases(group.points)),
   holdout: holdOutShapes(group.points, folds),
@@ -153,6 +156,8 @@ for (const report of reports) {
         `left out: ${count} measurements of another agent build (${hash}); the agent sources changed between ` +
         'runs, and timings of different builds are neither repeats nor training data for this one.',
     ),
+    `left out: ${report.disturbedDropped} measurements still disturbed after the sweeps' re-measures (probe over ` +
+      'lab.disturbance.tolerance) where another run measured the same case calm; prunelab fit does the same.',
     `repeat noise: ${noise.repeatedCases} cases measured ${repeats > 1 ? 'in more than one run' : 'once only (use --repeats 2)'}; ` +
       'each run of a case taken as the prediction of its other runs.',
     `target: >= 90% of held-out predictions within ±10%: ${

@@ -13,6 +13,8 @@ export interface FittedDevice {
   readonly lut: Lut;
   readonly points: number;
   readonly skippedBuilds: Readonly<Record<string, number>>;
+  /** Measurements left out as disturbed: another run measured the same case calm. */
+  readonly disturbedDropped: number;
 }
 
 export interface FitDevicesOptions {
@@ -20,6 +22,8 @@ export interface FitDevicesOptions {
   /** Fit this agent build instead of each device's most recent one. */
   readonly agentHash?: string;
   readonly settings?: Partial<LutFitSettings>;
+  /** lab.disturbance.tolerance: a probe this much over its run's fastest marks a measurement disturbed. */
+  readonly disturbanceTolerance?: number;
 }
 
 /** Device ids hold `:` and `/` (`host:vm`, `adb:emulator-5554`): anything but [A-Za-z0-9._-] becomes `_`. */
@@ -28,7 +32,7 @@ export function lutFileName(deviceId: string): string {
 }
 
 export function fitDevices(rows: readonly FitRow[], options: FitDevicesOptions): FittedDevice[] {
-  return groupPointsByDevice(rows, options.agentHash)
+  return groupPointsByDevice(rows, options.agentHash, options.disturbanceTolerance)
     .filter((group) => group.points.length > 0)
     .map((group) => ({
       deviceId: group.deviceId,
@@ -39,5 +43,6 @@ export function fitDevices(rows: readonly FitRow[], options: FitDevicesOptions):
       }),
       points: group.points.length,
       skippedBuilds: group.skippedBuilds,
+      disturbedDropped: group.disturbedDropped,
     }));
 }

@@ -23,6 +23,10 @@ export async function readFitRows(db: StoreDb, deviceIds?: readonly string[]): P
       'm.ci_low_ns',
       'm.ci_high_ns',
       'm.created_at as measured_at',
+      't.run_id',
+      't.case_key',
+      'm.probe_before_ns',
+      'm.probe_after_ns',
     ])
     .select(CASE_COLUMNS)
     .where('t.op', '!=', 'idle')

@@ -51,6 +51,11 @@ function describeLut(fitted: FittedDevice, path: string): string {
       ([hash, count]) =>
         `  skipped ${count} measurements of agent build ${hash} (one build per LUT; --agent ${hash} to fit it)`,
     ),
+    ...(fitted.disturbedDropped > 0
+      ? [
+          `  left out ${fitted.disturbedDropped} measurements that ran disturbed (probe over lab.disturbance.tolerance) where another run measured the same case calm`,
+        ]
+      : []),
     '  predictor per family (leave-one-shape-out on measured shapes):',
     ...lut.predictors.map((p) => {
       const head = `    ${familyId(p.family).padEnd(28)} ${String(p.shapes).padStart(3)} shapes `;
@@ -75,6 +80,7 @@ function lutSummary(fitted: FittedDevice, path: string) {
     entries: lut.entries.length,
     points: fitted.points,
     skippedBuilds: fitted.skippedBuilds,
+    disturbedDropped: fitted.disturbedDropped,
     predictors: lut.predictors.map((p) => ({
       family: p.family,
       shapes: p.shapes,
