@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fitDevices, lutFileName } from './fit-devices.ts';
-import { type FitRow, groupPointsByDevice, pointFromRow } from './points.ts';
+import { dropDisturbed, type FitRow, groupPointsByDevice, pointFromRow } from './points.ts';
 import { suggestedSweep } from './suggest-sweep.ts';
 
 function row(overrides: Partial<FitRow>): FitRow {
@@ -71,6 +71,42 @@ test('each device is fitted from its most recently measured agent build; older b
     ['lut-adb_pixel.json', 'lut-host_vm.json'],
   );
   assert.equal(fitted[1]?.lut.agentHash, 'new');
+});
+
+test('a measurement still disturbed is left out when another run measured the same case calm, never otherwise', () => {
+  const probes = (run: string, before: number, after: number) => ({
+    run_id: run,
+    probe_before_ns: before,
+    probe_after_ns: after,
+  });
+  const rows = [
+    // Run r1: fastest probe 100. Case a ran disturbed (1.5x) there and calm in r2; case b only ever disturbed.
+    row({ case_key: 'a', median_ns: 150_000, ...probes('r1', 100, 150) }),
+    row({ case_key: 'b', median_ns: 90_000, ...probes('r1', 112, 104) }),
+    row({ case_key: 'c', median_ns: 80_000, ...probes('r1', 100, 101) }),
+    // Run r2: its own fastest (200, a slower day): a at 1.05x of it is calm there.
+    row({ case_key: 'a', median_ns: 100_000, ...probes('r2', 210, 205) }),
+    row({ case_key: 'b', median_ns: 95_000, ...probes('r2', 200, 260) }),
+    // No probes (an older agent): never judged.
+    row({ case_key: 'd', median_ns: 70_000 }),
+  ];
+  const { kept, dropped } = dropDisturbed(rows, 0.1);
+  assert.equal(dropped, 1);
+  assert.deepEqual(
+    kept.map((r) => [r.case_key, r.run_id, r.median_ns]),
+    [
+      ['b', 'r1', 90_000],
+      ['c', 'r1', 80_000],
+      ['a', 'r2', 100_000],
+      ['b', 'r2', 95_000],
+      ['d', undefined, 70_000],
+    ],
+  );
+  // Looser, b's r1 run (1.12x) is calm, so its disturbed r2 run (1.3x) goes too. Tighter, a's r2 run (1.05x) is
+  // disturbed as well: no case has a calm measurement left, so nothing is left out.
+  assert.equal(dropDisturbed(rows, 0.2).dropped, 2);
+  assert.equal(dropDisturbed(rows, 0.005).dropped, 0);
+  assert.equal(groupPointsByDevice(rows)[0]?.disturbedDropped, 1);
 });
 
 test('file names keep only portable characters', () => {
