@@ -52,7 +52,11 @@ test('ten unchanged nights: no confirmed alarm, exit 0 each night (3 only for a 
     );
   const [first] = nights;
   assert.equal(first?.summary.devices[0]?.judged, 0, 'the first night has no baseline');
-  assert.equal(first?.summary.devices[0]?.state, 'no-baseline');
+  // A first night can also be unfit (this VM's neighbours spread its sentinels): then it has no baseline either.
+  assert.ok(
+    ['no-baseline', 'unfit'].includes(first?.summary.devices[0]?.state ?? ''),
+    `the first night has no baseline (state ${first?.summary.devices[0]?.state})`,
+  );
   assert.ok(
     nights.filter((n) => (n.summary.devices[0]?.judged ?? 0) > 0).length >= 3,
     'once three usable nights are stored, cases have a baseline and are judged',

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:costmodel`: how well the cost model predicts layer shapes it never saw, on this machine.
  *
- *  1. Sweeps the host `--repeats` times (default 2) over the four built-in models with the real CLI
+ *  1. Sweeps the host `--repeats` times (default 3) over the four built-in models with the real CLI
  *     (`prunelab sweep --device host`) into `--db` (default test-artifacts/bench-costmodel.db), unless
  *     `--reuse` says to evaluate what the file already holds;
  *  2. holds out whole layer shapes (K-fold, `--folds`, default 5): each fold's LUT is fitted without any
@@ -30,7 +30,7 @@ const { values: options } = parseArgs({
   options: {
     db: { type: 'string', default: 'test-artifacts/bench-costmodel.db' },
     reuse: { type: 'boolean', default: false },
-    repeats: { type: 'string', default: '2' },
+    repeats: { type: 'string', default: '3' },
     // All four built-in models: 68 distinct conv shapes, so that every conv pool has enough of them.
     models: {
       type: 'string',

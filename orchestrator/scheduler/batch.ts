@@ -134,6 +134,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
       caseKey: task.case_key,
       medianNs: summary.median,
       hostMs: performance.now() - receivedMs,
+      ...(result.probeNs === undefined ? {} : { probeMaxNs: Math.max(...result.probeNs) }),
     });
   };
   const commitStable = async (task: TaskRow, reason: string, message: string): Promise<void> => {

@@ -17,6 +17,8 @@ export type SchedulerEvent =
       readonly medianNs: number;
       /** Host time from the result line's arrival to its commit: statistics + one SQLite transaction. */
       readonly hostMs: number;
+      /** The slower of the agent's two probes around the case (absent when it reported none). */
+      readonly probeMaxNs?: number;
     }
   | {
       readonly type: 'case-failed';
