@@ -91,7 +91,8 @@ export const DEFAULT_LAB: LabConfig = {
   lockGovernor: false,
   // 10%: the share within which undisturbed repeats agree (bench:costmodel); twice, because a disturbance
   // can outlast the rest of a short sweep.
-  disturbance: { tolerance: 0.1, remeasures: 2 },
+  // Up to a minute for a calm probe before each re-measure pass: most disturbances here lasted seconds.
+  disturbance: { tolerance: 0.1, remeasures: 2, calmWaitMs: 60_000 },
 };
 
 export const DEFAULT_STORE_PATH = 'prunelab.db';

@@ -79,7 +79,12 @@ export interface LabConfig {
    * Every device, the host too: a case whose probe (a fixed workload the agent times around it) ran more than
    * `tolerance` slower than the run's fastest is measured again, at most `remeasures` times; the calmer is kept.
    */
-  readonly disturbance: { readonly tolerance: number; readonly remeasures: number };
+  readonly disturbance: {
+    readonly tolerance: number;
+    readonly remeasures: number;
+    /** Longest wait for a calm probe before a re-measure pass starts anyway. */
+    readonly calmWaitMs: number;
+  };
 }
 
 /** One phone behind an Appium server (orchestrator/transport/appium/README.md): one session per entry. */
@@ -447,6 +452,10 @@ const configSchema = section({
         .int({ error: 'a whole number >= 0 (0: never measure again)' })
         .min(0, { error: 'a whole number >= 0 (0: never measure again)' })
         .default(DEFAULT_LAB.disturbance.remeasures),
+      calmWaitMs: z
+        .number({ error: 'a number of ms >= 0' })
+        .min(0, { error: 'a number of ms >= 0' })
+        .default(DEFAULT_LAB.disturbance.calmWaitMs),
     }).prefault({}),
   }).prefault({}),
   store: section({

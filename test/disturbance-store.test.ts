@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { disturbedCases, requeueDisturbed } from '../orchestrator/scheduler/disturbance.ts';
+import {
+  type DisturbancePolicy,
+  disturbedCases as disturbedOfRun,
+  requeueDisturbed,
+} from '../orchestrator/scheduler/disturbance.ts';
 import { upsertDevice } from '../orchestrator/store/devices.ts';
 import { type OpenedStore, openStore } from '../orchestrator/store/open.ts';
 import { createRun } from '../orchestrator/store/runs.ts';
@@ -20,6 +24,17 @@ import {
   recordFailure,
 } from '../orchestrator/store/tasks.ts';
 import type { DeviceInfo } from '../orchestrator/transport/port.ts';
+
+/** The disturbed cases of run r1 on the test device (the fastest probe is checked where it matters). */
+async function disturbedCases(
+  db: OpenedStore['db'],
+  _run: string,
+  _device: string,
+  agentHash: string,
+  policy: Pick<DisturbancePolicy, 'tolerance' | 'remeasures'>,
+) {
+  return (await disturbedOfRun(db, 'r1', device.identity.id, agentHash, policy)).cases;
+}
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-disturbance-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -99,6 +114,7 @@ test('disturbed: a probe beyond the tolerance over the run fastest, most disturb
     }
     const policy = { tolerance: 0.1, remeasures: 2 };
     const disturbed = await disturbedCases(store.db, 'r1', device.identity.id, 'abc', policy);
+    assert.equal((await disturbedOfRun(store.db, 'r1', device.identity.id, 'abc', policy)).fastestNs, 100);
     assert.deepEqual(
       disturbed.map((d) => [d.task.case_key, Number(d.ratio.toFixed(2))]),
       [

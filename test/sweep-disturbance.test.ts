@@ -14,6 +14,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.ts';
 import { buildAgent } from '../orchestrator/build/agent-build.ts';
+import { CALM_POLL_MS, waitForCalm } from '../orchestrator/scheduler/disturbance.ts';
 import type { SchedulerEvent } from '../orchestrator/scheduler/events.ts';
 import { openStore } from '../orchestrator/store/open.ts';
 import { planFromConfig } from '../orchestrator/sweep/plan-tasks.ts';
@@ -139,4 +140,42 @@ test('cases run disturbed are found by their probe, measured again after the res
   } finally {
     await store.close();
   }
+});
+
+test('before a re-measure pass, the calm check waits for a calm probe, up to its cap, and stops on abort', async () => {
+  const build = await buildAgent('host', { agentDir: join(root, 'device-agent') });
+  const device = createHostDevice({ workDir: join(dir, 'calm') });
+  const check = (fastestNs: number, calmWaitMs: number, signal?: AbortSignal) =>
+    waitForCalm(
+      device,
+      build.binaryPath,
+      fastestNs,
+      { tolerance: 0.1, calmWaitMs },
+      {
+        timeoutMs: 30_000,
+        ...(signal === undefined ? {} : { signal }),
+      },
+    );
+
+  // A reference far above any real probe: calm at the first check.
+  const calm = await check(1e12, 5_000);
+  assert.equal(calm.calm, true);
+  assert.ok(calm.ratio !== undefined && calm.ratio < 1e-3);
+  assert.ok(calm.waitedMs < CALM_POLL_MS, `no wait when calm (${calm.waitedMs} ms)`);
+
+  // A reference no probe can reach (1 ns): it polls until the cap, then gives up and says so.
+  const never = await check(1, 1_500);
+  assert.equal(never.calm, false);
+  assert.ok(never.ratio !== undefined && never.ratio > 1_000, 'the probe was read, and it was slower');
+  assert.ok(
+    never.waitedMs >= 1_500 && never.waitedMs < 10_000,
+    `waited up to the cap (${never.waitedMs} ms)`,
+  );
+
+  // A stop request ends the wait at once.
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 300);
+  const stopped = await check(1, 60_000, stop.signal);
+  assert.equal(stopped.calm, false);
+  assert.ok(stopped.waitedMs < 5_000, `the wait ended on the stop (${stopped.waitedMs} ms)`);
 });

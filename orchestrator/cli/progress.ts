@@ -38,7 +38,13 @@ export function formatDurationMs(ms: number): string {
 }
 
 export function remeasureNote(event: Extract<SchedulerEvent, { type: 'remeasure-start' }>): string {
-  return `${event.cases} cases ran disturbed (probe up to ${event.worstRatio.toFixed(2)}x the run's fastest; lab.disturbance.tolerance = ${event.tolerance}): measuring them again, the calmer result is kept`;
+  const waited =
+    event.calmWaitMs < 1_000
+      ? ''
+      : event.calm
+        ? `, after waiting ${(event.calmWaitMs / 1000).toFixed(0)} s for the device to calm down`
+        : `; the device was still disturbed after lab.disturbance.calmWaitMs (${(event.calmWaitMs / 1000).toFixed(0)} s)`;
+  return `${event.cases} cases ran disturbed (probe up to ${event.worstRatio.toFixed(2)}x the run's fastest; lab.disturbance.tolerance = ${event.tolerance}): measuring them again${waited}; the calmer result is kept`;
 }
 
 export function formatNs(ns: number): string {

@@ -11,21 +11,35 @@
  * process each): 82 results were over 10% slower than the median of their case's runs, and 71 of them had a
  * probe over 1.1x its fastest; results with a probe within 1.15x were within ±10% of that median for 98%.
  */
+import { parseAgentOutputLine } from '../agent/parse-output.ts';
+import { sleepUnlessAborted } from '../sleep.ts';
 import type { StoreDb } from '../store/open.ts';
 import type { TaskRow } from '../store/schema.ts';
 import { probeMaxNs } from '../store/tasks.ts';
+import type { Device } from '../transport/port.ts';
 
 export interface DisturbancePolicy {
   /** A probe more than this share slower than the run's fastest marks the case disturbed (lab.disturbance.tolerance). */
   readonly tolerance: number;
   /** Times a disturbed case is measured again (lab.disturbance.remeasures); 0 = never. */
   readonly remeasures: number;
+  /** Longest wait for a calm probe before a re-measure pass starts anyway (lab.disturbance.calmWaitMs). */
+  readonly calmWaitMs: number;
 }
+
+/** Time between two calm checks while waiting. */
+export const CALM_POLL_MS = 1_000;
 
 export interface DisturbedCase {
   readonly task: TaskRow;
   /** The slower probe / the fastest probe of the device in the run. */
   readonly ratio: number;
+}
+
+export interface DisturbedCases {
+  /** The fastest probe of the device's measurements in the run (the calm reference); undefined without probes. */
+  readonly fastestNs: number | undefined;
+  readonly cases: readonly DisturbedCase[];
 }
 
 /**
@@ -39,9 +53,9 @@ export async function disturbedCases(
   runId: string,
   deviceId: string,
   agentHash: string,
-  policy: DisturbancePolicy,
-): Promise<DisturbedCase[]> {
-  if (policy.remeasures <= 0) return [];
+  policy: Pick<DisturbancePolicy, 'tolerance' | 'remeasures'>,
+): Promise<DisturbedCases> {
+  if (policy.remeasures <= 0) return { fastestNs: undefined, cases: [] };
   const rows = await db
     .selectFrom('tasks')
     .innerJoin('measurements', 'measurements.task_id', 'tasks.id')
@@ -59,7 +73,7 @@ export async function disturbedCases(
   const probes = rows.flatMap((row) =>
     [row.probe_before_ns, row.probe_after_ns].filter((v): v is number => v != null && v > 0),
   );
-  if (probes.length === 0) return [];
+  if (probes.length === 0) return { fastestNs: undefined, cases: [] };
   const fastest = Math.min(...probes);
   const disturbed: DisturbedCase[] = [];
   for (const { probe_before_ns, probe_after_ns, measured_again, ...task } of rows) {
@@ -68,7 +82,53 @@ export async function disturbedCases(
     const ratio = slowest / fastest;
     if (ratio > 1 + policy.tolerance) disturbed.push({ task, ratio });
   }
-  return disturbed.sort((a, b) => b.ratio - a.ratio);
+  return { fastestNs: fastest, cases: disturbed.sort((a, b) => b.ratio - a.ratio) };
+}
+
+export interface CalmCheck {
+  /** Time spent waiting (0 when the first check was calm). */
+  readonly waitedMs: number;
+  /** The last probe / the run's fastest; undefined when no check returned a probe. */
+  readonly ratio: number | undefined;
+  readonly calm: boolean;
+}
+
+/**
+ * Waits for the disturbance to pass before a re-measure pass: runs the agent's idle op (one case of 1 us, which
+ * carries the probe like any case) every CALM_POLL_MS until its probe is within `tolerance` of the run's
+ * fastest, or `calmWaitMs` has passed. On the development VM a disturbance outlasted both re-measures of a
+ * sweep when they ran at once (191 of 1422 results still disturbed); waiting for a calm probe first costs
+ * nothing when the device is calm. A check the agent cannot answer counts as not calm.
+ */
+export async function waitForCalm(
+  device: Device,
+  agentPath: string,
+  fastestNs: number,
+  policy: Pick<DisturbancePolicy, 'tolerance' | 'calmWaitMs'>,
+  options: { readonly cpus?: readonly number[]; readonly signal?: AbortSignal; readonly timeoutMs: number },
+): Promise<CalmCheck> {
+  const startedMs = performance.now();
+  const line = `${JSON.stringify({ id: 'calm', op: 'idle', durationUs: 1, minReps: 1, warmup: 0, ...(options.cpus === undefined ? {} : { cpus: options.cpus }) })}\n`;
+  let ratio: number | undefined;
+  for (;;) {
+    const result = await device
+      .shell([agentPath, 'run'], { stdin: line, timeoutMs: options.timeoutMs })
+      .catch(() => undefined);
+    const probes = (result?.stdout ?? '')
+      .split('\n')
+      .map((text) => parseAgentOutputLine(text))
+      .flatMap((parsed) =>
+        parsed.ok && parsed.value.type === 'result' && parsed.value.status === 'ok'
+          ? [parsed.value.probeNs]
+          : [],
+      )
+      .find((probe) => probe !== undefined);
+    ratio = probes === undefined ? undefined : Math.max(...probes) / fastestNs;
+    const waitedMs = performance.now() - startedMs;
+    if (ratio !== undefined && ratio <= 1 + policy.tolerance) return { waitedMs, ratio, calm: true };
+    if (waitedMs >= policy.calmWaitMs || options.signal?.aborted) return { waitedMs, ratio, calm: false };
+    await sleepUnlessAborted(Math.min(CALM_POLL_MS, policy.calmWaitMs - waitedMs), options.signal);
+  }
 }
 
 /**

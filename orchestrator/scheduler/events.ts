@@ -39,6 +39,9 @@ export type SchedulerEvent =
       /** The most disturbed case's probe / the run's fastest probe. */
       readonly worstRatio: number;
       readonly tolerance: number;
+      /** Time waited for a calm probe first, and whether it came (else the wait's cap was reached). */
+      readonly calmWaitMs: number;
+      readonly calm: boolean;
     }
   /** Lab and connection news: a thermal wait, a flagged batch, a phone lost or back. */
   | { readonly type: 'device-note'; readonly deviceId: string; readonly message: string }

@@ -22,7 +22,7 @@ import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
 import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
-import { type DisturbancePolicy, disturbedCases, requeueDisturbed } from './disturbance.ts';
+import { type DisturbancePolicy, disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
 import type { EventSink } from './events.ts';
 import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
 import type { Provenance } from './measurement.ts';
@@ -185,19 +185,32 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     const first = pending[0];
     if (first === undefined) {
       // Everything measured once: the disturbed cases go round again, now that the disturbance has passed.
-      const disturbed =
-        options.disturbance === undefined
-          ? []
-          : await disturbedCases(db, runId, deviceId, queue.provenance.agentHash, options.disturbance);
-      if (disturbed.length === 0) break;
+      const policy = options.disturbance;
+      if (policy === undefined) break;
+      const { fastestNs, cases } = await disturbedCases(
+        db,
+        runId,
+        deviceId,
+        queue.provenance.agentHash,
+        policy,
+      );
+      if (cases.length === 0 || fastestNs === undefined) break;
+      const calm = await waitForCalm(queue.device, queue.agentPath, fastestNs, policy, {
+        ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
+        signal: anyStop,
+        timeoutMs: options.caseTimeoutMs,
+      });
+      if (anyStop.aborted) continue;
       emit({
         type: 'remeasure-start',
         deviceId,
-        cases: disturbed.length,
-        worstRatio: disturbed[0]?.ratio ?? 1,
-        tolerance: options.disturbance?.tolerance ?? 0,
+        cases: cases.length,
+        worstRatio: cases[0]?.ratio ?? 1,
+        tolerance: policy.tolerance,
+        calmWaitMs: calm.waitedMs,
+        calm: calm.calm,
       });
-      await requeueDisturbed(db, runId, deviceId, disturbed, now());
+      await requeueDisturbed(db, runId, deviceId, cases, now());
       continue;
     }
     const batch = pending.filter((task) => task.batch_index === first.batch_index);
