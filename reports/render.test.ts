@@ -54,6 +54,7 @@ test('every section is present, with units and the run provenance', () => {
   assert.match(html, /5 min 00 s/, 'run wall time');
   assert.match(html, /block 4x1 does not divide cout=10/, 'dropped reason');
   assert.match(html, /device lost: disconnected/, 'skipped reason');
+  assert.match(html, /12 measured again, 3 still disturbed/, 'disturbed cases per device');
   assert.match(html, /No LUT given/, 'LUT section explains how to add one');
   assert.match(html, /No mapping given/);
   // Self-contained: no external script, stylesheet or image reference.

@@ -131,6 +131,17 @@ function overviewSection(input: ReportInput): string {
         sort: (d) => d.thermalWaitMs,
         className: 'num',
       },
+      {
+        title: 'disturbed cases',
+        cell: (d) =>
+          escapeHtml(
+            d.remeasuredCases === 0 && d.disturbedCases === 0
+              ? 'none'
+              : `${d.remeasuredCases} measured again, ${d.disturbedCases} still disturbed`,
+          ),
+        sort: (d) => d.disturbedCases,
+        className: 'num',
+      },
       { title: 'lab state', cell: (d) => text(labText(d)), className: 'wrap' },
     ],
     false,

@@ -91,6 +91,8 @@ export function literalInput(overrides: Partial<ReportInput> = {}): ReportInput 
         lastMeasuredAt: '2026-01-01T00:04:00.000Z',
         samplingMs: 1234,
         thermalWaitMs: 0,
+        remeasuredCases: 0,
+        disturbedCases: 0,
         lab: null,
       },
       {
@@ -105,6 +107,8 @@ export function literalInput(overrides: Partial<ReportInput> = {}): ReportInput 
         lastMeasuredAt: null,
         samplingMs: null,
         thermalWaitMs: 5000,
+        remeasuredCases: 12,
+        disturbedCases: 3,
         lab: { screenOn: false, charging: false, batteryLevel: 80, root: 'su', bigCpus: [4, 5, 6, 7] },
       },
     ],

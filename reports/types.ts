@@ -34,6 +34,10 @@ export interface ReportDevice {
   readonly samplingMs: number | null;
   /** Time spent waiting for the device to cool before batches. */
   readonly thermalWaitMs: number;
+  /** Cases measured again because their probe said they ran disturbed (lab.disturbance). */
+  readonly remeasuredCases: number;
+  /** Cases whose kept measurement still ran disturbed (probe over the tolerance): read them with care. */
+  readonly disturbedCases: number;
   /** What lab hygiene found (screen, charging, root, big CPUs), as recorded; null for the host. */
   readonly lab: {
     readonly screenOn: boolean | null;

@@ -119,7 +119,7 @@ test('a run is read with its cases, failures, skips, telemetry, lab state and ba
     await commitMeasurement(
       db,
       ids.measured as number,
-      measurement(1000, 40_000),
+      { ...measurement(1000, 40_000), probe_before_ns: 100_000, probe_after_ns: 104_000 },
       new Date('2026-01-01T00:00:10.000Z'),
     );
     await recordFailure(
@@ -130,10 +130,12 @@ test('a run is read with its cases, failures, skips, telemetry, lab state and ba
       true,
       at,
     );
+    // The retried case's probe ran 1.5x the measured one's: still disturbed (tolerance 0.1), and counted as
+    // measured again once.
     await commitMeasurement(
       db,
       ids.retried as number,
-      measurement(2000, 45_000),
+      { ...measurement(2000, 45_000), probe_before_ns: 150_000, probe_after_ns: 140_000, remeasures: 1 },
       new Date('2026-01-01T00:00:20.000Z'),
     );
     await recordFailure(
@@ -204,6 +206,8 @@ test('a run is read with its cases, failures, skips, telemetry, lab state and ba
     assert.deepEqual(device?.agentHashes, ['hash-1']);
     assert.equal(device?.samplingMs, 4);
     assert.equal(device?.thermalWaitMs, 1500);
+    assert.equal(device?.remeasuredCases, 1);
+    assert.equal(device?.disturbedCases, 1);
     assert.deepEqual(device?.lab, {
       screenOn: false,
       charging: true,

@@ -3,6 +3,7 @@
  * are never selected: a report embeds each case's statistics, and `prunelab export` is there for samples.
  */
 import type { TelemetrySnapshot } from '../../config/agent-protocol.ts';
+import { DEFAULT_LAB } from '../../config/defaults.ts';
 import { shapeKey } from '../../config/shape.ts';
 import type {
   ReportAgentBuild,
@@ -16,7 +17,7 @@ import type {
 import type { StoreDb } from '../store/open.ts';
 import type { RunRow } from '../store/schema.ts';
 import { CASE_COLUMNS, type ShapeColumns, shapeOfColumns } from '../store/shape-columns.ts';
-import { taskCounts } from '../store/tasks.ts';
+import { probeMaxNs, taskCounts } from '../store/tasks.ts';
 
 /** Failure rows embedded at most: a run where everything failed explains itself in its first thousands. */
 export const MAX_FAILURE_ROWS = 2000;
@@ -211,7 +212,14 @@ async function readFailures(db: StoreDb, runId: string): Promise<{ rows: ReportF
   return { rows, total };
 }
 
-async function readDevices(db: StoreDb, runId: string): Promise<ReportDevice[]> {
+/** lab.disturbance.tolerance of the run's resolved config, or the default for runs from before it existed. */
+function disturbanceToleranceOf(config: unknown): number {
+  const tolerance = (config as { lab?: { disturbance?: { tolerance?: unknown } } } | null)?.lab?.disturbance
+    ?.tolerance;
+  return typeof tolerance === 'number' ? tolerance : DEFAULT_LAB.disturbance.tolerance;
+}
+
+async function readDevices(db: StoreDb, runId: string, tolerance: number): Promise<ReportDevice[]> {
   const ids = await db
     .selectFrom('tasks')
     .select('device_id')
@@ -245,6 +253,12 @@ async function readDevices(db: StoreDb, runId: string): Promise<ReportDevice[]> 
     .groupBy('device_id')
     .execute();
   const labs = await db.selectFrom('run_devices').selectAll().where('run_id', '=', runId).execute();
+  const probes = await db
+    .selectFrom('measurements as m')
+    .innerJoin('tasks as t', 't.id', 'm.task_id')
+    .select(['t.device_id', 'm.probe_before_ns', 'm.probe_after_ns', 'm.remeasures'])
+    .where('t.run_id', '=', runId)
+    .execute();
   return devices.map((device): ReportDevice => {
     const mine = measured.filter((m) => m.device_id === device.id);
     const identity = parseJson(device.identity_json) as { cpuCount?: unknown } | null;
@@ -253,6 +267,12 @@ async function readDevices(db: StoreDb, runId: string): Promise<ReportDevice[]> 
     const firsts = mine.map((m) => String(m.first_at)).sort();
     const lasts = mine.map((m) => String(m.last_at)).sort();
     const samplingNs = mine.map((m) => m.sampling_ns).filter((v): v is number => v !== null);
+    const myProbes = probes.filter((p) => p.device_id === device.id);
+    const fastest = Math.min(
+      ...myProbes.flatMap((p) =>
+        [p.probe_before_ns, p.probe_after_ns].filter((v): v is number => v != null && v > 0),
+      ),
+    );
     return {
       id: device.id,
       kind: device.kind,
@@ -265,6 +285,10 @@ async function readDevices(db: StoreDb, runId: string): Promise<ReportDevice[]> 
       lastMeasuredAt: lasts.at(-1) ?? null,
       samplingMs: samplingNs.length > 0 ? samplingNs.reduce((sum, v) => sum + Number(v), 0) / 1e6 : null,
       thermalWaitMs: Number(waits.find((w) => w.device_id === device.id)?.wait_ms ?? 0),
+      remeasuredCases: myProbes.filter((p) => p.remeasures > 0).length,
+      disturbedCases: Number.isFinite(fastest)
+        ? myProbes.filter((p) => (probeMaxNs(p) ?? 0) > fastest * (1 + tolerance)).length
+        : 0,
       lab:
         lab === undefined
           ? null
@@ -350,7 +374,7 @@ export async function readRunForReport(db: StoreDb, run: RunRow): Promise<StoreR
       config: parseJson(run.config_json),
       counts,
     },
-    devices: await readDevices(db, run.id),
+    devices: await readDevices(db, run.id, disturbanceToleranceOf(parseJson(run.config_json))),
     agentBuilds: await readAgentBuilds(db, run.id),
     cases: await readCases(db, run.id),
     failures: failures.rows,
