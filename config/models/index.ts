@@ -1,5 +1,6 @@
 /** The built-in model layer tables, by name. */
 import type { ModelTable } from '../types.ts';
+import { MOBILENETV1_IMAGENET } from './mobilenetv1-imagenet.ts';
 import { MOBILENETV2_IMAGENET } from './mobilenetv2-imagenet.ts';
 import { RESNET18_CIFAR10 } from './resnet18-cifar10.ts';
 import { RESNET50_IMAGENET } from './resnet50-imagenet.ts';
@@ -10,6 +11,7 @@ export const MODEL_NAMES = [
   'resnet18-cifar10',
   'resnet50-imagenet',
   'mobilenetv2-imagenet',
+  'mobilenetv1-imagenet',
 ] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
@@ -18,6 +20,7 @@ export const MODELS: Readonly<Record<ModelName, ModelTable>> = {
   'resnet18-cifar10': RESNET18_CIFAR10,
   'resnet50-imagenet': RESNET50_IMAGENET,
   'mobilenetv2-imagenet': MOBILENETV2_IMAGENET,
+  'mobilenetv1-imagenet': MOBILENETV1_IMAGENET,
 };
 
 export function isModelName(name: string): name is ModelName {

@@ -22,6 +22,8 @@ const PUBLISHED_GMACS: Record<(typeof MODEL_NAMES)[number], number> = {
   'mobilenetv2-imagenet': 0.3,
   'resnet18-cifar10': 0.56,
   'vgg16-cifar10': 0.31,
+  // Howard et al. 2017, Table 1 (MobileNet-V1 1.0 224): 569 million multiply-adds.
+  'mobilenetv1-imagenet': 0.569,
 };
 
 for (const name of MODEL_NAMES) {
@@ -45,9 +47,10 @@ for (const name of MODEL_NAMES) {
   });
 }
 
-test('layer counts: 13+1 (VGG-16), 20+1 (ResNet-18), 53+1 (ResNet-50), 52+1 (MobileNet-V2)', () => {
+test('layer counts: 13+1 (VGG-16), 20+1 (ResNet-18), 53+1 (ResNet-50), 52+1 (MobileNet-V2), 27+1 (MobileNet-V1)', () => {
   const counts = MODEL_NAMES.map((name) => MODELS[name].layers.length);
-  assert.deepEqual(counts, [14, 21, 54, 53]);
+  assert.deepEqual(counts, [14, 21, 54, 53, 28]);
+  assert.equal(MODELS['mobilenetv1-imagenet'].layers.filter((l) => l.shape.op === 'dwconv').length, 13);
   assert.equal(MODELS['vgg16-cifar10'].layers.filter((l) => l.shape.op === 'conv').length, 13);
   assert.equal(MODELS['mobilenetv2-imagenet'].layers.filter((l) => l.shape.op === 'dwconv').length, 17);
 });
