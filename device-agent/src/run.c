@@ -133,6 +133,16 @@ static int64_t stretch(int64_t ns) {
   return telemetry_now_ns() - start;
 }
 
+/* The stretch of the next case of this process: every PRUNELAB_DISTURB_EVERY-th one is disturbed on top. */
+static int next_case_stretch_pct(void) {
+  static long cases_run = 0;
+  cases_run++;
+#if PRUNELAB_DISTURB_EVERY > 0
+  if (cases_run % PRUNELAB_DISTURB_EVERY == 0) return PRUNELAB_SLOWDOWN_PCT + PRUNELAB_DISTURB_PCT;
+#endif
+  return PRUNELAB_SLOWDOWN_PCT;
+}
+
 /* The probe (probe.h), stretched like the timed runs. */
 static int64_t run_probe(void) {
   const int64_t ns = probe_ns();
@@ -152,8 +162,12 @@ static int sample(const pl_sampling_options *o, run_body body, void *ctx, run_sa
   for (;;) {
     int64_t t0 = telemetry_now_ns();
     body(ctx);
-    stretch(telemetry_now_ns() - t0);
     int64_t t1 = telemetry_now_ns();
+    /* Only a testing build stretches: a normal build reads the clock once here, as before the aids existed. */
+    if (stretch_pct > 0) {
+      stretch(t1 - t0);
+      t1 = telemetry_now_ns();
+    }
     if (samples_push(s, t1 - t0, o->max_reps) != 0) {
       snprintf(err, errlen, "out of memory for %zu samples: lower maxReps", s->n + 1);
       free(scratch);
@@ -310,11 +324,7 @@ int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w) {
   int slack = layer ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   telemetry_snapshot(&before);
-  static long cases_run = 0;
-  cases_run++;
-  stretch_pct = PRUNELAB_SLOWDOWN_PCT;
-  if (PRUNELAB_DISTURB_EVERY > 0 && cases_run % (PRUNELAB_DISTURB_EVERY > 0 ? PRUNELAB_DISTURB_EVERY : 1) == 0)
-    stretch_pct += PRUNELAB_DISTURB_PCT;
+  stretch_pct = next_case_stretch_pct();
   /* Discarded: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
    * the development VM, which would mark the first case of every batch as disturbed. */
   (void)probe_ns();
