@@ -25,15 +25,15 @@ import {
 } from '../orchestrator/store/tasks.ts';
 import type { DeviceInfo } from '../orchestrator/transport/port.ts';
 
-/** The disturbed cases of run r1 on the test device (the fastest probe is checked where it matters). */
+/** Only the disturbed cases (the fastest probe they were judged against is checked where it matters). */
 async function disturbedCases(
   db: OpenedStore['db'],
-  _run: string,
-  _device: string,
+  runId: string,
+  deviceId: string,
   agentHash: string,
   policy: Pick<DisturbancePolicy, 'tolerance' | 'remeasures'>,
 ) {
-  return (await disturbedOfRun(db, 'r1', device.identity.id, agentHash, policy)).cases;
+  return (await disturbedOfRun(db, runId, deviceId, agentHash, policy)).cases;
 }
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-disturbance-'));

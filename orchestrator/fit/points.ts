@@ -5,6 +5,7 @@
 import { DEFAULT_LAB } from '../../config/defaults.ts';
 import { isScheme } from '../../config/vocabulary.ts';
 import type { DeviceIdentity, MeasuredPoint } from '../../cost-model/types.ts';
+import { fastestProbeNs, probeMaxNs } from '../store/probes.ts';
 import { shapeOfColumns } from '../store/shape-columns.ts';
 
 /** The columns the fit needs, named as in the store (orchestrator/store/schema.ts). */
@@ -83,19 +84,20 @@ export interface DevicePoints {
 
 /** The slower probe of a row over the fastest probe of its run on its device; undefined without probes. */
 function probeRatios(rows: readonly FitRow[]): Map<FitRow, number> {
-  const fastest = new Map<string, number>();
-  const runOf = (row: FitRow) => `${row.device_id}\u0000${row.run_id ?? ''}`;
+  const byRun = new Map<string, FitRow[]>();
   for (const row of rows) {
-    for (const probe of [row.probe_before_ns, row.probe_after_ns]) {
-      if (probe == null || probe <= 0) continue;
-      fastest.set(runOf(row), Math.min(fastest.get(runOf(row)) ?? probe, probe));
-    }
+    const run = `${row.device_id}\u0000${row.run_id ?? ''}`;
+    const group = byRun.get(run);
+    if (group === undefined) byRun.set(run, [row]);
+    else group.push(row);
   }
   const ratios = new Map<FitRow, number>();
-  for (const row of rows) {
-    const probes = [row.probe_before_ns, row.probe_after_ns].filter((v): v is number => v != null && v > 0);
-    const base = fastest.get(runOf(row));
-    if (probes.length > 0 && base !== undefined) ratios.set(row, Math.max(...probes) / base);
+  for (const runRows of byRun.values()) {
+    const fastest = fastestProbeNs(runRows);
+    for (const row of runRows) {
+      const slowest = probeMaxNs(row);
+      if (fastest !== undefined && slowest !== undefined) ratios.set(row, slowest / fastest);
+    }
   }
   return ratios;
 }

@@ -15,9 +15,10 @@ import type {
   ReportTelemetryPoint,
 } from '../../reports/types.ts';
 import type { StoreDb } from '../store/open.ts';
+import { fastestProbeNs, probeMaxNs } from '../store/probes.ts';
 import type { RunRow } from '../store/schema.ts';
 import { CASE_COLUMNS, type ShapeColumns, shapeOfColumns } from '../store/shape-columns.ts';
-import { probeMaxNs, taskCounts } from '../store/tasks.ts';
+import { taskCounts } from '../store/tasks.ts';
 
 /** Failure rows embedded at most: a run where everything failed explains itself in its first thousands. */
 export const MAX_FAILURE_ROWS = 2000;
@@ -268,11 +269,7 @@ async function readDevices(db: StoreDb, runId: string, tolerance: number): Promi
     const lasts = mine.map((m) => String(m.last_at)).sort();
     const samplingNs = mine.map((m) => m.sampling_ns).filter((v): v is number => v !== null);
     const myProbes = probes.filter((p) => p.device_id === device.id);
-    const fastest = Math.min(
-      ...myProbes.flatMap((p) =>
-        [p.probe_before_ns, p.probe_after_ns].filter((v): v is number => v != null && v > 0),
-      ),
-    );
+    const fastest = fastestProbeNs(myProbes);
     return {
       id: device.id,
       kind: device.kind,
@@ -286,9 +283,10 @@ async function readDevices(db: StoreDb, runId: string, tolerance: number): Promi
       samplingMs: samplingNs.length > 0 ? samplingNs.reduce((sum, v) => sum + Number(v), 0) / 1e6 : null,
       thermalWaitMs: Number(waits.find((w) => w.device_id === device.id)?.wait_ms ?? 0),
       remeasuredCases: myProbes.filter((p) => p.remeasures > 0).length,
-      disturbedCases: Number.isFinite(fastest)
-        ? myProbes.filter((p) => (probeMaxNs(p) ?? 0) > fastest * (1 + tolerance)).length
-        : 0,
+      disturbedCases:
+        fastest === undefined
+          ? 0
+          : myProbes.filter((p) => (probeMaxNs(p) ?? 0) > fastest * (1 + tolerance)).length,
       lab:
         lab === undefined
           ? null

@@ -14,8 +14,8 @@
 import { parseAgentOutputLine } from '../agent/parse-output.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { StoreDb } from '../store/open.ts';
+import { fastestProbeNs, probeMaxNs } from '../store/probes.ts';
 import type { TaskRow } from '../store/schema.ts';
-import { probeMaxNs } from '../store/tasks.ts';
 import type { Device } from '../transport/port.ts';
 
 export interface DisturbancePolicy {
@@ -70,11 +70,8 @@ export async function disturbedCases(
     .where('tasks.status', '=', 'done')
     .where('measurements.agent_hash', '=', agentHash)
     .execute();
-  const probes = rows.flatMap((row) =>
-    [row.probe_before_ns, row.probe_after_ns].filter((v): v is number => v != null && v > 0),
-  );
-  if (probes.length === 0) return { fastestNs: undefined, cases: [] };
-  const fastest = Math.min(...probes);
+  const fastest = fastestProbeNs(rows);
+  if (fastest === undefined) return { fastestNs: undefined, cases: [] };
   const disturbed: DisturbedCase[] = [];
   for (const { probe_before_ns, probe_after_ns, measured_again, ...task } of rows) {
     const slowest = probeMaxNs({ probe_before_ns, probe_after_ns });

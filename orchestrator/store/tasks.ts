@@ -5,6 +5,7 @@
  */
 import type { PlanLine } from '../../config/agent-protocol.ts';
 import type { StoreDb } from './open.ts';
+import { probeMaxNs } from './probes.ts';
 import type { NewMeasurement, NewTask, TaskRow, TaskStatus } from './schema.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -170,15 +171,6 @@ export async function setTasksStatus(
 }
 
 export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at'>;
-
-/** The slower of a measurement's two probes (undefined when the agent reported none). */
-export function probeMaxNs(row: {
-  readonly probe_before_ns?: number | null;
-  readonly probe_after_ns?: number | null;
-}): number | undefined {
-  const probes = [row.probe_before_ns, row.probe_after_ns].filter((v): v is number => v != null);
-  return probes.length === 0 ? undefined : Math.max(...probes);
-}
 
 /**
  * Stores a case's measurement and marks its task done, in one transaction. Returns false (and changes
