@@ -176,6 +176,38 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     }
   };
 
+  /** Puts the disturbed cases back in the queue (after a wait for calm); false when there are none. */
+  const requeueDisturbedCases = async (): Promise<boolean> => {
+    const policy = options.disturbance;
+    if (policy === undefined) return false;
+    const { fastestNs, cases } = await disturbedCases(
+      db,
+      runId,
+      deviceId,
+      queue.provenance.agentHash,
+      policy,
+    );
+    if (cases.length === 0 || fastestNs === undefined) return false;
+    const calm = await waitForCalm(queue.device, queue.agentPath, fastestNs, policy, {
+      ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
+      signal: anyStop,
+      timeoutMs: options.caseTimeoutMs,
+    });
+    // A stop during the wait: back to the loop, which sees it and ends the device's work resumable.
+    if (anyStop.aborted) return true;
+    emit({
+      type: 'remeasure-start',
+      deviceId,
+      cases: cases.length,
+      worstRatio: cases[0]?.ratio ?? 1,
+      tolerance: policy.tolerance,
+      calmWaitMs: calm.waitedMs,
+      calm: calm.calm,
+    });
+    await requeueDisturbed(db, runId, deviceId, cases, now());
+    return true;
+  };
+
   while (stoppedReason === undefined) {
     if (options.stop.aborted || options.hardStop.aborted) {
       interrupted = true;
@@ -184,34 +216,9 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     const pending = await pendingTasks(db, runId, deviceId);
     const first = pending[0];
     if (first === undefined) {
-      // Everything measured once: the disturbed cases go round again, now that the disturbance has passed.
-      const policy = options.disturbance;
-      if (policy === undefined) break;
-      const { fastestNs, cases } = await disturbedCases(
-        db,
-        runId,
-        deviceId,
-        queue.provenance.agentHash,
-        policy,
-      );
-      if (cases.length === 0 || fastestNs === undefined) break;
-      const calm = await waitForCalm(queue.device, queue.agentPath, fastestNs, policy, {
-        ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
-        signal: anyStop,
-        timeoutMs: options.caseTimeoutMs,
-      });
-      if (anyStop.aborted) continue;
-      emit({
-        type: 'remeasure-start',
-        deviceId,
-        cases: cases.length,
-        worstRatio: cases[0]?.ratio ?? 1,
-        tolerance: policy.tolerance,
-        calmWaitMs: calm.waitedMs,
-        calm: calm.calm,
-      });
-      await requeueDisturbed(db, runId, deviceId, cases, now());
-      continue;
+      // Everything measured once: the disturbed cases go round again, once the disturbance has passed.
+      if (await requeueDisturbedCases()) continue;
+      break;
     }
     const batch = pending.filter((task) => task.batch_index === first.batch_index);
     let report: BatchReport | Lost;
