@@ -23,6 +23,7 @@ import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import type { LayerShape } from '../config/types.ts';
 import type { Scheme } from '../config/vocabulary.ts';
 import { accuracyOf, type PredictionPair } from './accuracy.ts';
+import { ANCHOR_SETTINGS_TRIED, type AnchorSettings, anchorCorrection, anchorPointOf } from './anchors.ts';
 import {
   type CacheSizes,
   computeFeatures,
@@ -297,10 +298,17 @@ export function predictNs(model: PredictorModel, features: Features): number {
   if (features.flops > 0) {
     latencyNs = Math.min(Math.max(latencyNs, lowNsPerFlop * features.flops), highNsPerFlop * features.flops);
   }
+  return clampPrediction(latencyNs);
+}
+
+function clampPrediction(latencyNs: number): number {
   return Math.min(Math.max(latencyNs, MIN_PREDICTION_NS), MAX_PREDICTION_NS);
 }
 
-/** Prediction for a case, with the features computed at the model's own tile and cache sizes. */
+/**
+ * Prediction for a case, with the features computed at the model's own tile and cache sizes, corrected by
+ * the model's residual anchors when it has them (anchors.ts).
+ */
 export function predictCaseNs(
   model: PredictorModel,
   shape: LayerShape,
@@ -309,7 +317,37 @@ export function predictCaseNs(
   density: number,
 ): number {
   const { tileFloats, l1Bytes, l2Bytes } = paramsOf(model);
-  return predictNs(model, computeFeatures(shape, scheme, block, density, tileFloats, { l1Bytes, l2Bytes }));
+  const latencyNs = predictNs(
+    model,
+    computeFeatures(shape, scheme, block, density, tileFloats, { l1Bytes, l2Bytes }),
+  );
+  if (model.anchors === undefined) return latencyNs;
+  return clampPrediction(latencyNs * Math.exp(anchorCorrection(model.anchors, shape, density)));
+}
+
+/** The anchor settings a stored model was fitted with; undefined for a model without anchors. */
+export function anchorSettingsOf(model: PredictorModel): AnchorSettings | undefined {
+  if (model.anchors === undefined) return undefined;
+  const { bandwidth, densityWeight, priorWeight } = model.anchors;
+  return { bandwidth, densityWeight, priorWeight };
+}
+
+/** The model with anchors at every training knot (its errors there, before any anchor), or as it is. */
+function withAnchors(
+  model: PredictorModel,
+  points: readonly TrainingPoint[],
+  settings: AnchorSettings | undefined,
+): PredictorModel {
+  if (settings === undefined) return model;
+  const anchorPoints = points.map((p) =>
+    anchorPointOf(
+      p.shape,
+      p.density,
+      predictCaseNs(model, p.shape, p.scheme, p.block, p.density),
+      p.latencyNs,
+    ),
+  );
+  return { ...model, anchors: { ...settings, points: anchorPoints } };
 }
 
 export function distinctShapes(points: readonly TrainingPoint[]): string[] {
@@ -325,43 +363,68 @@ export interface HeldOutPair extends PredictionPair {
  * leave-one-shape-out): every shape is predicted by a model that never saw any point of it (holding out
  * single points would leak the shape through its other densities and flatter the figure). Features are
  * computed once per point; pairs come shape by shape, each shape's points in order.
+ *
+ * One list of pairs per entry of `anchorSettings` (undefined: the model alone): each fold's model is fitted
+ * once, and its anchors are its errors on that fold's training knots only.
  */
 function heldOutShapes(
   kind: PredictorModel['kind'],
   params: FeatureParams,
   points: readonly TrainingPoint[],
   folds: number,
-): HeldOutPair[] {
+  anchorSettings: readonly (AnchorSettings | undefined)[] = [undefined],
+): HeldOutPair[][] {
   const rows = points.map((p) => ({ features: featuresOf(p, params), latencyNs: p.latencyNs }));
   const shapes = distinctShapes(points);
   const foldOf = new Map(shapes.map((key, i) => [key, i % folds]));
   const set = linearSetOf(points);
-  const predicted = new Array<number | undefined>(points.length);
+  const predicted = anchorSettings.map(() => new Array<number | undefined>(points.length));
+  const anchored = anchorSettings.some((settings) => settings !== undefined);
   for (let fold = 0; fold < Math.min(folds, shapes.length); fold++) {
-    const training = rows.filter((_, i) => foldOf.get((points[i] as TrainingPoint).shapeKey) !== fold);
+    const inFold = (i: number): boolean => foldOf.get((points[i] as TrainingPoint).shapeKey) === fold;
+    const training = rows.filter((_, i) => !inFold(i));
     if (training.length === 0) continue;
     const model = fitRows(kind, params, training, set);
+    const anchorPoints = anchored
+      ? points.flatMap((p, i) =>
+          inFold(i)
+            ? []
+            : [anchorPointOf(p.shape, p.density, predictNs(model, (rows[i] as Row).features), p.latencyNs)],
+        )
+      : [];
     points.forEach((p, i) => {
-      if (foldOf.get(p.shapeKey) === fold) predicted[i] = predictNs(model, (rows[i] as Row).features);
+      if (!inFold(i)) return;
+      const base = predictNs(model, (rows[i] as Row).features);
+      anchorSettings.forEach((settings, s) => {
+        (predicted[s] as (number | undefined)[])[i] =
+          settings === undefined
+            ? base
+            : clampPrediction(
+                base * Math.exp(anchorCorrection({ ...settings, points: anchorPoints }, p.shape, p.density)),
+              );
+      });
     });
   }
-  return shapes.flatMap((shape) =>
-    points.flatMap((p, i) => {
-      const predictedNs = predicted[i];
-      return p.shapeKey === shape && predictedNs !== undefined
-        ? [{ shapeKey: shape, predictedNs, measuredNs: p.latencyNs }]
-        : [];
-    }),
+  return predicted.map((values) =>
+    shapes.flatMap((shape) =>
+      points.flatMap((p, i) => {
+        const predictedNs = values[i];
+        return p.shapeKey === shape && predictedNs !== undefined
+          ? [{ shapeKey: shape, predictedNs, measuredNs: p.latencyNs }]
+          : [];
+      }),
+    ),
   );
 }
 
-/** Leave-one-shape-out (see heldOutShapes). */
+/** Leave-one-shape-out (see heldOutShapes), with anchors of the given settings when there are some. */
 export function leaveOneShapeOut(
   kind: PredictorModel['kind'],
   params: number | FeatureParams,
   points: readonly TrainingPoint[],
+  anchors?: AnchorSettings,
 ): HeldOutPair[] {
-  return heldOutShapes(kind, toParams(params), points, distinctShapes(points).length);
+  return heldOutShapes(kind, toParams(params), points, distinctShapes(points).length, [anchors])[0] ?? [];
 }
 
 export interface PredictorOptions {
@@ -371,6 +434,8 @@ export interface PredictorOptions {
   /** Cache sizes tried for the miss features (conv pools); one default pair when absent. */
   readonly l1BytesTried?: readonly number[];
   readonly l2BytesTried?: readonly number[];
+  /** Residual anchor settings tried (anchors.ts); the default list when absent, none when empty. */
+  readonly anchorSettingsTried?: readonly AnchorSettings[];
 }
 
 /** One family of a pool and the knots it measured. */
@@ -418,13 +483,41 @@ export function chooseDeviceParams(
   if (graded.length === 0) return undefined;
   let best: { params: FeatureParams; error: number } | undefined;
   for (const params of candidateParams(options, false)) {
-    const pairs = graded.flatMap((points) =>
-      heldOutShapes('linear', params, points, Math.min(SELECTION_FOLDS, distinctShapes(points).length)),
+    const pairs = graded.flatMap(
+      (points) =>
+        heldOutShapes(
+          'linear',
+          params,
+          points,
+          Math.min(SELECTION_FOLDS, distinctShapes(points).length),
+        )[0] ?? [],
     );
     const error = accuracyOf(pairs).meanLogError;
     if (best === undefined || error < best.error) best = { params, error };
   }
   return best?.params;
+}
+
+/**
+ * The anchor settings that lower the pool's k-fold held-out mean |log error| most, or undefined when none
+ * beats the model alone (anchors.ts).
+ */
+function chooseAnchors(
+  kind: PredictorModel['kind'],
+  params: FeatureParams,
+  points: readonly TrainingPoint[],
+  options: PredictorOptions,
+): AnchorSettings | undefined {
+  const tried = [undefined, ...(options.anchorSettingsTried ?? ANCHOR_SETTINGS_TRIED)];
+  const folds = Math.min(SELECTION_FOLDS, distinctShapes(points).length);
+  const errors = heldOutShapes(kind, params, points, folds, tried).map(
+    (pairs) => accuracyOf(pairs).meanLogError,
+  );
+  let best = 0;
+  errors.forEach((error, i) => {
+    if (error < (errors[best] as number)) best = i;
+  });
+  return tried[best];
 }
 
 export function fitPool(
@@ -446,7 +539,8 @@ export function fitPool(
           ? candidateParams(options, fc || kind === 'loglinear')
           : [kind === 'linear' ? device : { ...DEFAULT_CACHE_SIZES, tileFloats: device.tileFloats }];
       for (const params of grid) {
-        scored.push({ kind, params, accuracy: accuracyOf(heldOutShapes(kind, params, points, folds)) });
+        const [pairs = []] = heldOutShapes(kind, params, points, folds);
+        scored.push({ kind, params, accuracy: accuracyOf(pairs) });
       }
     }
     // By mean |log error|, not MAPE: MAPE caps an under-prediction at 100% but not an over-prediction, so
@@ -459,8 +553,9 @@ export function fitPool(
   const kind = best?.kind ?? 'linear';
   const params =
     best?.params ?? (fc ? undefined : device) ?? (candidateParams(options, fc)[0] as FeatureParams);
-  const model = fitModel(kind, params, points);
-  const heldOut = best === undefined ? [] : leaveOneShapeOut(kind, params, points);
+  const anchors = best === undefined ? undefined : chooseAnchors(kind, params, points, options);
+  const model = withAnchors(fitModel(kind, params, points), points, anchors);
+  const heldOut = best === undefined ? [] : leaveOneShapeOut(kind, params, points, anchors);
   const candidates: ModelCandidateScore[] = scored.map((s) => {
     const stored = modelParams(s.params, fc || s.kind === 'loglinear' ? [] : CACHE_FEATURES);
     return {

@@ -159,6 +159,35 @@ export interface PredictorModel {
    * throughput the family never came near.
    */
   readonly nsPerFlopRange: readonly [number, number];
+  /**
+   * The model's errors at its training knots, carried to nearby shapes (anchors.ts); absent when
+   * cross-validation found they did not help the pool, and in LUTs written before they existed.
+   */
+  readonly anchors?: ResidualAnchors;
+}
+
+/** One training knot's error: where it sits and ln(measured / predicted) of the model without anchors. */
+export interface AnchorPoint {
+  readonly op: LayerShape['op'];
+  readonly k: number;
+  readonly stride: number;
+  readonly cin: number;
+  readonly cout: number;
+  /** Output height x width (1 for FC). */
+  readonly outputPixels: number;
+  readonly density: number;
+  readonly logRatio: number;
+}
+
+/** Kernel smoothing of the model's errors (anchors.ts): settings picked by cross-validation, and the knots. */
+export interface ResidualAnchors {
+  /** Gaussian kernel width, in octaves of cin, cout and output pixels. */
+  readonly bandwidth: number;
+  /** Weight of the squared log2 density distance against one shape axis. */
+  readonly densityWeight: number;
+  /** Weight of a zero correction: where the anchors' weights sum to less, the correction shrinks. */
+  readonly priorWeight: number;
+  readonly points: readonly AnchorPoint[];
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import { familyId, familyOf } from '../../cost-model/family.ts';
 import {
+  anchorSettingsOf,
   distinctShapes,
   leaveOneShapeOut,
   paramsOf,
@@ -66,7 +67,12 @@ export function lutQuality(lut: Lut, source: string): ReportLut {
       // leaveOneShapeOut answers shape by shape (sorted), each shape's points in order: the same order here.
       const ordered = distinctShapes(fitted).flatMap((shape) => fitted.filter((p) => p.shapeKey === shape));
       const own = new Set(points.map((p) => p.shapeKey));
-      const heldOut = leaveOneShapeOut(predictor.model.kind, paramsOf(predictor.model), fitted);
+      const heldOut = leaveOneShapeOut(
+        predictor.model.kind,
+        paramsOf(predictor.model),
+        fitted,
+        anchorSettingsOf(predictor.model),
+      );
       heldOut.forEach((pair, i) => {
         const point = ordered[i];
         if (!own.has(pair.shapeKey)) return;
