@@ -128,7 +128,7 @@ test('unknown model lists the built-in models', () => {
   assert.equal(issues[0]?.path, 'sweep.models[1]');
   assert.equal(
     issues[0]?.expected,
-    'a built-in model: one of vgg16-cifar10, resnet18-cifar10, resnet50-imagenet, mobilenetv2-imagenet, mobilenetv1-imagenet',
+    'a built-in model: one of vgg16-cifar10, resnet18-cifar10, resnet50-imagenet, mobilenetv2-imagenet, mobilenetv1-imagenet, mobilenetv2-0.75-imagenet',
   );
   assert.deepEqual(issues[0]?.choices, [
     'vgg16-cifar10',
@@ -136,6 +136,7 @@ test('unknown model lists the built-in models', () => {
     'resnet50-imagenet',
     'mobilenetv2-imagenet',
     'mobilenetv1-imagenet',
+    'mobilenetv2-0.75-imagenet',
   ]);
   assert.equal(issues[0]?.found, "'alexnet'");
 });

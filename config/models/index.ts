@@ -1,7 +1,7 @@
 /** The built-in model layer tables, by name. */
 import type { ModelTable } from '../types.ts';
 import { MOBILENETV1_IMAGENET } from './mobilenetv1-imagenet.ts';
-import { MOBILENETV2_IMAGENET } from './mobilenetv2-imagenet.ts';
+import { MOBILENETV2_075_IMAGENET, MOBILENETV2_IMAGENET } from './mobilenetv2-imagenet.ts';
 import { RESNET18_CIFAR10 } from './resnet18-cifar10.ts';
 import { RESNET50_IMAGENET } from './resnet50-imagenet.ts';
 import { VGG16_CIFAR10 } from './vgg16-cifar10.ts';
@@ -12,6 +12,7 @@ export const MODEL_NAMES = [
   'resnet50-imagenet',
   'mobilenetv2-imagenet',
   'mobilenetv1-imagenet',
+  'mobilenetv2-0.75-imagenet',
 ] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
@@ -21,6 +22,7 @@ export const MODELS: Readonly<Record<ModelName, ModelTable>> = {
   'resnet50-imagenet': RESNET50_IMAGENET,
   'mobilenetv2-imagenet': MOBILENETV2_IMAGENET,
   'mobilenetv1-imagenet': MOBILENETV1_IMAGENET,
+  'mobilenetv2-0.75-imagenet': MOBILENETV2_075_IMAGENET,
 };
 
 export function isModelName(name: string): name is ModelName {

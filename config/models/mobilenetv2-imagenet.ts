@@ -6,6 +6,12 @@
  * stride), `conv.2` 1x1 linear projection. With t = 1 (features.1) there is no expansion: `conv.0.0` is
  * the depthwise conv and `conv.1` the projection.
  * https://github.com/pytorch/vision/blob/main/torchvision/models/mobilenetv2.py
+ *
+ * The width multiplier (Sandler et al. 2018, section 6.1) scales every channel count, rounded as torchvision's
+ * `_make_divisible` does (to a multiple of 8, never more than 10% down); the last 1x1 stays at 1280 below
+ * width 1. Width 0.75 is the published 0.75 model: 209 M MACs at 224x224 (the paper's Table 6 / the TF-Slim
+ * model zoo list 209 M). Its layers are channel-scaled neighbours of the width-1.0 ones, the shapes a lab
+ * measures when a model family ships several widths.
  */
 import { convShape, dwconvShape, fcShape } from '../shape.ts';
 import type { ModelLayer, ModelTable } from '../types.ts';
@@ -21,16 +27,24 @@ const SETTING: readonly (readonly [t: number, c: number, n: number, s: number])[
   [6, 320, 1, 1],
 ];
 
-function features(): ModelLayer[] {
+/** torchvision's _make_divisible(v, 8): nearest multiple of 8, at least 8, not below 90% of v. */
+function divisibleBy8(value: number): number {
+  const rounded = Math.max(8, Math.floor((value + 4) / 8) * 8);
+  return rounded < 0.9 * value ? rounded + 8 : rounded;
+}
+
+function features(width: number): ModelLayer[] {
   let side = 224;
-  const layers: ModelLayer[] = [{ name: 'features.0.0', shape: convShape(3, 32, side, 3, 2, 1) }];
+  const stem = divisibleBy8(32 * width);
+  const layers: ModelLayer[] = [{ name: 'features.0.0', shape: convShape(3, stem, side, 3, 2, 1) }];
   side /= 2;
-  let cin = 32;
+  let cin = stem;
   let index = 1;
-  for (const [t, c, n, s] of SETTING) {
+  for (const [t, channels, n, s] of SETTING) {
+    const c = divisibleBy8(channels * width);
     for (let repeat = 0; repeat < n; repeat++) {
       const stride = repeat === 0 ? s : 1;
-      const hidden = cin * t;
+      const hidden = Math.round(cin * t);
       const prefix = `features.${index}.conv`;
       if (t === 1) {
         layers.push(
@@ -49,12 +63,21 @@ function features(): ModelLayer[] {
       index += 1;
     }
   }
-  layers.push({ name: `features.${index}.0`, shape: convShape(cin, 1280, side, 1, 1, 0) });
+  layers.push({ name: `features.${index}.0`, shape: convShape(cin, lastChannels(width), side, 1, 1, 0) });
   return layers;
 }
 
-export const MOBILENETV2_IMAGENET: ModelTable = {
-  name: 'mobilenetv2-imagenet',
-  dataset: 'imagenet',
-  layers: [...features(), { name: 'classifier.1', shape: fcShape(1280, 1000) }],
-};
+function lastChannels(width: number): number {
+  return divisibleBy8(1280 * Math.max(1, width));
+}
+
+function mobilenetV2(name: string, width: number): ModelTable {
+  return {
+    name,
+    dataset: 'imagenet',
+    layers: [...features(width), { name: 'classifier.1', shape: fcShape(lastChannels(width), 1000) }],
+  };
+}
+
+export const MOBILENETV2_IMAGENET: ModelTable = mobilenetV2('mobilenetv2-imagenet', 1);
+export const MOBILENETV2_075_IMAGENET: ModelTable = mobilenetV2('mobilenetv2-0.75-imagenet', 0.75);

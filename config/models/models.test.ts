@@ -24,6 +24,8 @@ const PUBLISHED_GMACS: Record<(typeof MODEL_NAMES)[number], number> = {
   'vgg16-cifar10': 0.31,
   // Howard et al. 2017, Table 1 (MobileNet-V1 1.0 224): 569 million multiply-adds.
   'mobilenetv1-imagenet': 0.569,
+  // Sandler et al. 2018, Table 6 and the TF-Slim zoo (MobileNet-V2 0.75 224): 209 million multiply-adds.
+  'mobilenetv2-0.75-imagenet': 0.209,
 };
 
 for (const name of MODEL_NAMES) {
@@ -47,12 +49,28 @@ for (const name of MODEL_NAMES) {
   });
 }
 
-test('layer counts: 13+1 (VGG-16), 20+1 (ResNet-18), 53+1 (ResNet-50), 52+1 (MobileNet-V2), 27+1 (MobileNet-V1)', () => {
+test('layer counts: 13+1 (VGG-16), 20+1 (ResNet-18), 53+1 (ResNet-50), 52+1 (MobileNet-V2 at both widths), 27+1 (MobileNet-V1)', () => {
   const counts = MODEL_NAMES.map((name) => MODELS[name].layers.length);
-  assert.deepEqual(counts, [14, 21, 54, 53, 28]);
+  assert.deepEqual(counts, [14, 21, 54, 53, 28, 53]);
   assert.equal(MODELS['mobilenetv1-imagenet'].layers.filter((l) => l.shape.op === 'dwconv').length, 13);
   assert.equal(MODELS['vgg16-cifar10'].layers.filter((l) => l.shape.op === 'conv').length, 13);
   assert.equal(MODELS['mobilenetv2-imagenet'].layers.filter((l) => l.shape.op === 'dwconv').length, 17);
+});
+
+test('mobilenetv2-0.75-imagenet: channels x 0.75 rounded to multiples of 8 as torchvision does, last 1x1 kept at 1280', () => {
+  const model = MODELS['mobilenetv2-0.75-imagenet'];
+  const full = MODELS['mobilenetv2-imagenet'];
+  assert.deepEqual(
+    model.layers.map((l) => l.name),
+    full.layers.map((l) => l.name),
+  );
+  assert.equal(shapeKey(layer(model, 'features.0.0')), 'conv 3->24 k3 s2 p1 @224x224');
+  // 16 x 0.75 = 12 rounds up to 16 (8 would be more than 10% down); 24 x 0.75 = 18 rounds to 24 for the same reason.
+  assert.equal(shapeKey(layer(model, 'features.1.conv.1')), 'conv 24->16 k1 s1 p0 @112x112');
+  assert.equal(shapeKey(layer(model, 'features.2.conv.2')), 'conv 96->24 k1 s1 p0 @56x56');
+  assert.equal(shapeKey(layer(model, 'features.17.conv.2')), 'conv 720->240 k1 s1 p0 @7x7');
+  assert.equal(shapeKey(layer(model, 'features.18.0')), 'conv 240->1280 k1 s1 p0 @7x7');
+  assert.equal(layer(model, 'classifier.1').cin, 1280);
 });
 
 test('resnet18-cifar10: 3x3 stem at 32x32, stride on the first 3x3 of a stage, 1x1 stride-2 shortcut', () => {
