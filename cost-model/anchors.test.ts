@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convShape, shapeKey } from '../config/shape.ts';
 import type { LayerShape } from '../config/types.ts';
-import { anchorCorrection, anchorPointOf } from './anchors.ts';
+import { anchorCorrection, anchorPointOf, octaveDistance } from './anchors.ts';
 import { LutFormatError } from './errors.ts';
 import { familyOf } from './family.ts';
 import { computeFeatures } from './features.ts';
@@ -45,6 +45,14 @@ test('anchors of another op, kernel size or stride do not count; far ones fade o
   // weight e^-8, a correction of 0.14% where the anchor's own error is 50%.
   const otherDensity = anchorPointOf(AT, 0.125, 1000, 1500);
   assert.ok(Math.abs(anchorCorrection(anchors([otherDensity]), AT, 0.5)) < 0.002);
+});
+
+test('octave distance: log2 of cin, cout and output pixels; other ops, kernel sizes and strides are not near', () => {
+  // cin x2 (1 octave), cout x0.5 (1 octave), 28x28 -> 14x14 output (2 octaves): sqrt(1 + 1 + 4).
+  assert.ok(Math.abs(octaveDistance(AT, convShape(128, 32, 14, 3, 1, 1)) - Math.sqrt(6)) < 1e-12);
+  assert.equal(octaveDistance(AT, AT), 0);
+  assert.equal(octaveDistance(AT, convShape(64, 64, 28, 1, 1, 0)), Number.POSITIVE_INFINITY);
+  assert.equal(octaveDistance(AT, convShape(64, 64, 56, 3, 2, 1)), Number.POSITIVE_INFINITY);
 });
 
 test('two anchors at equal distance average their errors', () => {

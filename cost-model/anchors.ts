@@ -39,6 +39,17 @@ function position(shape: LayerShape, density: number): [number, number, number, 
   return [Math.log2(shape.cin), Math.log2(shape.cout), Math.log2(pixels), Math.log2(density)];
 }
 
+/**
+ * Octaves between two layer shapes in cin, cout and output pixels (Euclidean over the log2 axes); Infinity
+ * when their op, kernel size or stride differ, which anchors never bridge.
+ */
+export function octaveDistance(a: LayerShape, b: LayerShape): number {
+  if (a.op !== b.op || a.k !== b.k || a.stride !== b.stride) return Number.POSITIVE_INFINITY;
+  const [ac, ao, ap] = position(a, 1);
+  const [bc, bo, bp] = position(b, 1);
+  return Math.hypot(ac - bc, ao - bo, ap - bp);
+}
+
 export function anchorPointOf(
   shape: LayerShape,
   density: number,

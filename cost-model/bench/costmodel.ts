@@ -152,6 +152,16 @@ for (const report of reports) {
     }),
     `${'overall'.padEnd(28)} ${''.padStart(6)} ${String(holdout.answered).padStart(6)} | ${cells(holdout.overall)} | ${cells(noise.accuracy)}`,
     '',
+    'the same held-out cases by distance to the nearest measured shape (octaves of cin, cout and output pixels;',
+    'same op, kernel size and stride), which is how far the residual anchors reach:',
+    ...holdout.byNeighbour.map((band, i) => {
+      const lower = i === 0 ? 0 : (holdout.byNeighbour[i - 1]?.maxOctaves ?? 0);
+      const label = Number.isFinite(band.maxOctaves)
+        ? `${lower} to ${band.maxOctaves} octave`
+        : `over ${lower} octave, or none`;
+      return `  ${label.padEnd(26)} ${String(band.cases).padStart(6)} | ${cells(band.accuracy)}`;
+    }),
+    '',
     `${holdout.answered} held-out cases predicted, ${holdout.unanswered} refused by the LUT (LutLookupError: family too small or never measured).`,
     ...Object.entries(report.skippedBuilds).map(
       ([hash, count]) =>

@@ -3,8 +3,10 @@
  * well the machine repeats its own measurements. costmodel.ts does the sweeps and the printing.
  */
 import { shapeKey } from '../../config/shape.ts';
+import type { LayerShape } from '../../config/types.ts';
 import { medianOf } from '../../orchestrator/stats/index.ts';
 import { accuracyOf, type PredictionPair } from '../accuracy.ts';
+import { octaveDistance } from '../anchors.ts';
 import { LutLookupError } from '../errors.ts';
 import { entryId, familyId, familyOf, lutBlock } from '../family.ts';
 import { fitLut } from '../fit.ts';
@@ -79,9 +81,25 @@ export interface FamilyHoldout {
   readonly unanswered: Readonly<Record<string, number>>;
 }
 
+/** Held-out cases by how far their shape is from the nearest shape the fold's LUT measured. */
+export interface NeighbourBand {
+  /** Upper bound in octaves (cin, cout, output pixels; same op, kernel size and stride); Infinity: the rest. */
+  readonly maxOctaves: number;
+  readonly cases: number;
+  readonly accuracy: Accuracy | null;
+}
+
+/** Band limits: a width-multiplier or channel-pruned variant is within half an octave, a next stage about 1. */
+export const NEIGHBOUR_BANDS: readonly number[] = [0.5, 1, Number.POSITIVE_INFINITY];
+
 export interface HoldoutReport {
   readonly folds: number;
   readonly families: readonly FamilyHoldout[];
+  /**
+   * The same held-out cases split by distance to the nearest measured shape: the residual anchors (anchors.ts)
+   * only reach shapes near measured ones, so the figure depends on how close the shapes to predict are.
+   */
+  readonly byNeighbour: readonly NeighbourBand[];
   readonly overall: Accuracy | null;
   readonly answered: number;
   readonly unanswered: number;
@@ -104,10 +122,17 @@ export function holdOutShapes(
   const unansweredByFamily = new Map<string, Record<string, number>>();
   const shapesByFamily = new Map<string, Set<string>>();
   const casesByFamily = new Map<string, number>();
+  const pairsByBand = NEIGHBOUR_BANDS.map((): PredictionPair[] => []);
+  const casesByBand = NEIGHBOUR_BANDS.map(() => 0);
   for (let fold = 0; fold < folds; fold++) {
     const training = points.filter((p) => foldOf.get(shapeKey(p.shape)) !== fold);
     const heldOut = groups.filter((g) => foldOf.get(g.shapeKey) === fold);
     if (training.length === 0 || heldOut.length === 0) continue;
+    const measuredShapes = [...new Map(training.map((p) => [shapeKey(p.shape), p.shape])).values()];
+    const bandOf = (shape: LayerShape): number => {
+      const nearest = Math.min(...measuredShapes.map((m) => octaveDistance(shape, m)));
+      return NEIGHBOUR_BANDS.findIndex((limit) => nearest <= limit);
+    };
     const lookup = createLookup(
       fitLut(training, { createdAt: 'bench', ...(settings === undefined ? {} : { settings }) }),
     );
@@ -116,14 +141,16 @@ export function holdOutShapes(
       shapesByFamily.set(group.family, (shapesByFamily.get(group.family) ?? new Set()).add(group.shapeKey));
       casesByFamily.set(group.family, (casesByFamily.get(group.family) ?? 0) + 1);
       const density = group.points.reduce((sum, p) => sum + p.density, 0) / group.points.length;
+      const band = bandOf(first.shape);
+      casesByBand[band] = (casesByBand[band] ?? 0) + 1;
       try {
         const answer = lookup.latency(first.shape, first.scheme, first.block, density, first.threads);
-        const pairs = pairsByFamily.get(group.family) ?? [];
-        pairs.push({
+        const pair = {
           predictedNs: answer.latencyNs,
           measuredNs: medianOf(group.points.map((p) => p.medianNs)),
-        });
-        pairsByFamily.set(group.family, pairs);
+        };
+        pairsByFamily.set(group.family, [...(pairsByFamily.get(group.family) ?? []), pair]);
+        pairsByBand[band]?.push(pair);
       } catch (error) {
         if (!(error instanceof LutLookupError)) throw error;
         const counts = unansweredByFamily.get(group.family) ?? {};
@@ -150,6 +177,14 @@ export function holdOutShapes(
   return {
     folds,
     families,
+    byNeighbour: NEIGHBOUR_BANDS.map((maxOctaves, band) => {
+      const pairs = pairsByBand[band] ?? [];
+      return {
+        maxOctaves,
+        cases: casesByBand[band] ?? 0,
+        accuracy: pairs.length === 0 ? null : accuracyOf(pairs),
+      };
+    }),
     overall: all.length === 0 ? null : accuracyOf(all),
     answered: all.length,
     unanswered,
