@@ -1,13 +1,15 @@
 /**
  * `npm run bench:costmodel`: how well the cost model predicts layer shapes it never saw, on this machine.
  *
- *  1. Sweeps the host `--repeats` times (default 3) over the four built-in models with the real CLI
- *     (`prunelab sweep --device host`) into `--db` (default test-artifacts/bench-costmodel.db), unless
- *     `--reuse` says to evaluate what the file already holds;
+ *  1. Sweeps the host `--repeats` times (default 3) over `--models` (default: five built-in models, see
+ *     DEFAULT_MODELS) with the real CLI (`prunelab sweep --device host`) into `--db` (default
+ *     test-artifacts/bench-costmodel.db), unless `--reuse` says to evaluate what the file already holds
+ *     (with `--models`, only the measurements of those models' shapes);
  *  2. holds out whole layer shapes (K-fold, `--folds`, default 5): each fold's LUT is fitted without any
  *     point of its shapes, and every held-out case is looked up (source `predicted`);
  *  3. prints the share of held-out predictions within ±10% (and ±5%, MAPE) per family and overall, next to
- *     the measurement noise itself: each repeat of a case taken as the prediction of the other repeats.
+ *     the measurement noise itself: each repeat of a case taken as the prediction of the other repeats; and
+ *     the held-out cases again by distance to the nearest measured shape.
  *
  * A benchmark, not a test: it takes minutes of CPU and its figures depend on the machine and its load.
  * It is an I/O edge (it runs sweeps and reads the store), so unlike the rest of cost-model/ it imports the
@@ -18,6 +20,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { getModel, MODEL_NAMES } from '../../config/models/index.ts';
+import { shapeKey } from '../../config/shape.ts';
 import { groupPointsByDevice } from '../../orchestrator/fit/points.ts';
 import { readFitRows } from '../../orchestrator/fit/read-rows.ts';
 import { openStore } from '../../orchestrator/store/open.ts';
@@ -31,13 +35,9 @@ const { values: options } = parseArgs({
     db: { type: 'string', default: 'test-artifacts/bench-costmodel.db' },
     reuse: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '3' },
-    // Four of the built-in models: 68 distinct conv shapes, so that every conv pool has enough of them (the
-    // README's figures). Adding mobilenetv1-imagenet (20 more shapes, 8 of them depthwise) took 10 minutes and did
-    // not raise the held-out figure on the development VM (78%, depthwise 39% of 18 shapes).
-    models: {
-      type: 'string',
-      default: 'resnet18-cifar10,mobilenetv2-imagenet,resnet50-imagenet,vgg16-cifar10',
-    },
+    // Without --reuse: the models to sweep (DEFAULT_MODELS). With --reuse: only the stored measurements of
+    // these models' layer shapes are evaluated (all of them when absent).
+    models: { type: 'string' },
     schemes: { type: 'string', default: 'dense,unstructured,bcr,pattern' },
     blocks: { type: 'string', default: '4x1' },
     sparsities: { type: 'string', default: '0.5,0.75,0.9' },
@@ -46,6 +46,22 @@ const { values: options } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
+
+/**
+ * Five of the built-in models (the README's figures): the four of the first benchmarks (68 distinct conv shapes,
+ * so every conv pool has enough) and MobileNet-V2 at width 0.75, whose layers are channel-scaled neighbours of
+ * the width-1.0 ones, as in a lab that measures a model family.
+ */
+const DEFAULT_MODELS =
+  'resnet18-cifar10,mobilenetv2-imagenet,resnet50-imagenet,vgg16-cifar10,mobilenetv2-0.75-imagenet';
+const models = options.models ?? DEFAULT_MODELS;
+const unknownModels = models.split(',').filter((name) => getModel(name) === undefined);
+if (unknownModels.length > 0) {
+  console.error(
+    `--models: unknown model(s) ${unknownModels.join(', ')}; built-in: ${MODEL_NAMES.join(', ')}`,
+  );
+  process.exit(2);
+}
 
 const dbPath = resolve(options.db);
 const repeats = Number(options.repeats);
@@ -68,7 +84,7 @@ function sweepOnce(run: number): void {
     '--db',
     dbPath,
     '--models',
-    options.models,
+    models,
     '--schemes',
     options.schemes,
     '--blocks',
@@ -94,6 +110,12 @@ if (!options.reuse) {
 
 const store = await openStore(dbPath, { mustExist: true });
 const rows = await readFitRows(store.db);
+// What the file holds, not what the options say: with --reuse they may differ.
+const sweptModels = new Set<string>();
+for (const { config_json } of await store.db.selectFrom('runs').select('config_json').execute()) {
+  const models: unknown = JSON.parse(config_json)?.sweep?.models;
+  if (Array.isArray(models)) for (const model of models) sweptModels.add(String(model));
+}
 await store.close();
 
 interface DeviceReport {
@@ -108,15 +130,31 @@ interface DeviceReport {
   readonly holdout: HoldoutReport;
 }
 
-const reports: DeviceReport[] = groupPointsByDevice(rows).map((group) => ({
-  device: group.deviceId,
-  agentHash: group.agentHash,
-  skippedBuilds: group.skippedBuilds,
-  disturbedDropped: group.disturbedDropped,
-  points: group.points.length,
-  noise: repeatNoise(groupCases(group.points)),
-  holdout: holdOutShapes(group.points, folds),
-}));
+/** With --reuse --models, the measurements of those models' shapes only. */
+const evaluatedShapes =
+  options.reuse && options.models !== undefined
+    ? new Set(
+        options.models
+          .split(',')
+          .flatMap((name) => getModel(name)?.layers.map((l) => shapeKey(l.shape)) ?? []),
+      )
+    : undefined;
+
+const reports: DeviceReport[] = groupPointsByDevice(rows).map((group) => {
+  const points =
+    evaluatedShapes === undefined
+      ? group.points
+      : group.points.filter((p) => evaluatedShapes.has(shapeKey(p.shape)));
+  return {
+    device: group.deviceId,
+    agentHash: group.agentHash,
+    skippedBuilds: group.skippedBuilds,
+    disturbedDropped: group.disturbedDropped,
+    points: points.length,
+    noise: repeatNoise(groupCases(points)),
+    holdout: holdOutShapes(points, folds),
+  };
+});
 
 if (options.json) {
   console.log(JSON.stringify({ db: dbPath, folds, reports }, null, 2));
@@ -136,7 +174,10 @@ for (const report of reports) {
   const { holdout, noise } = report;
   const lines = [
     `prunelab cost-model benchmark: ${report.device}, agent ${report.agentHash}, ${report.points} measurements in ${dbPath}`,
-    `sweep: ${options.models}; schemes ${options.schemes}; blocks ${options.blocks}; sparsities ${options.sparsities}; threads ${options.threads}`,
+    options.reuse
+      ? `sweeps stored in the file (--reuse): models ${[...sweptModels].sort().join(',')}` +
+        (options.models === undefined ? '' : `; evaluated: the shapes of ${options.models}`)
+      : `sweep: ${models}; schemes ${options.schemes}; blocks ${options.blocks}; sparsities ${options.sparsities}; threads ${options.threads}`,
     `held out: whole layer shapes, ${holdout.folds}-fold (each fold's LUT fitted without any point of its shapes)`,
     '',
     `${'family'.padEnd(28)} ${'shapes'.padStart(6)} ${'cases'.padStart(6)} | ${'held-out prediction'.padEnd(20)} | repeat noise (run vs run)`,
