@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convShape } from '../config/shape.ts';
+import type { LayerShape } from '../config/types.ts';
 import { LutLookupError } from './errors.ts';
 import { createLookup } from './lookup.ts';
 import { CONV3X3_SHAPES, FC_SHAPE, formulaNs, shapeAt, syntheticLut } from './test-support.ts';
@@ -96,4 +97,42 @@ test('a family never measured, too few shapes, other threads and bad queries thr
     lookup.latency(convShape(3, 3, 8, 3, 1, 1), 'unstructured', undefined, 1.5, 1),
   );
   assert.match(badDensity.message, /density must be in \(0, 1\]/);
+});
+
+test('a predicted interval comes from the held-out shapes as far from the measured ones as the query', () => {
+  const lut = syntheticLut();
+  const family = lut.predictors.find(
+    (p) => p.family.opKind === 'conv3x3' && p.family.scheme === 'unstructured',
+  );
+  assert.ok(family?.accuracy != null && family.accuracyByDistance !== undefined);
+  // The fit's split covers every held-out prediction of the family once.
+  const { near, far } = family.accuracyByDistance;
+  assert.equal((near?.heldOut ?? 0) + (far?.heldOut ?? 0), family.accuracy.heldOut);
+  // Literal errors, so the test says which interval the lookup must pick: ±5% near, ±30% far.
+  const split = {
+    near: { ...family.accuracy, logErrorP90: Math.log(1.05) },
+    far: { ...family.accuracy, logErrorP90: Math.log(1.3) },
+  };
+  const edited = {
+    ...lut,
+    predictors: lut.predictors.map((p) => (p === family ? { ...p, accuracyByDistance: split } : p)),
+  };
+  const answerOf = (shape: LayerShape) =>
+    createLookup(edited).latency(shape, 'unstructured', undefined, 0.25, 1);
+  // The last test shape (8 -> 96 on 20x20, not measured) is 2.3 octaves from the nearest measured one
+  // (24 -> 40 on 14x14): far. A 20 -> 36 layer on 14x14 is 0.3 octaves from that one: near.
+  const farAnswer = answerOf(shapeAt(9));
+  const nearAnswer = answerOf(convShape(20, 36, 14, 3, 1, 1));
+  for (const [answer, factor, words] of [
+    [farAnswer, 1.3, /octaves away, interval from the held-out shapes beyond 1 octave/],
+    [nearAnswer, 1.05, /octaves away, interval from the held-out shapes within 1 octave/],
+  ] as const) {
+    assert.equal(answer.source, 'predicted');
+    assert.ok(
+      within(answer.intervalNs[1] / answer.latencyNs, factor, 1e-9),
+      `${answer.intervalNs} ${answer.latencyNs}`,
+    );
+    assert.ok(within(answer.latencyNs / answer.intervalNs[0], factor, 1e-9));
+    assert.match(answer.rule, words);
+  }
 });

@@ -16,6 +16,7 @@
 import { shapeKey } from '../config/shape.ts';
 import type { LayerShape } from '../config/types.ts';
 import { BLOCK_SCHEMES, parseBlockSize, type Scheme } from '../config/vocabulary.ts';
+import { NEAR_OCTAVES, nearestOctaves } from './anchors.ts';
 import { readCurve } from './curve.ts';
 import { type LookupQuery, LutLookupError } from './errors.ts';
 import { entryId, familyId, familyOf, lutBlock, poolKeyOf } from './family.ts';
@@ -65,6 +66,13 @@ export function createLookup(lut: Lut): LatencyLookup {
    * kernel is the same, work.ts counts the difference. No shape of it was held out, so its interval is that
    * of the pool's least accurate family.
    */
+  /** The shapes measured in each pool, for how far a query is from them (anchors.ts). */
+  const measuredByPool = new Map<string, LayerShape[]>();
+  for (const entry of lut.entries) {
+    const key = poolKeyOf(familyOf(entry.shape, entry.scheme, entry.block, entry.threads));
+    measuredByPool.set(key, [...(measuredByPool.get(key) ?? []), entry.shape]);
+  }
+
   function poolPredictor(family: FamilyKey): LutPredictor | undefined {
     const key = poolKeyOf(family);
     return lut.predictors
@@ -150,13 +158,25 @@ export function createLookup(lut: Lut): LatencyLookup {
       };
     }
 
+    // The interval comes from the held-out shapes as far from the measured ones as this query is, when the
+    // LUT has that split: near shapes are predicted better (their neighbours' errors anchor them).
     const predicted = (source: LutPredictor, accuracy: Accuracy, rule: string): LatencyAnswer => {
       const latencyNs = predictCaseNs(source.model, shape, scheme, block, density);
+      const octaves = nearestOctaves(shape, measuredByPool.get(poolKeyOf(source.family)) ?? []);
+      const near = octaves <= NEAR_OCTAVES;
+      const matched = near ? source.accuracyByDistance?.near : source.accuracyByDistance?.far;
+      const where = Number.isFinite(octaves)
+        ? `nearest measured shape ${octaves.toFixed(1)} octaves away`
+        : 'no comparable shape measured';
       return {
         latencyNs,
         source: 'predicted',
-        intervalNs: widen(latencyNs, latencyNs, accuracy.logErrorP90),
-        rule: `${source.model.kind} predictor of ${rule}`,
+        intervalNs: widen(latencyNs, latencyNs, matched?.logErrorP90 ?? accuracy.logErrorP90),
+        rule:
+          `${source.model.kind} predictor of ${rule}; ${where}` +
+          (matched == null
+            ? ''
+            : `, interval from the held-out shapes ${near ? 'within' : 'beyond'} ${NEAR_OCTAVES} octave`),
       };
     };
     const borrowed = predictor === undefined ? poolPredictor(family) : undefined;

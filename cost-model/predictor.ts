@@ -23,7 +23,14 @@ import MultivariateLinearRegression from 'ml-regression-multivariate-linear';
 import type { LayerShape } from '../config/types.ts';
 import type { Scheme } from '../config/vocabulary.ts';
 import { accuracyOf, type PredictionPair } from './accuracy.ts';
-import { ANCHOR_SETTINGS_TRIED, type AnchorSettings, anchorCorrection, anchorPointOf } from './anchors.ts';
+import {
+  ANCHOR_SETTINGS_TRIED,
+  type AnchorSettings,
+  anchorCorrection,
+  anchorPointOf,
+  NEAR_OCTAVES,
+  nearestOctaves,
+} from './anchors.ts';
 import {
   type CacheSizes,
   computeFeatures,
@@ -566,6 +573,20 @@ export function fitPool(
       within10: s.accuracy.within10,
     };
   });
+  // How far each shape is from the nearest other shape of the pool: what leave-one-shape-out left it.
+  const shapeOf = new Map(points.map((p) => [p.shapeKey, p.shape]));
+  const near = new Set(
+    [...shapeOf].flatMap(([key, shape]) =>
+      nearestOctaves(
+        shape,
+        [...shapeOf].flatMap(([other, otherShape]) => (other === key ? [] : [otherShape])),
+      ) <= NEAR_OCTAVES
+        ? [key]
+        : [],
+    ),
+  );
+  const accuracyOrNull = (pairs: readonly HeldOutPair[]): Accuracy | null =>
+    pairs.length === 0 ? null : accuracyOf(pairs);
   return members.map((member) => {
     const own = new Set(member.points.map((p) => p.shapeKey));
     const pairs = heldOut.filter((pair) => own.has(pair.shapeKey));
@@ -575,7 +596,15 @@ export function fitPool(
       shapes,
       points: points.length,
       model,
-      accuracy: pairs.length === 0 ? null : accuracyOf(pairs),
+      accuracy: accuracyOrNull(pairs),
+      ...(pairs.length === 0
+        ? {}
+        : {
+            accuracyByDistance: {
+              near: accuracyOrNull(pairs.filter((pair) => near.has(pair.shapeKey))),
+              far: accuracyOrNull(pairs.filter((pair) => !near.has(pair.shapeKey))),
+            },
+          }),
       candidates,
     };
   });

@@ -232,6 +232,12 @@ export interface LutPredictor {
    */
   readonly accuracy: Accuracy | null;
   /**
+   * The same held-out predictions split by how far each shape was from the nearest other shape of its pool
+   * (anchors.ts: `near` within NEAR_OCTAVES, `far` beyond); null where no held-out shape falls. The lookup
+   * sizes a predicted answer's interval by the half that matches the query. Absent in older LUTs.
+   */
+  readonly accuracyByDistance?: { readonly near: Accuracy | null; readonly far: Accuracy | null };
+  /**
    * Every (model kind, tile, cache sizes) tried on the pool, by 5-fold shape-held-out error; the lowest
    * meanLogError was kept (the tile and cache sizes are chosen once for all conv pools, predictor.ts).
    */

@@ -182,6 +182,11 @@ test('an unmeasured 3x3 shape is `predicted` with an interval; an unmeasured fam
   assert.equal(answer.source, 'predicted');
   assert.ok(answer.latencyNs > 0);
   assert.ok(answer.intervalNs[0] <= answer.latencyNs && answer.latencyNs <= answer.intervalNs[1]);
+  // Its interval is sized by the held-out shapes as far from the measured ones as it is (96 -> 96 on 24x24).
+  assert.match(answer.rule, /nearest measured shape \d+\.\d octaves away/);
+  const split = family?.accuracyByDistance;
+  assert.ok(split !== undefined);
+  assert.equal((split.near?.heldOut ?? 0) + (split.far?.heldOut ?? 0), family?.accuracy?.heldOut);
   assert.throws(
     () => lookup.latency(unseen, 'bcr', '4x1', 0.25, 1),
     (error: unknown) => error instanceof LutLookupError && error.data.reason === 'family-not-measured',

@@ -194,13 +194,17 @@ for (const report of reports) {
     `${'overall'.padEnd(28)} ${''.padStart(6)} ${String(holdout.answered).padStart(6)} | ${cells(holdout.overall)} | ${cells(noise.accuracy)}`,
     '',
     'the same held-out cases by distance to the nearest measured shape (octaves of cin, cout and output pixels;',
-    'same op, kernel size and stride), which is how far the residual anchors reach:',
+    'same op, kernel size and stride), which is how far the residual anchors reach, and how often the measured',
+    "median fell inside the lookup's interval (a ~90% interval, from the held-out shapes near or far):",
     ...holdout.byNeighbour.map((band, i) => {
       const lower = i === 0 ? 0 : (holdout.byNeighbour[i - 1]?.maxOctaves ?? 0);
       const label = Number.isFinite(band.maxOctaves)
         ? `${lower} to ${band.maxOctaves} octave`
         : `over ${lower} octave, or none`;
-      return `  ${label.padEnd(26)} ${String(band.cases).padStart(6)} | ${cells(band.accuracy)}`;
+      return (
+        `  ${label.padEnd(26)} ${String(band.cases).padStart(6)} | ${cells(band.accuracy)} | ` +
+        `inside interval ${pct(band.insideInterval ?? undefined)}`
+      );
     }),
     '',
     `${holdout.answered} held-out cases predicted, ${holdout.unanswered} refused by the LUT (LutLookupError: family too small or never measured).`,

@@ -87,6 +87,8 @@ export interface NeighbourBand {
   readonly maxOctaves: number;
   readonly cases: number;
   readonly accuracy: Accuracy | null;
+  /** Share of the answered cases whose measured median lies inside the lookup's interval (aimed at ~90%). */
+  readonly insideInterval: number | null;
 }
 
 /** Band limits: a width-multiplier or channel-pruned variant is within half an octave, a next stage about 1. */
@@ -124,6 +126,7 @@ export function holdOutShapes(
   const casesByFamily = new Map<string, number>();
   const pairsByBand = NEIGHBOUR_BANDS.map((): PredictionPair[] => []);
   const casesByBand = NEIGHBOUR_BANDS.map(() => 0);
+  const insideByBand = NEIGHBOUR_BANDS.map(() => 0);
   for (let fold = 0; fold < folds; fold++) {
     const training = points.filter((p) => foldOf.get(shapeKey(p.shape)) !== fold);
     const heldOut = groups.filter((g) => foldOf.get(g.shapeKey) === fold);
@@ -151,6 +154,9 @@ export function holdOutShapes(
         };
         pairsByFamily.set(group.family, [...(pairsByFamily.get(group.family) ?? []), pair]);
         pairsByBand[band]?.push(pair);
+        const [low, high] = answer.intervalNs;
+        if (low <= pair.measuredNs && pair.measuredNs <= high)
+          insideByBand[band] = (insideByBand[band] ?? 0) + 1;
       } catch (error) {
         if (!(error instanceof LutLookupError)) throw error;
         const counts = unansweredByFamily.get(group.family) ?? {};
@@ -183,6 +189,7 @@ export function holdOutShapes(
         maxOctaves,
         cases: casesByBand[band] ?? 0,
         accuracy: pairs.length === 0 ? null : accuracyOf(pairs),
+        insideInterval: pairs.length === 0 ? null : (insideByBand[band] ?? 0) / pairs.length,
       };
     }),
     overall: all.length === 0 ? null : accuracyOf(all),

@@ -62,9 +62,16 @@ function describeLut(fitted: FittedDevice, path: string): string {
       if (p.accuracy === null)
         return `${head} no accuracy estimate (needs ${lut.settings.minShapesForAccuracy} shapes)`;
       const a = p.accuracy;
+      const split = p.accuracyByDistance;
+      const byDistance =
+        split === undefined
+          ? ''
+          : `; ±10%: ${split.near === null ? '-' : percent(split.near.within10)} of shapes within 1 octave of another, ` +
+            `${split.far === null ? '-' : percent(split.far.within10)} beyond`;
       return (
         `${head} ${percent(a.within10).padStart(4)} within ±10%, ${percent(a.within5).padStart(4)} within ±5%, ` +
-        `MAPE ${percent(a.mape)} (${a.heldOut} held out; ${p.model.kind}, tile ${p.model.tileFloats})`
+        `MAPE ${percent(a.mape)} (${a.heldOut} held out; ${p.model.kind}, tile ${p.model.tileFloats}` +
+        `${p.model.anchors === undefined ? '' : ', anchors'}${byDistance})`
       );
     }),
   ];
@@ -88,6 +95,8 @@ function lutSummary(fitted: FittedDevice, path: string) {
       kind: p.model.kind,
       tileFloats: p.model.tileFloats,
       accuracy: p.accuracy,
+      accuracyByDistance: p.accuracyByDistance ?? null,
+      anchors: p.model.anchors === undefined ? null : p.model.anchors.points.length,
     })),
   };
 }
