@@ -66,8 +66,8 @@ function describeLut(fitted: FittedDevice, path: string): string {
       const byDistance =
         split === undefined
           ? ''
-          : `; ±10%: ${split.near === null ? '-' : percent(split.near.within10)} of shapes within 1 octave of another, ` +
-            `${split.far === null ? '-' : percent(split.far.within10)} beyond`;
+          : `; within ±10%, shapes near another (1 octave): ${split.near === null ? 'none' : percent(split.near.within10)}, ` +
+            `far: ${split.far === null ? 'none' : percent(split.far.within10)}`;
       return (
         `${head} ${percent(a.within10).padStart(4)} within ±10%, ${percent(a.within5).padStart(4)} within ±5%, ` +
         `MAPE ${percent(a.mape)} (${a.heldOut} held out; ${p.model.kind}, tile ${p.model.tileFloats}` +
