@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { convShape, shapeKey } from '../config/shape.ts';
+import { convShape } from '../config/shape.ts';
 import type { LayerShape } from '../config/types.ts';
 import { anchorCorrection, anchorPointOf, octaveDistance } from './anchors.ts';
 import { LutFormatError } from './errors.ts';
 import { familyOf } from './family.ts';
 import { computeFeatures } from './features.ts';
-import { fitPool, leaveOneShapeOut, predictCaseNs, type TrainingPoint } from './predictor.ts';
-import { syntheticLut } from './test-support.ts';
+import { fitPool, leaveOneShapeOut, predictCaseNs } from './predictor.ts';
+import { syntheticLut, unstructuredTrainingPoints } from './test-support.ts';
 import type { ResidualAnchors } from './types.ts';
 import { parseLut } from './validate.ts';
 
@@ -89,16 +89,7 @@ function steppedNs(shape: LayerShape, density: number): number {
   return shape.cout >= 128 ? 1.25 * base : base;
 }
 
-const POINTS: TrainingPoint[] = SHAPES.flatMap((shape) =>
-  DENSITIES.map((density) => ({
-    shapeKey: shapeKey(shape),
-    shape,
-    scheme: 'unstructured' as const,
-    block: null,
-    density,
-    latencyNs: steppedNs(shape, density),
-  })),
-);
+const POINTS = unstructuredTrainingPoints(SHAPES, DENSITIES, steppedNs);
 const MEMBER = { family: familyOf(AT, 'unstructured', null, 1), points: POINTS };
 const OPTIONS = { minShapesForAccuracy: 3, tileFloatsTried: [64] };
 

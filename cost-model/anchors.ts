@@ -33,10 +33,21 @@ export const ANCHOR_SETTINGS_TRIED: readonly AnchorSettings[] = [0.75, 1.25].fla
   ),
 );
 
+function outputPixels(shape: LayerShape): number {
+  return shape.op === 'fc' ? 1 : outputHeight(shape) * outputWidth(shape);
+}
+
 /** Where a case sits for the kernel: log2 of cin, cout and output pixels, and of density. */
 function position(shape: LayerShape, density: number): [number, number, number, number] {
-  const pixels = shape.op === 'fc' ? 1 : outputHeight(shape) * outputWidth(shape);
-  return [Math.log2(shape.cin), Math.log2(shape.cout), Math.log2(pixels), Math.log2(density)];
+  return [Math.log2(shape.cin), Math.log2(shape.cout), Math.log2(outputPixels(shape)), Math.log2(density)];
+}
+
+/** Shapes (or anchors) of another op, kernel size or stride run other code: no distance bridges them. */
+function comparable(
+  a: Pick<LayerShape, 'op' | 'k' | 'stride'>,
+  b: Pick<LayerShape, 'op' | 'k' | 'stride'>,
+): boolean {
+  return a.op === b.op && a.k === b.k && a.stride === b.stride;
 }
 
 /**
@@ -59,7 +70,7 @@ export function nearestOctaves(shape: LayerShape, others: readonly LayerShape[])
  * when their op, kernel size or stride differ, which anchors never bridge.
  */
 export function octaveDistance(a: LayerShape, b: LayerShape): number {
-  if (a.op !== b.op || a.k !== b.k || a.stride !== b.stride) return Number.POSITIVE_INFINITY;
+  if (!comparable(a, b)) return Number.POSITIVE_INFINITY;
   const [ac, ao, ap] = position(a, 1);
   const [bc, bo, bp] = position(b, 1);
   return Math.hypot(ac - bc, ao - bo, ap - bp);
@@ -77,7 +88,7 @@ export function anchorPointOf(
     stride: shape.stride,
     cin: shape.cin,
     cout: shape.cout,
-    outputPixels: shape.op === 'fc' ? 1 : outputHeight(shape) * outputWidth(shape),
+    outputPixels: outputPixels(shape),
     density,
     logRatio: Math.log(measuredNs / predictedNs),
   };
@@ -90,7 +101,7 @@ export function anchorCorrection(anchors: ResidualAnchors, shape: LayerShape, de
   let weights = 0;
   let weighted = 0;
   for (const a of anchors.points) {
-    if (a.op !== shape.op || a.k !== shape.k || a.stride !== shape.stride) continue;
+    if (!comparable(a, shape)) continue;
     const distanceSquared =
       (Math.log2(a.cin) - cin) ** 2 +
       (Math.log2(a.cout) - cout) ** 2 +

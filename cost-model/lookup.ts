@@ -60,19 +60,20 @@ function index(lut: Lut): Indexed {
 export function createLookup(lut: Lut): LatencyLookup {
   const { entries, predictors, interpolation } = index(lut);
   const tolerance = lut.settings.densityTolerance;
+  /** The shapes measured in each pool, for how far a query is from them (anchors.ts). */
+  const measuredByPool = new Map<string, LayerShape[]>();
+  for (const entry of lut.entries) {
+    const key = poolKeyOf(familyOf(entry.shape, entry.scheme, entry.block, entry.threads));
+    const shapes = measuredByPool.get(key);
+    if (shapes === undefined) measuredByPool.set(key, [entry.shape]);
+    else shapes.push(entry.shape);
+  }
 
   /**
    * A family never measured (a conv with another kernel size) may borrow the model its pool shares: the
    * kernel is the same, work.ts counts the difference. No shape of it was held out, so its interval is that
    * of the pool's least accurate family.
    */
-  /** The shapes measured in each pool, for how far a query is from them (anchors.ts). */
-  const measuredByPool = new Map<string, LayerShape[]>();
-  for (const entry of lut.entries) {
-    const key = poolKeyOf(familyOf(entry.shape, entry.scheme, entry.block, entry.threads));
-    measuredByPool.set(key, [...(measuredByPool.get(key) ?? []), entry.shape]);
-  }
-
   function poolPredictor(family: FamilyKey): LutPredictor | undefined {
     const key = poolKeyOf(family);
     return lut.predictors

@@ -6,14 +6,8 @@ import { familyId, familyOf, poolKeyOf } from './family.ts';
 import { computeFeatures } from './features.ts';
 import { fitLut } from './fit.ts';
 import { createLookup } from './lookup.ts';
-import {
-  chooseDeviceParams,
-  fitPool,
-  type PoolMember,
-  predictCaseNs,
-  type TrainingPoint,
-} from './predictor.ts';
-import { CONV3X3_SHAPES, point } from './test-support.ts';
+import { chooseDeviceParams, fitPool, type PoolMember, predictCaseNs } from './predictor.ts';
+import { CONV3X3_SHAPES, point, unstructuredTrainingPoints } from './test-support.ts';
 
 const DENSITIES = [0.1, 0.25, 0.5];
 const CONV1X1_SHAPES: readonly LayerShape[] = [
@@ -36,16 +30,7 @@ function kernelFormulaNs(shape: LayerShape, density: number): number {
 }
 
 function member(shapes: readonly LayerShape[], latencyNs = kernelFormulaNs): PoolMember {
-  const points: TrainingPoint[] = shapes.flatMap((shape) =>
-    DENSITIES.map((density) => ({
-      shapeKey: shapeKey(shape),
-      shape,
-      scheme: 'unstructured' as const,
-      block: null,
-      density,
-      latencyNs: latencyNs(shape, density),
-    })),
-  );
+  const points = unstructuredTrainingPoints(shapes, DENSITIES, latencyNs);
   return { family: familyOf(shapes[0] as LayerShape, 'unstructured', null, 1), points };
 }
 

@@ -29,7 +29,7 @@ import {
   anchorCorrection,
   anchorPointOf,
   NEAR_OCTAVES,
-  nearestOctaves,
+  octaveDistance,
 } from './anchors.ts';
 import {
   type CacheSizes,
@@ -573,17 +573,16 @@ export function fitPool(
       within10: s.accuracy.within10,
     };
   });
-  // How far each shape is from the nearest other shape of the pool: what leave-one-shape-out left it.
-  const shapeOf = new Map(points.map((p) => [p.shapeKey, p.shape]));
+  // Shapes with another shape of the pool within NEAR_OCTAVES: near what leave-one-shape-out left measured.
+  const shapeOf = [...new Map(points.map((p) => [p.shapeKey, p.shape]))];
   const near = new Set(
-    [...shapeOf].flatMap(([key, shape]) =>
-      nearestOctaves(
-        shape,
-        [...shapeOf].flatMap(([other, otherShape]) => (other === key ? [] : [otherShape])),
-      ) <= NEAR_OCTAVES
-        ? [key]
-        : [],
-    ),
+    shapeOf
+      .filter(([key, shape]) =>
+        shapeOf.some(
+          ([other, otherShape]) => other !== key && octaveDistance(shape, otherShape) <= NEAR_OCTAVES,
+        ),
+      )
+      .map(([key]) => key),
   );
   const accuracyOrNull = (pairs: readonly HeldOutPair[]): Accuracy | null =>
     pairs.length === 0 ? null : accuracyOf(pairs);

@@ -3,11 +3,12 @@
  * test states, so a test can check that the fit recovers it. Never used outside tests: nothing here is a
  * measurement.
  */
-import { convShape, fcShape } from '../config/shape.ts';
+import { convShape, fcShape, shapeKey } from '../config/shape.ts';
 import type { LayerShape } from '../config/types.ts';
 import type { Scheme } from '../config/vocabulary.ts';
 import { computeFeatures } from './features.ts';
 import { fitLut } from './fit.ts';
+import type { TrainingPoint } from './predictor.ts';
 import type { Lut, MeasuredPoint } from './types.ts';
 
 export const TEST_DEVICE = { id: 'test-device', abi: 'host' } as const;
@@ -60,6 +61,24 @@ export const CONV3X3_SHAPES: readonly LayerShape[] = [
 ];
 
 export const FC_SHAPE = fcShape(512, 10);
+
+/** Predictor training points of unstructured layers: every shape at every density, latency by a stated formula. */
+export function unstructuredTrainingPoints(
+  shapes: readonly LayerShape[],
+  densities: readonly number[],
+  latencyNs: (shape: LayerShape, density: number) => number,
+): TrainingPoint[] {
+  return shapes.flatMap((shape) =>
+    densities.map((density) => ({
+      shapeKey: shapeKey(shape),
+      shape,
+      scheme: 'unstructured' as const,
+      block: null,
+      density,
+      latencyNs: latencyNs(shape, density),
+    })),
+  );
+}
 
 /** The i-th of CONV3X3_SHAPES, failing loudly on a bad index (keeps tests free of non-null assertions). */
 export function shapeAt(index: number): LayerShape {

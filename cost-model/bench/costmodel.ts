@@ -55,7 +55,8 @@ const { values: options } = parseArgs({
 const DEFAULT_MODELS =
   'resnet18-cifar10,mobilenetv2-imagenet,resnet50-imagenet,vgg16-cifar10,mobilenetv2-0.75-imagenet';
 const models = options.models ?? DEFAULT_MODELS;
-const unknownModels = models.split(',').filter((name) => getModel(name) === undefined);
+const modelNames = models.split(',');
+const unknownModels = modelNames.filter((name) => getModel(name) === undefined);
 if (unknownModels.length > 0) {
   console.error(
     `--models: unknown model(s) ${unknownModels.join(', ')}; built-in: ${MODEL_NAMES.join(', ')}`,
@@ -133,11 +134,7 @@ interface DeviceReport {
 /** With --reuse --models, the measurements of those models' shapes only. */
 const evaluatedShapes =
   options.reuse && options.models !== undefined
-    ? new Set(
-        options.models
-          .split(',')
-          .flatMap((name) => getModel(name)?.layers.map((l) => shapeKey(l.shape)) ?? []),
-      )
+    ? new Set(modelNames.flatMap((name) => getModel(name)?.layers.map((l) => shapeKey(l.shape)) ?? []))
     : undefined;
 
 const reports: DeviceReport[] = groupPointsByDevice(rows).map((group) => {

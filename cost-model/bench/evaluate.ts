@@ -6,7 +6,7 @@ import { shapeKey } from '../../config/shape.ts';
 import type { LayerShape } from '../../config/types.ts';
 import { medianOf } from '../../orchestrator/stats/index.ts';
 import { accuracyOf, type PredictionPair } from '../accuracy.ts';
-import { octaveDistance } from '../anchors.ts';
+import { nearestOctaves } from '../anchors.ts';
 import { LutLookupError } from '../errors.ts';
 import { entryId, familyId, familyOf, lutBlock } from '../family.ts';
 import { fitLut } from '../fit.ts';
@@ -132,10 +132,8 @@ export function holdOutShapes(
     const heldOut = groups.filter((g) => foldOf.get(g.shapeKey) === fold);
     if (training.length === 0 || heldOut.length === 0) continue;
     const measuredShapes = [...new Map(training.map((p) => [shapeKey(p.shape), p.shape])).values()];
-    const bandOf = (shape: LayerShape): number => {
-      const nearest = Math.min(...measuredShapes.map((m) => octaveDistance(shape, m)));
-      return NEIGHBOUR_BANDS.findIndex((limit) => nearest <= limit);
-    };
+    const bandOf = (shape: LayerShape): number =>
+      NEIGHBOUR_BANDS.findIndex((limit) => nearestOctaves(shape, measuredShapes) <= limit);
     const lookup = createLookup(
       fitLut(training, { createdAt: 'bench', ...(settings === undefined ? {} : { settings }) }),
     );
@@ -152,7 +150,9 @@ export function holdOutShapes(
           predictedNs: answer.latencyNs,
           measuredNs: medianOf(group.points.map((p) => p.medianNs)),
         };
-        pairsByFamily.set(group.family, [...(pairsByFamily.get(group.family) ?? []), pair]);
+        const pairs = pairsByFamily.get(group.family) ?? [];
+        pairs.push(pair);
+        pairsByFamily.set(group.family, pairs);
         pairsByBand[band]?.push(pair);
         const [low, high] = answer.intervalNs;
         if (low <= pair.measuredNs && pair.measuredNs <= high)
