@@ -42,7 +42,8 @@ export function familyId(family: FamilyKey): string {
  * the input; work.ts counts what differs), so they share one model, `conv bcr 8x4 t1`. Dense is the
  * exception: the agent times three kernels per layer and keeps the fastest (layer.c, prepare_dense_conv), and
  * 1x1 and 3x3 layers pick differently (on the benchmark, pooling them cost the 1x1 family 14 points within
- * ±10%). Dense, depthwise, pattern (3x3 only) and FC families are pools of their own, named as the family.
+ * ±10%; still 6 since work.ts counts the engine picked). Dense, depthwise, pattern (3x3 only) and FC families
+ * are pools of their own, named as the family.
  */
 export function poolKeyOf(family: FamilyKey): string {
   const conv = family.opKind === 'conv1x1' || family.opKind === 'conv3x3' || family.opKind === 'convKxK';

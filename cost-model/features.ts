@@ -187,7 +187,8 @@ function workFeatures(
     columnPasses: work.columnPasses,
     microKernelCalls: work.calls,
     storedFloats: work.storedFloats,
-    misalignedLoads: work.vectorLoads * misalignedShare(shape, Math.max(1, tileFloats / 4)),
+    misalignedLoads:
+      work.engine === 'mvec' ? 0 : work.vectorLoads * misalignedShare(shape, Math.max(1, tileFloats / 4)),
     l1MissLoads: l1Missing,
     stridedL1MissLoads: work.inputContiguous ? 0 : l1Missing,
     l1StreamLoads: work.inputContiguous ? l1Missing : 0,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convShape, dwconvShape, fcShape } from '../config/shape.ts';
 import { computeFeatures, missShare } from './features.ts';
-import { convView, kernelWork, misalignedShare, subHeights } from './work.ts';
+import { convView, denseEngine, kernelWork, misalignedShare, mvecPixels, subHeights } from './work.ts';
 
 // A 64-float tile is 4 vectors of 16 floats (AVX-512), as in the host build.
 const TILE = 64;
@@ -69,7 +69,7 @@ test('8-row groups run two half-tile calls, and skip the second one on a short l
   assert.equal(wide?.fmaLanes, 64 * 64 * 0.5 * TILE);
 });
 
-test('the dense conv is counted as the direct 8-row kernel over every column', () => {
+test('the dense conv on a long row is counted as the direct 8-row kernel over every column', () => {
   const work = kernelWork(convShape(16, 24, 14, 3, 1, 1), 'dense', null, 1, TILE);
   // rows 24 = 3 groups of 8, 144 columns each; 224 virtual floats = 4 tiles, the last with 32 valid.
   assert.equal(work?.tiles, 4);
@@ -80,6 +80,35 @@ test('the dense conv is counted as the direct 8-row kernel over every column', (
   const dw = kernelWork(dwconvShape(32, 14, 3, 1, 1), 'dense', null, 1, TILE);
   assert.equal(dw?.columnPasses, 32 * 9 * 4);
   assert.equal(kernelWork(fcShape(512, 10), 'dense', null, 1, TILE), undefined);
+});
+
+test('the dense conv on a short row is counted as mvec, the engine the agent picks there', () => {
+  // mvec's pixel width pads n least, ties to the wider: 49 = 7 x 7, 196 = 28 x 7, 8 and 24 by 8s.
+  assert.equal(mvecPixels(49), 7);
+  assert.equal(mvecPixels(196), 7);
+  assert.equal(mvecPixels(8), 8);
+  assert.equal(mvecPixels(24), 8);
+  assert.equal(mvecPixels(63), 7);
+  // 3x3 pad 1 on 2x2: 8 virtual floats, where an 8-row rgs call computes 32 lanes.
+  assert.equal(denseEngine(convShape(512, 512, 2, 3, 1, 1), TILE), 'mvec');
+  // 1x1 on 7x7: 49 floats, mvec pads to 49 and rgs to 64.
+  assert.equal(denseEngine(convShape(512, 512, 7, 1, 1, 0), TILE), 'mvec');
+  // 3x3 pad 1 on 7x7: 63 floats against rgs's 64, too small a saving; 1x1 on 14x14: a row of over two tiles.
+  assert.equal(denseEngine(convShape(512, 512, 7, 3, 1, 1), TILE), 'rgs');
+  assert.equal(denseEngine(convShape(64, 64, 14, 1, 1, 0), TILE), 'rgs');
+  assert.equal(denseEngine(dwconvShape(64, 2, 3, 1, 1), TILE), 'rgs');
+  // 64 -> 64, 3x3 on 2x2: rows 64 = 2 panels of 32, depth 576, n 8 = one panel of 8 pixels.
+  const shape = convShape(64, 64, 2, 3, 1, 1);
+  const work = kernelWork(shape, 'dense', null, 1, TILE);
+  assert.equal(work?.engine, 'mvec');
+  assert.equal(work?.calls, 2);
+  assert.equal(work?.columnPasses, 2 * 576);
+  assert.equal(work?.vectorLoads, 2 * 2 * 576);
+  assert.equal(work?.fmaLanes, 64 * 576 * 8);
+  // Its loads are packed panels, never misaligned; an unstructured layer of the same shape runs rgs.
+  assert.equal(computeFeatures(shape, 'dense', null, 1, TILE).misalignedLoads, 0);
+  assert.equal(kernelWork(shape, 'unstructured', null, 0.5, TILE)?.engine, 'rgs');
+  assert.ok(computeFeatures(shape, 'unstructured', null, 0.5, TILE).misalignedLoads > 0);
 });
 
 test('the pattern kernel counts kept kernels per tile and the (channel, pattern) groups present', () => {

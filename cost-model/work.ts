@@ -13,10 +13,16 @@
  *  - pattern (kernels/pattern.c): per tile and chunk of 128 rows, per input channel and pattern present, the 4
  *    tap vectors x 4 are loaded once; each kept kernel then costs one load and store of its accumulator tile
  *    and 4 FMA vectors; the chunk's scratch is zeroed and copied out per tile.
- *  - The dense conv is the fastest of direct rgs, packed GEMM and a small-map GEMM, timed at prepare time
- *    (layer.c, prepare_dense_conv); it is counted as direct rgs, the one all shapes can run. filter and
- *    channel run a smaller dense GEMM, counted the same way on the kept rows. FC (kernels/fc.c) is not
- *    counted here (features.ts keeps its traffic features).
+ *  - mvec (kernels/mvec.c): the dense conv on small maps, vectorised over output channels. Row panels of
+ *    2 vectors (MR rows) x nrs pixels (4..8, the one that pads n least); per panel pair and depth block of
+ *    up to 1024, one call loops over the depth: 2 weight vectors, nrs broadcast pixels, 2 x nrs FMAs. The
+ *    input columns are packed per run (k x n, padded to nrs), and the tile is transposed out.
+ *  - The dense conv is the fastest of direct rgs, packed GEMM and mvec, timed at prepare time (layer.c,
+ *    prepare_dense_conv). The count follows the engine the agent picks on this host's evidence (denseEngine):
+ *    mvec where it pads the output row at least MVEC_MIN_SAVING less than rgs and the row is short, direct rgs
+ *    (the one all shapes can run; packed GEMM does the same lanes) elsewhere. filter and channel run a
+ *    smaller dense GEMM, counted as direct rgs on the kept rows. FC (kernels/fc.c) is not counted here
+ *    (features.ts keeps its traffic features).
  *
  * Padding (view.c): a conv reads its input through phase planes of hq x wq floats (np = min(stride, k) per
  * axis, copied each run) or, for a 1x1 stride-1 unpadded conv, the input itself; each GEMM column is a run of
@@ -37,6 +43,22 @@ const PATTERN_CHUNK_ROWS = 128;
 const PATTERN_COUNT = 8;
 /** Row group of the direct dense conv (LAYER_DIRECT_BR). */
 const DIRECT_ROWS = 8;
+/** mvec (kernels/mvec.c): row vectors per panel, pixel widths tried (32 registers), depth block. */
+const MVEC_ROW_VECTORS = 2;
+const MVEC_MIN_PIXELS = 4;
+const MVEC_MAX_PIXELS = 8;
+const MVEC_DEPTH_BLOCK = 1024;
+/**
+ * When the dense conv runs mvec. The agent times the engines and keeps the fastest; the predictor cannot, so
+ * it follows what the agent chose on the two benchmark databases of 2026-11-26 (5 and 6 models, 3 sweeps
+ * each): gemm-mvec won 123 of 138 dense measurements with a virtual row of 8 to 80 floats other than 63 and
+ * 64 (2 of 12 there, where rgs pads nothing or one float), 25 of 102 at 196 floats and none above (direct rgs
+ * or the packed GEMM, which run the same lanes). mvec re-reads its weight panel once per nrs pixels where rgs
+ * does once per 64-float tile, so it pays only when it saves padded lanes and the row is short: at least 10%
+ * fewer lanes than rgs, on a row of at most two tiles.
+ */
+const MVEC_MIN_SAVING = 0.1;
+const MVEC_MAX_TILES = 2;
 
 /** The padded input as the kernels read it (view.c, view_init). */
 export interface ConvView {
@@ -118,6 +140,8 @@ export function misalignedShare(shape: LayerShape, vectorFloats: number): number
 
 /** Counts of one run of a conv layer's kernel (all per run, summed over tiles and row groups). */
 export interface KernelWork {
+  /** The kernel counted: its input loads are view reads (rgs, pattern) or packed, aligned panels (mvec). */
+  readonly engine: 'rgs' | 'pattern' | 'mvec';
   /** Output tiles per row (virtual row rounded up to whole tiles). */
   readonly tiles: number;
   /** Column iterations of the micro-kernels (rgs) or kept kernels applied (pattern), over all tiles. */
@@ -202,7 +226,7 @@ function rgsGroups(
 /** What a kernel's loops execute; the input, output and compaction traffic is added by the caller. */
 type LoopWork = Omit<
   KernelWork,
-  'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
+  'engine' | 'inputBytesPerTile' | 'inputContiguous' | 'inputBytes' | 'outputBytes' | 'compactFloats'
 >;
 
 function rgsWork(
@@ -285,6 +309,59 @@ function patternWork(shape: LayerShape, keptWeights: number, view: ConvView, til
   };
 }
 
+/** The pixel width of mvec's micro-tile: the one that pads n least, ties to the wider (mvec_plan_create). */
+export function mvecPixels(n: number): number {
+  let best = MVEC_MAX_PIXELS;
+  for (let r = MVEC_MAX_PIXELS; r >= MVEC_MIN_PIXELS; r--) {
+    if (Math.ceil(n / r) * r < Math.ceil(n / best) * best) best = r;
+  }
+  return best;
+}
+
+/** Lanes per (row, column) pair of the dense conv: rgs 8-row calls of 2 vectors, mvec padded to nrs. */
+function denseLanesPerOutput(n: number, tileFloats: number): { rgs: number; mvec: number } {
+  const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
+  const tiles = Math.ceil(n / tileFloats);
+  const lastValid = n - tileFloats * (tiles - 1);
+  const perCall = vectorsPerCall(DIRECT_ROWS) * vectorFloats;
+  const rgs = (tiles - 1) * tileFloats + callsInTile(DIRECT_ROWS, lastValid, vectorFloats) * perCall;
+  const nrs = mvecPixels(n);
+  return { rgs, mvec: Math.ceil(n / nrs) * nrs };
+}
+
+/** The engine the dense conv of this shape is counted as (see MVEC_MIN_SAVING). */
+export function denseEngine(shape: LayerShape, tileFloats: number): 'rgs' | 'mvec' {
+  if (shape.op !== 'conv') return 'rgs';
+  const { n } = convView(shape);
+  if (n > MVEC_MAX_TILES * tileFloats) return 'rgs';
+  const lanes = denseLanesPerOutput(n, tileFloats);
+  return lanes.mvec <= (1 - MVEC_MIN_SAVING) * lanes.rgs ? 'mvec' : 'rgs';
+}
+
+function mvecWork(shape: LayerShape, view: ConvView, tileFloats: number): LoopWork {
+  const rows = gemmRows(shape);
+  const depth = gemmCols(shape);
+  const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
+  const panelRows = MVEC_ROW_VECTORS * vectorFloats;
+  const rowPanels = Math.ceil(rows / panelRows);
+  const nrs = mvecPixels(view.n);
+  const pixelPanels = Math.ceil(view.n / nrs);
+  const depthBlocks = Math.ceil(depth / MVEC_DEPTH_BLOCK);
+  const passes = rowPanels * pixelPanels * depth;
+  const calls = rowPanels * pixelPanels * depthBlocks;
+  return {
+    // The weight panel is re-read per pixel panel: the "tile" of this engine.
+    tiles: pixelPanels,
+    calls,
+    columnPasses: passes,
+    vectorLoads: passes * MVEC_ROW_VECTORS,
+    fmaLanes: passes * nrs * panelRows,
+    // Accumulator tiles, plus the input columns packed per run (k x n padded to nrs).
+    storedFloats: calls * nrs * panelRows + depth * pixelPanels * nrs,
+    weightBytesPerTile: BYTES * rowPanels * panelRows * depth,
+  };
+}
+
 /** Kernel work of a conv or depthwise case; undefined for FC (no spatial tiles: features.ts covers it). */
 export function kernelWork(
   shape: LayerShape,
@@ -296,21 +373,38 @@ export function kernelWork(
   if (shape.op === 'fc') return undefined;
   const view = convView(shape);
   const keptWeights = weightCount(shape) * density;
-  const core =
-    scheme === 'pattern' && shape.op === 'conv'
-      ? patternWork(shape, keptWeights, view, tileFloats)
-      : rgsWork(shape, scheme, block, keptWeights, view, tileFloats);
+  const rows = gemmRows(shape);
+  const traffic = {
+    inputBytes: BYTES * shape.cin * view.channelFloats,
+    outputBytes: BYTES * rows * view.n,
+    compactFloats: view.wq === view.wo ? 0 : rows * view.ho * view.wo,
+  };
+  if (scheme === 'dense' && denseEngine(shape, tileFloats) === 'mvec') {
+    // The kernel's vector loads walk a weight panel's depth block, in order; the tile is transposed out
+    // into the output rows one float at a time, counted with the compaction.
+    const depthBlock = Math.min(gemmCols(shape), MVEC_DEPTH_BLOCK);
+    return {
+      ...mvecWork(shape, view, tileFloats),
+      engine: 'mvec',
+      inputBytesPerTile: BYTES * depthBlock * MVEC_ROW_VECTORS * Math.max(1, tileFloats / VECTORS_PER_TILE),
+      inputContiguous: true,
+      ...traffic,
+      compactFloats: traffic.compactFloats + rows * view.n,
+    };
+  }
+  const pattern = scheme === 'pattern' && shape.op === 'conv';
+  const core = pattern
+    ? patternWork(shape, keptWeights, view, tileFloats)
+    : rgsWork(shape, scheme, block, keptWeights, view, tileFloats);
   // Per tile every channel's slice is read, widened by the taps' span ((k-1)/s rows and columns further).
   const extra = view.direct ? 0 : Math.floor((shape.k - 1) / shape.stride);
   const span = extra * view.wq + extra;
   const perChannel = Math.min(view.channelFloats, view.np * view.np * (tileFloats + span));
-  const rows = gemmRows(shape);
   return {
     ...core,
+    engine: pattern ? 'pattern' : 'rgs',
     inputBytesPerTile: BYTES * shape.cin * perChannel,
     inputContiguous: perChannel === view.channelFloats,
-    inputBytes: BYTES * shape.cin * view.channelFloats,
-    outputBytes: BYTES * rows * view.n,
-    compactFloats: view.wq === view.wo ? 0 : rows * view.ho * view.wo,
+    ...traffic,
   };
 }
