@@ -3,7 +3,6 @@
  * well the machine repeats its own measurements. costmodel.ts does the sweeps and the printing.
  */
 import { shapeKey } from '../../config/shape.ts';
-import type { LayerShape } from '../../config/types.ts';
 import { medianOf } from '../../orchestrator/stats/index.ts';
 import { accuracyOf, type PredictionPair } from '../accuracy.ts';
 import { nearestOctaves } from '../anchors.ts';
@@ -94,6 +93,21 @@ export interface NeighbourBand {
 /** Band limits: a width-multiplier or channel-pruned variant is within half an octave, a next stage about 1. */
 export const NEIGHBOUR_BANDS: readonly number[] = [0.5, 1, Number.POSITIVE_INFINITY];
 
+/** One held-out case as predicted: where the model is worst is where to look next. */
+export interface HeldOutCase {
+  /** The case (shape, scheme, block, threads, requested sparsity). */
+  readonly id: string;
+  readonly family: string;
+  readonly predictedNs: number;
+  /** Median of the case's repeats. */
+  readonly measuredNs: number;
+  /** Octaves to the nearest shape the fold's LUT measured (Infinity: none of its op, kernel size, stride). */
+  readonly octaves: number;
+}
+
+/** How many of the worst-predicted held-out cases the report keeps. */
+export const WORST_CASES = 10;
+
 export interface HoldoutReport {
   readonly folds: number;
   readonly families: readonly FamilyHoldout[];
@@ -105,6 +119,8 @@ export interface HoldoutReport {
   readonly overall: Accuracy | null;
   readonly answered: number;
   readonly unanswered: number;
+  /** The WORST_CASES answered cases with the largest |ln(predicted / measured)|, worst first. */
+  readonly worst: readonly HeldOutCase[];
 }
 
 /**
@@ -127,13 +143,13 @@ export function holdOutShapes(
   const pairsByBand = NEIGHBOUR_BANDS.map((): PredictionPair[] => []);
   const casesByBand = NEIGHBOUR_BANDS.map(() => 0);
   const insideByBand = NEIGHBOUR_BANDS.map(() => 0);
+  const answeredCases: HeldOutCase[] = [];
   for (let fold = 0; fold < folds; fold++) {
     const training = points.filter((p) => foldOf.get(shapeKey(p.shape)) !== fold);
     const heldOut = groups.filter((g) => foldOf.get(g.shapeKey) === fold);
     if (training.length === 0 || heldOut.length === 0) continue;
     const measuredShapes = [...new Map(training.map((p) => [shapeKey(p.shape), p.shape])).values()];
-    const bandOf = (shape: LayerShape): number =>
-      NEIGHBOUR_BANDS.findIndex((limit) => nearestOctaves(shape, measuredShapes) <= limit);
+    const bandOf = (octaves: number): number => NEIGHBOUR_BANDS.findIndex((limit) => octaves <= limit);
     const lookup = createLookup(
       fitLut(training, { createdAt: 'bench', ...(settings === undefined ? {} : { settings }) }),
     );
@@ -142,7 +158,8 @@ export function holdOutShapes(
       shapesByFamily.set(group.family, (shapesByFamily.get(group.family) ?? new Set()).add(group.shapeKey));
       casesByFamily.set(group.family, (casesByFamily.get(group.family) ?? 0) + 1);
       const density = group.points.reduce((sum, p) => sum + p.density, 0) / group.points.length;
-      const band = bandOf(first.shape);
+      const octaves = nearestOctaves(first.shape, measuredShapes);
+      const band = bandOf(octaves);
       casesByBand[band] = (casesByBand[band] ?? 0) + 1;
       try {
         const answer = lookup.latency(first.shape, first.scheme, first.block, density, first.threads);
@@ -154,6 +171,7 @@ export function holdOutShapes(
         pairs.push(pair);
         pairsByFamily.set(group.family, pairs);
         pairsByBand[band]?.push(pair);
+        answeredCases.push({ id: group.id, family: group.family, ...pair, octaves });
         const [low, high] = answer.intervalNs;
         if (low <= pair.measuredNs && pair.measuredNs <= high)
           insideByBand[band] = (insideByBand[band] ?? 0) + 1;
@@ -195,5 +213,10 @@ export function holdOutShapes(
     overall: all.length === 0 ? null : accuracyOf(all),
     answered: all.length,
     unanswered,
+    worst: answeredCases
+      .map((c) => ({ c, error: Math.abs(Math.log(c.predictedNs / c.measuredNs)) }))
+      .sort((a, b) => b.error - a.error)
+      .slice(0, WORST_CASES)
+      .map(({ c }) => c),
   };
 }
