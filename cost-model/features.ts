@@ -14,7 +14,7 @@ import { denseFlops, gemmRows, outputHeight, outputWidth, weightCount } from '..
 import type { LayerShape } from '../config/types.ts';
 import { parseBlockSize, type Scheme } from '../config/vocabulary.ts';
 import type { FeatureName } from './types.ts';
-import { kernelWork, misalignedShare } from './work.ts';
+import { kernelWork, misalignedShare, vectorFloatsOf } from './work.ts';
 
 export type Features = Readonly<Record<FeatureName, number>>;
 
@@ -188,7 +188,7 @@ function workFeatures(
     microKernelCalls: work.calls,
     storedFloats: work.storedFloats,
     misalignedLoads:
-      work.engine === 'mvec' ? 0 : work.vectorLoads * misalignedShare(shape, Math.max(1, tileFloats / 4)),
+      work.engine === 'mvec' ? 0 : work.vectorLoads * misalignedShare(shape, vectorFloatsOf(tileFloats)),
     l1MissLoads: l1Missing,
     stridedL1MissLoads: work.inputContiguous ? 0 : l1Missing,
     l1StreamLoads: work.inputContiguous ? l1Missing : 0,

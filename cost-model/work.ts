@@ -60,6 +60,16 @@ const MVEC_DEPTH_BLOCK = 1024;
 const MVEC_MIN_SAVING = 0.1;
 const MVEC_MAX_TILES = 2;
 
+/** Floats of one SIMD vector at a tile size: the tile is VECTORS_PER_TILE vectors (at least one float). */
+export function vectorFloatsOf(tileFloats: number): number {
+  return Math.max(1, tileFloats / VECTORS_PER_TILE);
+}
+
+/** Rows of one mvec weight panel (MVEC_MR): MVEC_ROW_VECTORS vectors. */
+function mvecPanelRows(tileFloats: number): number {
+  return MVEC_ROW_VECTORS * vectorFloatsOf(tileFloats);
+}
+
 /** The padded input as the kernels read it (view.c, view_init). */
 export interface ConvView {
   readonly direct: boolean;
@@ -238,7 +248,7 @@ function rgsWork(
   tileFloats: number,
 ): LoopWork {
   const rows = gemmRows(shape);
-  const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
+  const vectorFloats = vectorFloatsOf(tileFloats);
   const tiles = Math.ceil(view.n / tileFloats);
   const lastValid = view.n - tileFloats * (tiles - 1);
   const { rowsPerGroup, groupColumns } = rgsGroups(shape, scheme, block, keptWeights);
@@ -320,7 +330,7 @@ export function mvecPixels(n: number): number {
 
 /** Lanes per (row, column) pair of the dense conv: rgs 8-row calls of 2 vectors, mvec padded to nrs. */
 function denseLanesPerOutput(n: number, tileFloats: number): { rgs: number; mvec: number } {
-  const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
+  const vectorFloats = vectorFloatsOf(tileFloats);
   const tiles = Math.ceil(n / tileFloats);
   const lastValid = n - tileFloats * (tiles - 1);
   const perCall = vectorsPerCall(DIRECT_ROWS) * vectorFloats;
@@ -341,8 +351,7 @@ export function denseEngine(shape: LayerShape, tileFloats: number): 'rgs' | 'mve
 function mvecWork(shape: LayerShape, view: ConvView, tileFloats: number): LoopWork {
   const rows = gemmRows(shape);
   const depth = gemmCols(shape);
-  const vectorFloats = Math.max(1, tileFloats / VECTORS_PER_TILE);
-  const panelRows = MVEC_ROW_VECTORS * vectorFloats;
+  const panelRows = mvecPanelRows(tileFloats);
   const rowPanels = Math.ceil(rows / panelRows);
   const nrs = mvecPixels(view.n);
   const pixelPanels = Math.ceil(view.n / nrs);
@@ -386,7 +395,7 @@ export function kernelWork(
     return {
       ...mvecWork(shape, view, tileFloats),
       engine: 'mvec',
-      inputBytesPerTile: BYTES * depthBlock * MVEC_ROW_VECTORS * Math.max(1, tileFloats / VECTORS_PER_TILE),
+      inputBytesPerTile: BYTES * depthBlock * mvecPanelRows(tileFloats),
       inputContiguous: true,
       ...traffic,
       compactFloats: traffic.compactFloats + rows * view.n,

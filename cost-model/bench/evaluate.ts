@@ -105,6 +105,19 @@ export interface HeldOutCase {
   readonly octaves: number;
 }
 
+/** A held-out case of one fold: answered by the fold's LUT (and inside its interval or not), or refused. */
+interface CaseRecord {
+  readonly id: string;
+  readonly family: string;
+  readonly shapeKey: string;
+  readonly octaves: number;
+  /** Index into NEIGHBOUR_BANDS. */
+  readonly band: number;
+  readonly answer?: { readonly predictedNs: number; readonly measuredNs: number; readonly inside: boolean };
+  /** The LutLookupError reason. */
+  readonly refused?: string;
+}
+
 /** How many of the worst-predicted held-out cases the report keeps. */
 export const WORST_CASES = 10;
 
@@ -136,87 +149,87 @@ export function holdOutShapes(
   const groups = groupCases(points);
   const shapes = [...new Set(groups.map((g) => g.shapeKey))].sort();
   const foldOf = new Map(shapes.map((key, i) => [key, i % folds]));
-  const pairsByFamily = new Map<string, PredictionPair[]>();
-  const unansweredByFamily = new Map<string, Record<string, number>>();
-  const shapesByFamily = new Map<string, Set<string>>();
-  const casesByFamily = new Map<string, number>();
-  const pairsByBand = NEIGHBOUR_BANDS.map((): PredictionPair[] => []);
-  const casesByBand = NEIGHBOUR_BANDS.map(() => 0);
-  const insideByBand = NEIGHBOUR_BANDS.map(() => 0);
-  const answeredCases: HeldOutCase[] = [];
+  const bandOf = (octaves: number): number => NEIGHBOUR_BANDS.findIndex((limit) => octaves <= limit);
+  // One record per held-out case; every figure of the report is an aggregate of these.
+  const records: CaseRecord[] = [];
   for (let fold = 0; fold < folds; fold++) {
     const training = points.filter((p) => foldOf.get(shapeKey(p.shape)) !== fold);
     const heldOut = groups.filter((g) => foldOf.get(g.shapeKey) === fold);
     if (training.length === 0 || heldOut.length === 0) continue;
     const measuredShapes = [...new Map(training.map((p) => [shapeKey(p.shape), p.shape])).values()];
-    const bandOf = (octaves: number): number => NEIGHBOUR_BANDS.findIndex((limit) => octaves <= limit);
     const lookup = createLookup(
       fitLut(training, { createdAt: 'bench', ...(settings === undefined ? {} : { settings }) }),
     );
     for (const group of heldOut) {
       const first = group.points[0] as MeasuredPoint;
-      shapesByFamily.set(group.family, (shapesByFamily.get(group.family) ?? new Set()).add(group.shapeKey));
-      casesByFamily.set(group.family, (casesByFamily.get(group.family) ?? 0) + 1);
       const density = group.points.reduce((sum, p) => sum + p.density, 0) / group.points.length;
       const octaves = nearestOctaves(first.shape, measuredShapes);
-      const band = bandOf(octaves);
-      casesByBand[band] = (casesByBand[band] ?? 0) + 1;
+      const held = {
+        id: group.id,
+        family: group.family,
+        shapeKey: group.shapeKey,
+        octaves,
+        band: bandOf(octaves),
+      };
       try {
         const answer = lookup.latency(first.shape, first.scheme, first.block, density, first.threads);
-        const pair = {
-          predictedNs: answer.latencyNs,
-          measuredNs: medianOf(group.points.map((p) => p.medianNs)),
-        };
-        const pairs = pairsByFamily.get(group.family) ?? [];
-        pairs.push(pair);
-        pairsByFamily.set(group.family, pairs);
-        pairsByBand[band]?.push(pair);
-        answeredCases.push({ id: group.id, family: group.family, ...pair, octaves });
+        const measuredNs = medianOf(group.points.map((p) => p.medianNs));
         const [low, high] = answer.intervalNs;
-        if (low <= pair.measuredNs && pair.measuredNs <= high)
-          insideByBand[band] = (insideByBand[band] ?? 0) + 1;
+        records.push({
+          ...held,
+          answer: {
+            predictedNs: answer.latencyNs,
+            measuredNs,
+            inside: low <= measuredNs && measuredNs <= high,
+          },
+        });
       } catch (error) {
         if (!(error instanceof LutLookupError)) throw error;
-        const counts = unansweredByFamily.get(group.family) ?? {};
-        counts[error.data.reason] = (counts[error.data.reason] ?? 0) + 1;
-        unansweredByFamily.set(group.family, counts);
+        records.push({ ...held, refused: error.data.reason });
       }
     }
   }
-  const families = [...casesByFamily.keys()].sort().map((family) => {
-    const pairs = pairsByFamily.get(family) ?? [];
+  const answered = records.flatMap((r) => (r.answer === undefined ? [] : [{ ...r, ...r.answer }]));
+  const accuracyOrNull = (pairs: readonly PredictionPair[]): Accuracy | null =>
+    pairs.length === 0 ? null : accuracyOf(pairs);
+  const families = [...new Set(records.map((r) => r.family))].sort().map((family) => {
+    const own = records.filter((r) => r.family === family);
+    const unanswered: Record<string, number> = {};
+    for (const { refused } of own)
+      if (refused !== undefined) unanswered[refused] = (unanswered[refused] ?? 0) + 1;
     return {
       family,
-      shapes: shapesByFamily.get(family)?.size ?? 0,
-      cases: casesByFamily.get(family) ?? 0,
-      accuracy: pairs.length === 0 ? null : accuracyOf(pairs),
-      unanswered: unansweredByFamily.get(family) ?? {},
+      shapes: new Set(own.map((r) => r.shapeKey)).size,
+      cases: own.length,
+      accuracy: accuracyOrNull(answered.filter((r) => r.family === family)),
+      unanswered,
     };
   });
-  const all = [...pairsByFamily.values()].flat();
-  const unanswered = [...unansweredByFamily.values()].reduce(
-    (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0),
-    0,
-  );
   return {
     folds,
     families,
     byNeighbour: NEIGHBOUR_BANDS.map((maxOctaves, band) => {
-      const pairs = pairsByBand[band] ?? [];
+      const inBand = answered.filter((r) => r.band === band);
       return {
         maxOctaves,
-        cases: casesByBand[band] ?? 0,
-        accuracy: pairs.length === 0 ? null : accuracyOf(pairs),
-        insideInterval: pairs.length === 0 ? null : (insideByBand[band] ?? 0) / pairs.length,
+        cases: records.filter((r) => r.band === band).length,
+        accuracy: accuracyOrNull(inBand),
+        insideInterval: inBand.length === 0 ? null : inBand.filter((r) => r.inside).length / inBand.length,
       };
     }),
-    overall: all.length === 0 ? null : accuracyOf(all),
-    answered: all.length,
-    unanswered,
-    worst: answeredCases
-      .map((c) => ({ c, error: Math.abs(Math.log(c.predictedNs / c.measuredNs)) }))
+    overall: accuracyOrNull(answered),
+    answered: answered.length,
+    unanswered: records.length - answered.length,
+    worst: answered
+      .map((r) => ({ r, error: Math.abs(Math.log(r.predictedNs / r.measuredNs)) }))
       .sort((a, b) => b.error - a.error)
       .slice(0, WORST_CASES)
-      .map(({ c }) => c),
+      .map(({ r: { id, family, predictedNs, measuredNs, octaves } }) => ({
+        id,
+        family,
+        predictedNs,
+        measuredNs,
+        octaves,
+      })),
   };
 }
