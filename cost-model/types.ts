@@ -108,6 +108,7 @@ export const WORK_FEATURE_NAMES = [
   'columnPasses',
   'microKernelCalls',
   'storedFloats',
+  'partialStores',
   'misalignedLoads',
   'stridedL1MissLoads',
   'l1StreamLoads',

@@ -55,6 +55,27 @@ test('unstructured runs 1-row groups: one pass per kept weight per tile, one cal
   assert.equal(work.compactFloats, 0);
 });
 
+test('every output row ending inside a vector stores that vector through a partial copy, once per run', () => {
+  // 1x1 on 7x7: 49 floats = 3 vectors + 1 float, so each of the 96 rows ends with one partial store.
+  assert.equal(kernelWork(convShape(160, 96, 7, 1, 1, 0), 'bcr', '4x1', 0.1, TILE)?.partialStores, 96);
+  // 1x1 on 14x14: 196 floats, the last tile holds 4 (part of one vector): still one per row.
+  assert.equal(
+    kernelWork(convShape(64, 128, 14, 1, 1, 0), 'unstructured', null, 0.5, TILE)?.partialStores,
+    128,
+  );
+  // 1x1 on 28x28 (784 = 49 vectors) and 3x3 on 8x8 (8 x 10 = 80 = 5 vectors): whole vectors only.
+  assert.equal(
+    kernelWork(convShape(64, 128, 28, 1, 1, 0), 'unstructured', null, 0.5, TILE)?.partialStores,
+    0,
+  );
+  assert.equal(kernelWork(convShape(64, 128, 8, 3, 1, 1), 'unstructured', null, 0.5, TILE)?.partialStores, 0);
+  // 3x3 on 7x7: rows of 7 x 9 = 63 floats. With a 16-float tile (NEON) 63 = 15 vectors + 3: still partial.
+  assert.equal(kernelWork(convShape(64, 128, 7, 3, 1, 1), 'bcr', '4x1', 0.5, 16)?.partialStores, 128);
+  // mvec's tiles are whole micro-tiles, the pattern kernel copies every (row, tile) out of its scratch.
+  assert.equal(kernelWork(convShape(512, 512, 2, 3, 1, 1), 'dense', null, 1, TILE)?.partialStores, 0);
+  assert.equal(kernelWork(convShape(64, 128, 7, 3, 1, 1), 'pattern', null, 0.5, TILE)?.partialStores, 0);
+});
+
 test('8-row groups run two half-tile calls, and skip the second one on a short last tile', () => {
   assert.deepEqual(subHeights(8), [8]);
   assert.deepEqual(subHeights(16), [8, 8]);

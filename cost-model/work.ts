@@ -164,6 +164,11 @@ export interface KernelWork {
   readonly calls: number;
   /** Floats stored by the micro-kernels (whole vectors; pattern: its scratch zeroed and copied out). */
   readonly storedFloats: number;
+  /**
+   * Stores of a partial vector (rgs: the last vector of each output row when the row is not a whole number
+   * of vectors), which go through a stack copy and a memcpy of variable length (simd.h, vf_store_partial).
+   */
+  readonly partialStores: number;
   /** Weight values plus stored indices streamed once per tile. */
   readonly weightBytesPerTile: number;
   /** Distinct input floats the kernels touch in one tile (every channel's slice, taps' spans included). */
@@ -274,6 +279,8 @@ function rgsWork(
   };
   addGroups(groups - 1, rowsPerGroup);
   addGroups(1, lastRows);
+  // Only the last tile can end inside a vector, and every row's call there stores that vector.
+  const partialStores = lastValid % vectorFloats === 0 ? 0 : rows;
   const perIndex = scheme === 'dense' || scheme === 'filter' || scheme === 'channel' ? 0 : 1;
   return {
     tiles,
@@ -282,6 +289,7 @@ function rgsWork(
     vectorLoads,
     fmaLanes,
     storedFloats,
+    partialStores,
     weightBytesPerTile: BYTES * (keptWeights + perIndex * groupColumns),
   };
 }
@@ -314,6 +322,8 @@ function patternWork(shape: LayerShape, keptWeights: number, view: ConvView, til
     vectorLoads: groups * tiles * 4 * VECTORS_PER_TILE,
     fmaLanes: keptWeights * tiles * tileFloats,
     storedFloats: 2 * rows * tiles * tileFloats,
+    // Every (row, tile) is copied out of the scratch by memcpy, counted in storedFloats.
+    partialStores: 0,
     // 4 weights and a row index per kept kernel.
     weightBytesPerTile: keptKernels * (4 + 1) * BYTES,
   };
@@ -367,6 +377,8 @@ function mvecWork(shape: LayerShape, view: ConvView, tileFloats: number): LoopWo
     fmaLanes: passes * nrs * panelRows,
     // Accumulator tiles, plus the input columns packed per run (k x n padded to nrs).
     storedFloats: calls * nrs * panelRows + depth * pixelPanels * nrs,
+    // Its tiles are whole micro-tiles of nrs pixels, transposed out float by float (compactFloats).
+    partialStores: 0,
     weightBytesPerTile: BYTES * rowPanels * panelRows * depth,
   };
 }
