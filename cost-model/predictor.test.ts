@@ -150,7 +150,14 @@ test('a depthwise pool fits the short depthwise feature list, not the conv one',
     latencyNs: 0.01 * computeFeatures(shape, 'dense', null, 1, 64).fmaLanes + 1000,
   }));
   const model = fitModel('linear', 64, points);
-  const allowed = ['fmaLanes', 'microKernelCalls', 'fillFloats', 'stridedFillFloats', 'compactFloats'];
+  const allowed = [
+    'fmaLanes',
+    'microKernelCalls',
+    'partialStores',
+    'fillFloats',
+    'stridedFillFloats',
+    'compactFloats',
+  ];
   assert.ok(model.features.length > 0);
   for (const name of model.features) assert.ok(allowed.includes(name), `${name} is not a depthwise feature`);
 });

@@ -97,13 +97,15 @@ const CONV_LINEAR_FEATURES: readonly FeatureName[] = [
 ];
 
 /**
- * Linear features of depthwise pools: one row per channel, nine taps, so the work is lanes, calls and the
- * padding copies. A pool of ten shapes with one point each cannot support the full conv list (it fitted
- * noise: 40% within ±10% on the benchmark).
+ * Linear features of depthwise pools: one row per channel, nine taps, so the work is lanes, calls, the rows
+ * ending inside a vector (every channel on a 7x7 map: 63-float rows) and the padding copies. A pool of ten
+ * shapes with one point each cannot support the full conv list (it fitted noise: 40% within ±10% on the
+ * benchmark).
  */
 const DWCONV_LINEAR_FEATURES: readonly FeatureName[] = [
   'fmaLanes',
   'microKernelCalls',
+  'partialStores',
   'fillFloats',
   'stridedFillFloats',
   'compactFloats',
