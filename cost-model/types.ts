@@ -112,10 +112,22 @@ export const WORK_FEATURE_NAMES = [
   'misalignedLoads',
   'stridedL1MissLoads',
   'l1StreamLoads',
+  'weightL2MissBytes',
+  'inputL2MissBytes',
+  'outputL2MissBytes',
+  'compactFloats',
+] as const;
+
+/**
+ * Work features no longer fitted, computed as before so that LUTs written before their replacement still
+ * predict as they did: l1MissLoads (split into strided and streamed misses), and the L2 stream bytes that
+ * took each structure's share beyond L2 alone (replaced by the *L2MissBytes, which share one run's L2).
+ */
+export const LEGACY_WORK_FEATURE_NAMES = [
+  'l1MissLoads',
   'weightStreamBytes',
   'inputStreamBytes',
   'outputStreamBytes',
-  'compactFloats',
 ] as const;
 
 /** Names of the predictor features (features.ts says how each is computed). */
@@ -130,9 +142,7 @@ export const FEATURE_NAMES = [
   'fillFloats',
   'stridedFillFloats',
   ...WORK_FEATURE_NAMES,
-  // Strided and streamed misses in one: no longer fitted (split in two above), computed as before so that
-  // LUTs written before the split still predict as they did.
-  'l1MissLoads',
+  ...LEGACY_WORK_FEATURE_NAMES,
 ] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 

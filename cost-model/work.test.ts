@@ -156,6 +156,31 @@ test('miss features count only what does not fit the cache', () => {
   assert.equal(large.l1MissLoads, 0);
 });
 
+test('L2 misses count what one run touches together: input, output and a tile of weights', () => {
+  const cache = { l1Bytes: 32768, l2Bytes: 1 << 20 };
+  // 16 -> 16 1x1 on 112x112, read in place: 16 x 12544 floats in and out, 802816 bytes each, and one tile of
+  // weights: 128 kept values and 128 indices at density 0.5, 4 bytes each. Either activation alone fits
+  // 1 MiB; together (1606656 bytes) a third of them does not.
+  const shape = convShape(16, 16, 112, 1, 1, 0);
+  const work = kernelWork(shape, 'unstructured', null, 0.5, TILE);
+  assert.equal(work?.inputBytes, 802816);
+  assert.equal(work?.outputBytes, 802816);
+  assert.equal(work?.weightBytesPerTile, 1024);
+  assert.equal(work?.tiles, 196);
+  const missing = 1 - (1 << 20) / 1606656;
+  const features = computeFeatures(shape, 'unstructured', null, 0.5, TILE, cache);
+  assert.ok(Math.abs(features.inputL2MissBytes - 802816 * missing) < 1e-6);
+  assert.ok(Math.abs(features.outputL2MissBytes - 802816 * missing) < 1e-6);
+  assert.ok(Math.abs(features.weightL2MissBytes - 1024 * 196 * missing) < 1e-6);
+  // The legacy features, which took each part alone, saw nothing beyond L2: older LUTs still predict that way.
+  assert.equal(features.inputStreamBytes, 0);
+  assert.equal(features.outputStreamBytes, 0);
+  assert.equal(features.weightStreamBytes, 0);
+  // On 56x56 the run touches 402432 bytes: no L2 miss at all.
+  const small = computeFeatures(convShape(16, 16, 56, 1, 1, 0), 'unstructured', null, 0.5, TILE, cache);
+  assert.equal(small.inputL2MissBytes + small.outputL2MissBytes + small.weightL2MissBytes, 0);
+});
+
 test('a map that fits one tile streams its input: its L1 misses are counted apart from strided slices', () => {
   const cache = { l1Bytes: 32768, l2Bytes: 1 << 20 };
   // 3x3 pad 1 on 4x4: padded planes of 6 x 6 = 36 floats, inside one 64-float tile, so a tile reads every
