@@ -39,6 +39,19 @@ export function missShare(workingSetBytes: number, cacheBytes: number): number {
   return workingSetBytes <= cacheBytes ? 0 : 1 - cacheBytes / workingSetBytes;
 }
 
+/**
+ * The L1 miss features' share: 0 when the tile's input slices fit, then 1 - sqrt(cache / set), which rises
+ * faster past the cache than missShare. Why: each output row sweeps every slice of the tile in the same
+ * order, a cyclic pattern that an LRU-like cache keeps less of than a random one, while the taps of a
+ * channel and the prefetcher still hit part of it. An empirical knee: fitted on all of each of four
+ * benchmark databases (fixed 64-float tile, 32 KiB L1, 1 MiB L2), the linear model was within ±10% of
+ * 90.2-92.9% of its cases with missShare, 90.2-93.5% with this (no database worse), 89.8-93.3% with the cube
+ * root and 81-86% with a step to 1. Held out (cost-model/README.md), it gained on all five databases.
+ */
+export function l1MissShare(sliceBytes: number, l1Bytes: number): number {
+  return sliceBytes <= l1Bytes ? 0 : 1 - Math.sqrt(l1Bytes / sliceBytes);
+}
+
 const BYTES_PER_VALUE = 4;
 
 /**
@@ -130,15 +143,16 @@ export function fillFloats(shape: LayerShape): number {
  *   the benchmark (72% within ±10% against 73%). Without it one cost per lane served 1x1 and 3x3 alike, and
  *   the pool under-predicted the 1x1 layers;
  * - misalignedLoads: input vector loads at an offset that is not a multiple of the vector (tile / 4);
- * - l1MissLoads: input vector loads x the share of one tile's input slices (every channel's, taps' spans
- *   included) that does not fit L1. The weights stream through once per tile and are left out: measured here,
- *   adding them to the set explained less (a 1x1 conv with 64 input channels on a 14x14 map ran at L1 speed
- *   with 98 KB of weights per tile). Split in two since: stridedL1MissLoads where a tile reads strided
- *   slices of planes wider than a tile, and l1StreamLoads where one tile holds every channel's whole plane (maps of up to one tile: 7x7 1x1,
- *   3x3 on 2x2 to 7x7). Consecutive columns then read consecutive memory, which the prefetcher follows:
- *   measured here, 512-channel 3x3 layers on 2x2, 4x4 and 7x7 maps (32 to 165 KB of planes) ran within 10% of
- *   each other (unstructured, density 0.5), where one miss cost over both kinds of slices predicted the 7x7
- *   one 45% slower than the 2x2 one;
+ * - stridedL1Misses, streamedL1Misses: input vector loads x the share of one tile's input slices (every
+ *   channel's, taps' spans included) that does not fit L1 (l1MissShare). The weights stream through once per
+ *   tile and are left out: measured here, adding them to the set explained less (a 1x1 conv with 64 input
+ *   channels on a 14x14 map ran at L1 speed with 98 KB of weights per tile). Strided where a tile reads
+ *   slices of planes wider than a tile; streamed where one tile holds every channel's whole plane (maps of up
+ *   to one tile: 7x7 1x1, 3x3 on 2x2 to 7x7). Consecutive columns then read consecutive memory, which the
+ *   prefetcher follows: measured here, 512-channel 3x3 layers on 2x2, 4x4 and 7x7 maps (32 to 165 KB of
+ *   planes) ran within 10% of each other (unstructured, density 0.5), where one miss cost over both kinds of
+ *   slices predicted the 7x7 one 45% slower than the 2x2 one. The legacy l1MissLoads (both in one),
+ *   stridedL1MissLoads and l1StreamLoads take missShare instead;
  * - weightL2MissBytes: weights and indices re-read per tile, inputL2MissBytes: the source planes read,
  *   outputL2MissBytes: the virtual output written, each x the share of one run's data that does not fit L2:
  *   input, output and one tile's weights together. The agent times a layer back to back (about 2000 runs),
@@ -168,6 +182,8 @@ function workFeatures(
       storedFloats: 0,
       partialStores: 0,
       misalignedLoads: 0,
+      stridedL1Misses: 0,
+      streamedL1Misses: 0,
       l1MissLoads: 0,
       stridedL1MissLoads: 0,
       l1StreamLoads: 0,
@@ -180,7 +196,8 @@ function workFeatures(
       compactFloats: 0,
     };
   }
-  const l1Missing = work.vectorLoads * missShare(work.inputBytesPerTile, cache.l1Bytes);
+  const l1Missing = work.vectorLoads * l1MissShare(work.inputBytesPerTile, cache.l1Bytes);
+  const l1MissingLegacy = work.vectorLoads * missShare(work.inputBytesPerTile, cache.l1Bytes);
   const weightBytes = work.weightBytesPerTile * work.tiles;
   const l2Missing = missShare(work.inputBytes + work.outputBytes + work.weightBytesPerTile, cache.l2Bytes);
   return {
@@ -192,9 +209,11 @@ function workFeatures(
     partialStores: work.partialStores,
     misalignedLoads:
       work.engine === 'mvec' ? 0 : work.vectorLoads * misalignedShare(shape, vectorFloatsOf(tileFloats)),
-    l1MissLoads: l1Missing,
-    stridedL1MissLoads: work.inputContiguous ? 0 : l1Missing,
-    l1StreamLoads: work.inputContiguous ? l1Missing : 0,
+    stridedL1Misses: work.inputContiguous ? 0 : l1Missing,
+    streamedL1Misses: work.inputContiguous ? l1Missing : 0,
+    l1MissLoads: l1MissingLegacy,
+    stridedL1MissLoads: work.inputContiguous ? 0 : l1MissingLegacy,
+    l1StreamLoads: work.inputContiguous ? l1MissingLegacy : 0,
     weightL2MissBytes: weightBytes * l2Missing,
     inputL2MissBytes: work.inputBytes * l2Missing,
     outputL2MissBytes: work.outputBytes * l2Missing,

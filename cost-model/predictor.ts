@@ -47,7 +47,7 @@ import type {
   ModelCandidateScore,
   PredictorModel,
 } from './types.ts';
-import { WORK_FEATURE_NAMES } from './types.ts';
+import { LEGACY_WORK_FEATURE_NAMES, WORK_FEATURE_NAMES } from './types.ts';
 
 /** One measured knot of one shape, as the predictor sees it. */
 export interface TrainingPoint {
@@ -113,15 +113,13 @@ const DWCONV_LINEAR_FEATURES: readonly FeatureName[] = [
 
 /** Features whose value depends on the cache sizes: pools without them try one pair only. */
 const CACHE_FEATURES: readonly FeatureName[] = [
-  'l1MissLoads',
-  'stridedL1MissLoads',
-  'l1StreamLoads',
+  'stridedL1Misses',
+  'streamedL1Misses',
   'weightL2MissBytes',
   'inputL2MissBytes',
   'outputL2MissBytes',
-  'weightStreamBytes',
-  'inputStreamBytes',
-  'outputStreamBytes',
+  // Every legacy feature is a miss feature (types.ts).
+  ...LEGACY_WORK_FEATURE_NAMES,
 ];
 
 /**

@@ -110,8 +110,8 @@ export const WORK_FEATURE_NAMES = [
   'storedFloats',
   'partialStores',
   'misalignedLoads',
-  'stridedL1MissLoads',
-  'l1StreamLoads',
+  'stridedL1Misses',
+  'streamedL1Misses',
   'weightL2MissBytes',
   'inputL2MissBytes',
   'outputL2MissBytes',
@@ -120,11 +120,14 @@ export const WORK_FEATURE_NAMES = [
 
 /**
  * Work features no longer fitted, computed as before so that LUTs written before their replacement still
- * predict as they did: l1MissLoads (split into strided and streamed misses), and the L2 stream bytes that
- * took each structure's share beyond L2 alone (replaced by the *L2MissBytes, which share one run's L2).
+ * predict as they did: l1MissLoads (split into strided and streamed misses), the two halves with the linear
+ * L1 miss share (replaced by the *L1Misses, features.ts l1MissShare), and the L2 stream bytes that took each
+ * structure's share beyond L2 alone (replaced by the *L2MissBytes, which share one run's L2).
  */
 export const LEGACY_WORK_FEATURE_NAMES = [
   'l1MissLoads',
+  'stridedL1MissLoads',
+  'l1StreamLoads',
   'weightStreamBytes',
   'inputStreamBytes',
   'outputStreamBytes',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convShape, dwconvShape, fcShape } from '../config/shape.ts';
-import { computeFeatures, missShare } from './features.ts';
+import { computeFeatures, l1MissShare, missShare } from './features.ts';
 import { convView, denseEngine, kernelWork, misalignedShare, mvecPixels, subHeights } from './work.ts';
 
 // A 64-float tile is 4 vectors of 16 floats (AVX-512), as in the host build.
@@ -144,16 +144,19 @@ test('the pattern kernel counts kept kernels per tile and the (channel, pattern)
 test('miss features count only what does not fit the cache', () => {
   assert.equal(missShare(16 * 1024, 32 * 1024), 0);
   assert.equal(missShare(128 * 1024, 32 * 1024), 0.75);
+  // L1: 1 - sqrt(cache / set), steeper past the cache than missShare (4x the cache: half, not three quarters).
+  assert.equal(l1MissShare(16 * 1024, 32 * 1024), 0);
+  assert.equal(l1MissShare(128 * 1024, 32 * 1024), 0.5);
   // 576 channels x (64 + 0) floats = 147 KB of input slices per tile: beyond a 32 KB L1, within 1 MB.
   const shape = convShape(576, 96, 14, 1, 1, 0);
   const small = computeFeatures(shape, 'unstructured', null, 0.5, TILE, { l1Bytes: 32768, l2Bytes: 1 << 20 });
-  assert.ok(small.l1MissLoads > 0);
-  assert.equal(small.weightStreamBytes, 0);
+  assert.ok(small.stridedL1Misses > 0);
+  assert.equal(small.weightL2MissBytes, 0);
   const large = computeFeatures(shape, 'unstructured', null, 0.5, TILE, {
     l1Bytes: 1 << 20,
     l2Bytes: 1 << 20,
   });
-  assert.equal(large.l1MissLoads, 0);
+  assert.equal(large.stridedL1Misses, 0);
 });
 
 test('L2 misses count what one run touches together: input, output and a tile of weights', () => {
@@ -184,19 +187,27 @@ test('L2 misses count what one run touches together: input, output and a tile of
 test('a map that fits one tile streams its input: its L1 misses are counted apart from strided slices', () => {
   const cache = { l1Bytes: 32768, l2Bytes: 1 << 20 };
   // 3x3 pad 1 on 4x4: padded planes of 6 x 6 = 36 floats, inside one 64-float tile, so a tile reads every
-  // channel's whole plane, one after the other: 512 x 144 bytes = 72 KB, beyond L1.
+  // channel's whole plane, one after the other: 512 x 144 bytes = 73728 bytes, 9/4 of L1.
   const streamed = convShape(512, 512, 4, 3, 1, 1);
-  assert.equal(kernelWork(streamed, 'unstructured', null, 0.5, TILE)?.inputContiguous, true);
+  const work = kernelWork(streamed, 'unstructured', null, 0.5, TILE);
+  assert.equal(work?.inputContiguous, true);
+  assert.equal(work?.inputBytesPerTile, 73728);
+  // 512 x 512 x 9 / 2 kept weights, each a pass of 4 vectors: 4718592 loads; sqrt(4/9) = 2/3 of the set fits.
+  assert.equal(work?.vectorLoads, 4718592);
   const small = computeFeatures(streamed, 'unstructured', null, 0.5, TILE, cache);
+  assert.equal(small.stridedL1Misses, 0);
+  assert.ok(Math.abs(small.streamedL1Misses - 4718592 / 3) < 1e-6);
+  // The legacy features, for older LUTs: missShare (5/9 beyond L1), both kinds in l1MissLoads.
+  assert.ok(Math.abs(small.l1StreamLoads - (4718592 * 5) / 9) < 1e-6);
   assert.equal(small.stridedL1MissLoads, 0);
-  assert.ok(small.l1StreamLoads > 0);
   assert.equal(small.l1MissLoads, small.l1StreamLoads);
   // 1x1 on 14x14: planes of 196 floats, so a tile reads a 64-float slice of each: strided.
   const strided = convShape(576, 96, 14, 1, 1, 0);
   assert.equal(kernelWork(strided, 'unstructured', null, 0.5, TILE)?.inputContiguous, false);
   const large = computeFeatures(strided, 'unstructured', null, 0.5, TILE, cache);
+  assert.equal(large.streamedL1Misses, 0);
+  assert.ok(large.stridedL1Misses > 0);
   assert.equal(large.l1StreamLoads, 0);
-  assert.ok(large.stridedL1MissLoads > 0);
   assert.equal(large.l1MissLoads, large.stridedL1MissLoads);
 });
 
