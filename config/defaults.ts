@@ -6,12 +6,12 @@ import type {
   AdbDevicesConfig,
   AppiumDeviceConfig,
   LabConfig,
+  MeasurementPolicy,
   NightlyConfig,
   PrunelabConfig,
   SchedulerConfig,
   SweepConfig,
-} from './schema.ts';
-import type { MeasurementPolicy } from './types.ts';
+} from './types.ts';
 import { SCHEMES } from './vocabulary.ts';
 
 /**
