@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layer.h"
+#include "spec.h"
 
 #define PRUNE_NPATTERNS 8
 /* Tap masks over a 3x3 kernel, bit (ky*3 + kx). */
