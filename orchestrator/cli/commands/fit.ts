@@ -10,10 +10,14 @@ import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, loadConfig, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
 import { formatBlockSize } from '../../../config/vocabulary.ts';
-import { familyId } from '../../../cost-model/family.ts';
-import { type SuggestedCase, suggest } from '../../../cost-model/suggest.ts';
-import type { Lut } from '../../../cost-model/types.ts';
-import { parseLutText, serializeLut } from '../../../cost-model/validate.ts';
+import type { Lut } from '../../../cost-model/index.ts';
+import {
+  familyId,
+  parseLutText,
+  type SuggestedCase,
+  serializeLut,
+  suggest,
+} from '../../../cost-model/index.ts';
 import { UsageError } from '../../errors.ts';
 import { withCostModelErrors } from '../../fit/errors.ts';
 import { type FittedDevice, fitDevices } from '../../fit/fit-devices.ts';
