@@ -3,8 +3,7 @@
  * kernels (weights, masks, packed sparse formats, compute). The runtime only ever sees an opaque
  * pl_layer: it prepares one per case, times layer_run() and reports layer_stats().
  *
- * GEMM view (fixed for the whole project, matches im2col): a conv weight W[cout][cin][k][k] is a matrix
- * of cout rows and cin*k*k columns, column index = (ci*k + ky)*k + kx. FC is W[out][in] (cout=out, cin=in).
+ * The case it builds (pl_layer_spec) and the GEMM view of its weights are in spec.h.
  */
 #ifndef PL_LAYER_H
 #define PL_LAYER_H

@@ -236,7 +236,7 @@ static int read_pruning(plan_reader *r, pl_case *c, pl_layer_spec *s) {
     snprintf(r->err, r->errlen, "scheme %s needs field \"block\" (BRxBC, e.g. \"8x4\")", scheme);
     return -1;
   }
-  /* layer.h: br/bc are 0 for schemes without blocks; the block text is still echoed in the result. */
+  /* spec.h: br/bc are 0 for schemes without blocks; the block text is still echoed in the result. */
   s->br = blocky ? br : 0;
   s->bc = blocky ? bc : 0;
   return 0;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "json.h"
-#include "layer.h"
+#include "spec.h"
 #include "options.h"
 
 #define PL_ID_MAX 256

@@ -1,5 +1,5 @@
 /*
- * prune: magnitude pruning masks for every scheme, over the GEMM view of the weights (layer.h):
+ * prune: magnitude pruning masks for every scheme, over the GEMM view of the weights (spec.h):
  * a matrix of `rows` (= cout) by `cols` (= cin*k*k; k*k for dwconv, in for fc), column = (ci*k + ky)*k + kx.
  *
  * Every mask removes the units of its scheme with the smallest sum of squared weights, smallest first,

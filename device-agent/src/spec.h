@@ -2,6 +2,9 @@
  * spec.h: what one case is (op, shape, scheme, block, sparsity, threads, CPUs) and the names of its ops and
  * schemes as plan lines spell them. The vocabulary shared by the runtime (plan.c, run.c), the kernels
  * (layer.c) and the masks (prune.c); it depends on none of them, so none of them depends on another through it.
+ *
+ * GEMM view (fixed for the whole project, matches im2col): a conv weight W[cout][cin][k][k] is a matrix
+ * of cout rows and cin*k*k columns, column index = (ci*k + ky)*k + kx. FC is W[out][in] (cout=out, cin=in).
  */
 #ifndef PL_SPEC_H
 #define PL_SPEC_H

@@ -214,3 +214,65 @@ function shortestCircle(next: Map<string, Set<string>>, start: string, component
   }
   return [start, start];
 }
+
+const NOT_SYMBOLS = new Set([
+  'void',
+  'int',
+  'char',
+  'long',
+  'float',
+  'double',
+  'unsigned',
+  'signed',
+  'const',
+  'static',
+  'inline',
+  'return',
+  'sizeof',
+  'if',
+  'while',
+  'for',
+  'switch',
+]);
+
+/** C source without comments and string or character literals, so only code is searched for names. */
+function cCode(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'/g, ' ');
+}
+
+/**
+ * Which agent modules use which others' functions and globals: module `a` (a.c with a.h) -> `b` when a.c
+ * names a function or `extern` variable that b.h declares. Reads prototypes with a regex, which is enough for
+ * this code base's one-declaration-per-statement headers; a circle here means two .c files call each other.
+ */
+export function cSymbolGraph(root: string, dir: string): ImportEdge[] {
+  const moduleOf = (path: string): string => path.replace(/\.[ch]$/, '');
+  const declaredBy = new Map<string, string>();
+  for (const header of listFiles(root, dir, ['.h'])) {
+    const code = cCode(readFileSync(join(root, header), 'utf8'));
+    const prototypes = code.matchAll(/^[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;/gm);
+    const externs = code.matchAll(/^extern\b[^;(]*?\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*;/gm);
+    for (const match of [...prototypes, ...externs]) {
+      const name = match[1];
+      // `typedef void (*fn)(…);` and `__attribute__((…))` look like prototypes to the regex; neither is a symbol.
+      if (
+        name === undefined ||
+        NOT_SYMBOLS.has(name) ||
+        name.startsWith('__') ||
+        match[0].startsWith('typedef')
+      )
+        continue;
+      declaredBy.set(name, moduleOf(header));
+    }
+  }
+  return listFiles(root, dir, ['.c']).flatMap((source) => {
+    const from = moduleOf(source);
+    const used = new Set(cCode(readFileSync(join(root, source), 'utf8')).match(/\b[A-Za-z_]\w*\b/g) ?? []);
+    const targets = new Map<string, string>();
+    for (const name of used) {
+      const to = declaredBy.get(name);
+      if (to !== undefined && to !== from && !targets.has(to)) targets.set(to, name);
+    }
+    return [...targets].map(([to, name]) => ({ from, to, specifier: name, typeOnly: false }));
+  });
+}
