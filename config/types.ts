@@ -29,7 +29,7 @@ export interface ModelTable {
   readonly layers: readonly ModelLayer[];
 }
 
-/** How each case is timed (DESIGN.md, "The measurement protocol"). */
+/** How each case is timed (README.md, "How a case is measured"). */
 export interface MeasurementPolicy {
   readonly warmup: number;
   readonly minReps: number;
@@ -81,7 +81,7 @@ export interface AdbDevicesConfig {
   readonly reconnectTcp: boolean;
 }
 
-/** Lab hygiene on phones (orchestrator/lab/): DESIGN.md, "The measurement protocol". */
+/** Lab hygiene on phones (orchestrator/lab/): README.md, "How a case is measured". */
 export interface LabConfig {
   readonly pinBigCluster: boolean;
   readonly thermal: {
