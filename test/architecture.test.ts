@@ -21,7 +21,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const OUR_FOLDERS = ['config', 'cost-model', 'device-agent', 'orchestrator', 'reports', 'test'];
 const edges = typescriptImportGraph(root, OUR_FOLDERS);
 
-/** The cost model's public entries: what the orchestrator may import from `cost-model/`. */
+/** The cost model's public entry: the one file of `cost-model/` the orchestrator may import. */
 const COST_MODEL_ENTRY = 'cost-model/index.ts';
 
 const within = (path: string, folder: string): boolean => path.startsWith(`${folder}/`);
