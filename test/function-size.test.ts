@@ -24,7 +24,6 @@ const ALLOWED = new Set([
   'orchestrator/transport/adb/device.ts createAdbDevice',
   'orchestrator/transport/appium/device.ts createAppiumDevice',
   // Not split yet (issue #18): each entry goes as its function is split.
-  'orchestrator/nightly/run-nightly.ts runNightly',
   'device-agent/virtual/phone.ts startVirtualPhone',
   'orchestrator/scheduler/scheduler.ts runDeviceQueue',
   'cost-model/mappers/search.ts searchKnapsack',
