@@ -30,9 +30,6 @@ const ALLOWED = new Set([
   'orchestrator/models/onnx.ts parseOnnxModel',
   'orchestrator/models/onnx.ts (anonymous)',
   'orchestrator/scheduler/batch.ts runBatch',
-  'orchestrator/cli/commands/map.ts mapCommand',
-  'cost-model/lookup.ts createLookup',
-  'orchestrator/cli/commands/sweep.ts sweepCommand',
   'orchestrator/store/migrations/0001_initial.ts up',
 ]);
 
