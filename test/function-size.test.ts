@@ -27,8 +27,6 @@ const ALLOWED = new Set([
   'device-agent/virtual/phone.ts startVirtualPhone',
   'orchestrator/scheduler/scheduler.ts runDeviceQueue',
   'cost-model/mappers/search.ts searchKnapsack',
-  'orchestrator/models/onnx.ts parseOnnxModel',
-  'orchestrator/models/onnx.ts (anonymous)',
   'orchestrator/scheduler/batch.ts runBatch',
   'orchestrator/store/migrations/0001_initial.ts up',
 ]);
