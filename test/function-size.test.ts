@@ -25,8 +25,6 @@ const ALLOWED = new Set([
   'orchestrator/transport/appium/device.ts createAppiumDevice',
   // Not split yet (issue #18): each entry goes as its function is split.
   'device-agent/virtual/phone.ts startVirtualPhone',
-  'orchestrator/scheduler/scheduler.ts runDeviceQueue',
-  'orchestrator/scheduler/batch.ts runBatch',
   'orchestrator/store/migrations/0001_initial.ts up',
 ]);
 
