@@ -3,7 +3,6 @@
  * the entry point reports). 2 = the input was wrong (flags, config, a database this version cannot read);
  * 1 = the work failed.
  */
-import { ConfigError } from '../../config/errors.ts';
 import { PrunelabError } from '../errors.ts';
 
 export const EXIT_OK = 0;
@@ -31,17 +30,15 @@ export function describeError(error: unknown, options: { readonly debug?: boolea
   const asError = error instanceof Error ? error : new Error(String(error));
   let exitCode = EXIT_FAILURE;
   let data: unknown;
-  if (error instanceof ConfigError) {
-    exitCode = EXIT_BAD_INPUT;
-    data = { source: error.source, issues: error.issues };
-  } else if (error instanceof PrunelabError) {
+  // Every error of ours (config, cost model, orchestrator) extends PrunelabError (config/errors.ts).
+  if (error instanceof PrunelabError) {
     exitCode =
       error.kind === 'input' ? EXIT_BAD_INPUT : error.kind === 'lab' ? EXIT_LAB_TROUBLE : EXIT_FAILURE;
     data = error.data;
   } else if (isYargsError(error)) {
     exitCode = EXIT_BAD_INPUT;
   }
-  const known = error instanceof ConfigError || error instanceof PrunelabError || isYargsError(error);
+  const known = error instanceof PrunelabError || isYargsError(error);
   let text = `prunelab: ${asError.message}`;
   if (!known || options.debug === true) {
     // An error we did not name is a bug: show where it came from.

@@ -15,7 +15,6 @@ import { type SuggestedCase, suggest } from '../../../cost-model/suggest.ts';
 import type { Lut } from '../../../cost-model/types.ts';
 import { parseLutText, serializeLut } from '../../../cost-model/validate.ts';
 import { UsageError } from '../../errors.ts';
-import { withCostModelErrors } from '../../fit/errors.ts';
 import { type FittedDevice, fitDevices } from '../../fit/fit-devices.ts';
 import { readFitRows } from '../../fit/read-rows.ts';
 import { candidatesFromPlan, suggestedSweep } from '../../fit/suggest-sweep.ts';
@@ -174,12 +173,10 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
           { option: args.device === undefined ? '--db' : '--device' },
         );
       }
-      const fitted = withCostModelErrors(() =>
-        fitDevices(rows, {
-          createdAt: new Date().toISOString(),
-          ...(args.agent === undefined ? {} : { agentHash: args.agent }),
-        }),
-      );
+      const fitted = fitDevices(rows, {
+        createdAt: new Date().toISOString(),
+        ...(args.agent === undefined ? {} : { agentHash: args.agent }),
+      });
       if (fitted.length === 0) {
         throw new UsageError(`no measurement of agent build ${args.agent ?? ''} in ${resolve(args.db)}`, {
           option: '--agent',
@@ -191,7 +188,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
         const path = join(args.out, device.fileName);
         const text = serializeLut(device.lut);
         // Check what is written with the loader every reader uses: a LUT this build cannot read is a bug here.
-        const lut = withCostModelErrors(() => parseLutText(text, path));
+        const lut = parseLutText(text, path);
         await writeFile(path, text);
         written.push({ fitted: device, path, lut });
       }
@@ -205,7 +202,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
       if (config !== undefined && args.suggest !== undefined) {
         const candidates = candidatesFromPlan(planFromConfig(config));
         for (const { fitted: device, lut } of written) {
-          const cases = withCostModelErrors(() => suggest(lut, candidates, args.suggest as number));
+          const cases = suggest(lut, candidates, args.suggest as number);
           if (cases.length === 0) continue;
           const next = suggestedSweep(
             cases,

@@ -11,7 +11,6 @@ import { isScheme, parseBlockSize, type Scheme } from '../../../config/vocabular
 import type { MapperEvent } from '../../../cost-model/mappers/types.ts';
 import { parseLutText } from '../../../cost-model/validate.ts';
 import { UsageError } from '../../errors.ts';
-import { withCostModelErrors } from '../../fit/errors.ts';
 import { computeMapping, DEFAULT_GRID } from '../../map/compute.ts';
 import { evaluateMapping } from '../../map/evaluate.ts';
 import { mappingJson, mappingText, verificationText } from '../../map/mapping-file.ts';
@@ -201,7 +200,7 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
           { cause: error },
         );
       }
-      const lut = withCostModelErrors(() => parseLutText(lutText, args.lut));
+      const lut = parseLutText(lutText, args.lut);
       const model = await loadModel(args.model, args.seed);
       const schemes = parseSchemes(args.schemes);
       const blocks = parseBlocks(args.blocks);
@@ -212,24 +211,22 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
         fc: args.tolerance,
         other: args.tolerance,
       };
-      const result = withCostModelErrors(() =>
-        computeMapping({
-          lut,
-          modelName: model.name,
-          layers: model.layers,
-          mapper: args.mapper,
-          threads: args.threads,
-          seed: args.seed,
-          tolerance,
-          resolution: args.resolution,
-          progress: progressPrinter(context),
-          ...(args.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: args.latencyBudgetMs * 1e6 }),
-          ...(args.sparsity === undefined ? {} : { sparsity: args.sparsity }),
-          ...(schemes === undefined ? {} : { schemes }),
-          ...(blocks === undefined ? {} : { blocks }),
-          ...(sparsities === undefined ? {} : { sparsities }),
-        }),
-      );
+      const result = computeMapping({
+        lut,
+        modelName: model.name,
+        layers: model.layers,
+        mapper: args.mapper,
+        threads: args.threads,
+        seed: args.seed,
+        tolerance,
+        resolution: args.resolution,
+        progress: progressPrinter(context),
+        ...(args.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: args.latencyBudgetMs * 1e6 }),
+        ...(args.sparsity === undefined ? {} : { sparsity: args.sparsity }),
+        ...(schemes === undefined ? {} : { schemes }),
+        ...(blocks === undefined ? {} : { blocks }),
+        ...(sparsities === undefined ? {} : { sparsities }),
+      });
       const mappingContext = {
         lutPath: args.lut,
         lut,
