@@ -284,6 +284,6 @@ export interface ReportInput {
 export interface ReportAssets {
   readonly d3Js: string;
   readonly plotJs: string;
-  /** The page's own script (reports/client/report-client.js). */
+  /** The page's own script, bundled from reports/client/ (dist/reports/client/report-client.js). */
   readonly clientJs: string;
 }
