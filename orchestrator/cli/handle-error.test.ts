@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, PrunelabError } from '../../config/errors.ts';
-import { LutFormatError, LutLookupError } from '../../cost-model/errors.ts';
+import { LutFormatError, LutLookupError } from '../../cost-model/index.ts';
 import { UsageError } from '../errors.ts';
 import { describeError, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_LAB_TROUBLE } from './handle-error.ts';
 
