@@ -12,7 +12,7 @@
  * stays bounded by one layer's weights and input plus PREPCACHE_MASK_BUDGET_BYTES of masks.
  *
  * Reuse never changes a result: the weights, masks and kept energy are those a fresh agent call computes
- * (layer.test.ts compares a cached plan run against each case run alone, field by field).
+ * (test/agent-prepare-cache.test.ts compares a cached plan run against each case run alone, field by field).
  */
 #ifndef PL_PREPCACHE_H
 #define PL_PREPCACHE_H
@@ -23,7 +23,7 @@
 #include "prune.h"
 #include "spec.h"
 
-/* Masks of one shape kept at most this many bytes (1 per weight): 64 MB holds 13 masks of the largest
+/* Masks of one shape kept at most this many bytes (1 per weight): 64 MB holds 28 masks of the largest
  * ResNet-18 layer (512 x 4608) and every mask of the smaller ones. Past it, new masks are not kept (the ones
  * kept still hit: with cases that cycle through more masks than fit, evicting the oldest would hit never). */
 #define PREPCACHE_MASK_BUDGET_BYTES (64L << 20)
