@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AppiumDeviceConfig } from '../../../config/schema.ts';
-import { errorMessage } from '../adb/classify.ts';
-import { agentAbiFor } from '../adb/device.ts';
+import { agentAbiFor } from '../android/abi.ts';
+import { parseGetprop } from '../android/getprop.ts';
+import { errorMessage } from '../android/messages.ts';
 import { DeviceUnavailableError, TransportError } from '../errors.ts';
 import { type AppiumDevice, createAppiumDevice } from './device.ts';
 import { AppiumShellRefusedError, classifyAppiumFailure, shellRefusedAdvice } from './errors.ts';
-import { parseGetprop } from './getprop.ts';
 import { type AppiumEndpoint, type AppiumSession, openAppiumSession } from './webdriver-client.ts';
 
 /** The first check and getprop: one short call. */
