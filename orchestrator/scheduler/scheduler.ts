@@ -16,7 +16,7 @@
  * With `disturbance`, on every device (the host too): once a device's queue is empty, the cases whose probe
  * says they shared the core with other work are measured again, up to a limit (disturbance.ts).
  */
-import { finishBatchRun, requeueTasks, skipPendingTasks, startBatchRun } from '../store/lab.ts';
+import { finishBatchRun, requeueTasks, startBatchRun } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
@@ -26,15 +26,7 @@ import { type DisturbancePolicy, disturbedCases, requeueDisturbed, waitForCalm }
 import type { EventSink } from './events.ts';
 import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
 import type { Provenance } from './measurement.ts';
-
-/** A device that can tell when it is back after a disconnect (the adb transport's devices can). */
-export interface ReturningDevice extends Device {
-  waitUntilReachable(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-}
-
-function canReturn(device: Device): device is ReturningDevice {
-  return typeof (device as Partial<ReturningDevice>).waitUntilReachable === 'function';
-}
+import { awaitReturn, canReturn } from './returns.ts';
 
 export interface DeviceQueue {
   readonly device: Device;
@@ -43,6 +35,12 @@ export interface DeviceQueue {
   readonly provenance: Provenance;
   /** Lab hygiene around each batch (thermal gate, pinning, telemetry); absent on the host. */
   readonly hygiene?: BatchHygiene;
+  /**
+   * Prepares the device again after it came back from a disconnect (identity re-read, agent checked and
+   * pushed again, hygiene redone): the queue to go on with. Rejects with a TransportError when it cannot.
+   * Without it, a device that is back goes on as it was.
+   */
+  readonly prepareAgain?: () => Promise<DeviceQueue>;
 }
 
 export interface SchedulerOptions {
@@ -82,16 +80,9 @@ export async function runQueues(
 
 type Lost = { readonly lost: TransportError | string };
 
-async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
-  const { db, runId, emit } = options;
-  const now = options.now ?? (() => new Date());
-  const deviceId = queue.device.identity.id;
-  const hygiene = queue.hygiene;
-  await releaseRunningTasks(db, runId, deviceId);
-  emit({ type: 'device-start', deviceId, counts: await taskCounts(db, runId, deviceId) });
-
-  const context: BatchContext = {
-    db,
+function batchContext(queue: DeviceQueue, options: SchedulerOptions): BatchContext {
+  return {
+    db: options.db,
     device: queue.device,
     agentPath: queue.agentPath,
     provenance: queue.provenance,
@@ -99,10 +90,22 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     retries: options.retries,
     stop: options.stop,
     hardStop: options.hardStop,
-    emit,
+    emit: options.emit,
     ...(options.now === undefined ? {} : { now: options.now }),
-    ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
+    ...(queue.hygiene?.cpus === undefined ? {} : { cpus: queue.hygiene.cpus }),
   };
+}
+
+async function runDeviceQueue(firstQueue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
+  const { db, runId, emit } = options;
+  const now = options.now ?? (() => new Date());
+  const deviceId = firstQueue.device.identity.id;
+  // A device prepared again after a disconnect goes on with its new queue (agent path, provenance, hygiene).
+  let queue = firstQueue;
+  let hygiene = queue.hygiene;
+  let context = batchContext(queue, options);
+  await releaseRunningTasks(db, runId, deviceId);
+  emit({ type: 'device-start', deviceId, counts: await taskCounts(db, runId, deviceId) });
   const anyStop = AbortSignal.any([options.stop, options.hardStop]);
   let consecutiveFailures = 0;
   // Calls that failed before settling any case (the device refused to run the agent at all).
@@ -235,24 +238,21 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
       const why = typeof report.lost === 'string' ? report.lost : report.lost.message;
       const device = queue.device;
       if (canReturn(device) && (options.disconnectGraceMs ?? 0) > 0) {
-        const graceMs = options.disconnectGraceMs ?? 0;
-        emit({
-          type: 'device-note',
-          deviceId,
-          message: `lost (${why}); its unfinished cases are back in its queue; waiting up to ${(graceMs / 1000).toFixed(0)} s for it to return`,
-        });
-        if (await device.waitUntilReachable(graceMs, anyStop)) {
-          emit({ type: 'device-note', deviceId, message: 'back: resuming its queue' });
+        const back = await awaitReturn(device, queue, why, options, options.disconnectGraceMs ?? 0);
+        if (back.kind === 'back') {
+          queue = back.queue;
+          hygiene = queue.hygiene;
+          context = batchContext(queue, options);
+          consecutiveFailures = 0;
+          callsWithoutProgress = 0;
           continue;
         }
-        if (options.stop.aborted || options.hardStop.aborted) {
+        if (back.kind === 'stopped') {
           interrupted = true;
           break;
         }
-        const reason = `device ${deviceId} disconnected (${why}) and did not come back within scheduler.disconnectGraceMs = ${graceMs} ms`;
-        const skipped = await skipPendingTasks(db, runId, deviceId, `skipped: ${reason}`, now());
-        stoppedReason = `gone: ${reason}; ${skipped} cases skipped`;
-        stoppedKind = 'gone';
+        stoppedReason = back.reason;
+        stoppedKind = back.kind;
         break;
       }
       // No way to wait for it: count the call like any other that made no progress.

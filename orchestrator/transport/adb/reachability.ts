@@ -13,9 +13,16 @@ export interface ReachabilityOptions {
   readonly reconnectTcp: boolean;
 }
 
+/**
+ * Longest wait for one `adb connect`, `adb disconnect` or echo while waiting: a phone that does not answer
+ * makes `adb connect` take up to 10 s, and a wait that long per round would keep a phone that is back
+ * waiting for many seconds more.
+ */
+const STEP_MAX_MS = 3_000;
+
 /** A shell round trip: listed as `device` is not enough right after a reconnect. */
 async function answers(phone: AdbPhone): Promise<boolean> {
-  const alive = await adbShell(phone, 'echo ok', { timeoutMs: 5_000 }).catch(() => undefined);
+  const alive = await adbShell(phone, 'echo ok', { timeoutMs: STEP_MAX_MS }).catch(() => undefined);
   return alive?.stdout.trim() === 'ok';
 }
 
@@ -36,8 +43,8 @@ async function reconnect(
   const tcp = /^(.+):(\d+)$/.exec(phone.serial);
   if (tcp === null) return false;
   const [, host = '', port = '0'] = tcp;
-  // `adb connect` to a phone that does not answer takes up to 10 s: never past the deadline.
-  const remainingMs = (): number => Math.max(50, deadlineMs - performance.now());
+  // Never past the deadline, and never a long wait on a phone that does not answer.
+  const remainingMs = (): number => Math.min(STEP_MAX_MS, Math.max(50, deadlineMs - performance.now()));
   if (listed) await settleWithin(phone.client.disconnect(host, Number(port)), remainingMs(), signal);
   await settleWithin(phone.client.connect(host, Number(port)), remainingMs(), signal);
   return (await stateOf(phone)) === 'device';
