@@ -174,3 +174,85 @@ test('a phone restarted mid-sweep with an emptied work directory is back within 
   assert.ok(gaps[0]?.back_at !== null);
   assert.equal(gaps[0]?.fingerprint_after, gaps[0]?.fingerprint_before);
 });
+
+test('a phone that comes back with a different build fingerprint: the change is in the store and the note', async () => {
+  const target = phone(0);
+  const newBuild = 'prunelab/reboot/reboot:14/PLV2/2:user/release-keys';
+  const restart = restartAfter(target, 2, 500, { properties: { 'ro.build.fingerprint': newBuild } });
+  const { summary, events } = await sweep(
+    [lab.device(target, '/data/local/tmp/prunelab-build')],
+    60_000,
+    (e, all) => restart.onEvent(e, all),
+  );
+  assert.equal(summary.status, 'done', JSON.stringify(summary.devices));
+  await assertEveryCaseOnce(summary, 1);
+  const [gap] = await deviceGaps(store.db, summary.runId);
+  assert.equal(gap?.fingerprint_after, newBuild);
+  assert.notEqual(gap?.fingerprint_before, newBuild);
+  const notes = notesOf(events, target.serial);
+  assert.ok(
+    notes.some((m) => m.includes(`changed from ${gap?.fingerprint_before} to ${newBuild}`)),
+    notes.join('\n'),
+  );
+  // Measurements after the gap carry the new build (their provenance), those before the old one.
+  const builds = await store.db
+    .selectFrom('measurements')
+    .innerJoin('tasks', 'tasks.id', 'measurements.task_id')
+    .select('measurements.build_fingerprint')
+    .where('tasks.run_id', '=', summary.runId)
+    .execute();
+  assert.ok(builds.some((row) => row.build_fingerprint === newBuild));
+  assert.ok(builds.some((row) => row.build_fingerprint === gap?.fingerprint_before));
+});
+
+test('a phone that flaps three times finishes every case once, each gap recorded', async () => {
+  const target = phone(1);
+  let restarts = 0;
+  let restarting: Promise<void> | undefined;
+  const { summary, events } = await sweep(
+    [lab.device(target, '/data/local/tmp/prunelab-flap')],
+    60_000,
+    (event, all) => {
+      if (restarts >= 3 || restarting !== undefined || event.type !== 'case-done') return;
+      if (all.filter((e) => e.type === 'case-done').length < 2 + restarts * 3) return;
+      restarts += 1;
+      restarting = (async () => {
+        const startAgain = await lab.kill(phone(1));
+        await sleep(300);
+        await startAgain();
+        restarting = undefined;
+      })();
+    },
+  );
+  assert.equal(restarts, 3);
+  assert.equal(summary.status, 'done', JSON.stringify(summary.devices));
+  await assertEveryCaseOnce(summary, 1);
+  const gaps = await deviceGaps(store.db, summary.runId);
+  assert.equal(gaps.length, 3, JSON.stringify(gaps));
+  for (const gap of gaps) assert.ok(gap.back_at !== null);
+  assert.equal(notesOf(events, target.serial).filter((m) => /^back after/.test(m)).length, 3);
+});
+
+test('a phone that never returns: its remaining cases are skipped with the reason after the grace', async () => {
+  const target = phone(0);
+  let killed: Promise<unknown> | undefined;
+  const { summary } = await sweep([lab.device(target, '/data/local/tmp/prunelab-never')], 1_500, (event) => {
+    if (killed === undefined && event.type === 'case-done') killed = lab.kill(target);
+  });
+  assert.ok(killed !== undefined);
+  const startAgain = (await killed) as (change?: object) => Promise<VirtualPhone>;
+  try {
+    assert.equal(summary.status, 'failed');
+    const [outcome] = summary.devices;
+    assert.equal(outcome?.stoppedKind, 'gone');
+    assert.match(
+      outcome?.stoppedReason ?? '',
+      /did not come back within scheduler\.disconnectGraceMs = 1500 ms/,
+    );
+    assert.ok(summary.counts.skipped > 0);
+    const [gap] = await deviceGaps(store.db, summary.runId);
+    assert.equal(gap?.back_at, null);
+  } finally {
+    await startAgain();
+  }
+});
