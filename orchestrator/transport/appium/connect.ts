@@ -113,8 +113,16 @@ export async function connectAppiumDevice(options: ConnectAppiumOptions): Promis
       capability(entry.capabilities, 'udid') ??
       properties['ro.serialno'] ??
       'unknown';
+    // A new session for the same phone: the udid pinned, so the server cannot hand out another one.
+    const reopen = () =>
+      (options.open ?? openAppiumSession)({
+        url: entry.url,
+        capabilities: { ...entry.capabilities, 'appium:udid': serial },
+        commandTimeoutMs: entry.commandTimeoutMs,
+      });
     return createAppiumDevice({
       session,
+      reopen,
       identity: { id: `appium:${entry.name}:${serial}`, kind: 'appium', abi: agentAbiFor(abi) },
       serial,
       where,

@@ -58,10 +58,11 @@ export function appiumFailure(
         { cause: error },
       );
     case 'session-gone':
-      return new TransportError(
-        `${text}; the session was ended by the server (idle past appium:newCommandTimeout, or the server restarted): run the command again`,
+      // Transient: `waitUntilReachable` opens a new session (a sweep waits for it like for a lost phone).
+      return new DeviceUnavailableError(
+        `${text}; the session was ended by the server (idle past appium:newCommandTimeout, or the server restarted); a sweep opens a new one within scheduler.disconnectGraceMs, else run the command again`,
         data,
-        { transient: false, cause: error },
+        { cause: error },
       );
     case 'no-space':
       return new FileTransferError(`${text}; free space under ${workDir} on the phone`, data, {

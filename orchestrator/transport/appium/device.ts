@@ -3,10 +3,11 @@
  * push_file/pull_file (files.ts); every command runs as a detached job on the phone, started and then
  * polled with short `mobile: shell` calls (shell.ts, job-script.ts), so no HTTP call lasts longer than
  * `pollMs` plus a round trip and none is ever re-sent: a batch runs once, however long it takes. Identity
- * and the lab probe that waits for a phone to come back are here.
+ * and the lab probe that waits for a phone to come back (opening a new session when the server ended the
+ * old one) are here.
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleepUnlessAborted } from '../../sleep.ts';
 import { parseGetprop } from '../android/getprop.ts';
 import { androidDeviceInfo, CPU_FREQS_COMMAND } from '../android/identity.ts';
 import { TransportError } from '../errors.ts';
@@ -26,6 +27,8 @@ export interface AppiumDeviceOptions {
   readonly automationName: string;
   readonly workDir: string;
   readonly pollMs: number;
+  /** Opens a new session for the same phone, when the server ended this one (`waitUntilReachable` does). */
+  readonly reopen?: () => Promise<AppiumSession>;
 }
 
 /** A Device that holds a session: `close` deletes it (the CLI does, at the end of every command). */
@@ -77,20 +80,36 @@ async function appiumInfo(phone: AppiumPhone, identity: DeviceIdentity): Promise
   });
 }
 
+async function answers(session: AppiumSession): Promise<boolean> {
+  const alive = await session.shell('echo ok', QUICK_TIMEOUT_MS).catch(() => undefined);
+  return alive?.stdout.trim() === 'ok';
+}
+
+/**
+ * A new session in place of one that no longer answers (the server ended it, or restarted). The old one
+ * is deleted first, best effort: the server keeps one session per phone.
+ */
+async function reopened(phone: AppiumPhone, reopen: () => Promise<AppiumSession>): Promise<boolean> {
+  await phone.session.close();
+  const session = await reopen().catch(() => undefined);
+  if (session === undefined) return false;
+  phone.session = session;
+  return answers(session);
+}
+
 async function waitUntilReachable(
   phone: AppiumPhone,
+  reopen: (() => Promise<AppiumSession>) | undefined,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<boolean> {
   const deadlineMs = performance.now() + timeoutMs;
   for (;;) {
     if (signal?.aborted) return false;
-    const alive = await phone.session.shell('echo ok', QUICK_TIMEOUT_MS).catch(() => undefined);
-    if (alive?.stdout.trim() === 'ok') return true;
+    if (await answers(phone.session)) return true;
+    if (reopen !== undefined && (await reopened(phone, reopen))) return true;
     if (performance.now() >= deadlineMs) return false;
-    await sleep(Math.min(phone.pollMs, Math.max(0, deadlineMs - performance.now())), undefined, {
-      ...(signal === undefined ? {} : { signal }),
-    }).catch(() => undefined);
+    await sleepUnlessAborted(Math.min(phone.pollMs, Math.max(0, deadlineMs - performance.now())), signal);
   }
 }
 
@@ -111,7 +130,7 @@ export function createAppiumDevice(options: AppiumDeviceOptions): AppiumDevice {
     push: (localPath, remotePath, pushOptions) => appiumPush(phone, localPath, remotePath, pushOptions),
     pull: (remotePath, localPath) => appiumPull(phone, remotePath, localPath),
     shell: (command, shellOptions) => appiumShell(phone, command, shellOptions),
-    waitUntilReachable: (timeoutMs, signal) => waitUntilReachable(phone, timeoutMs, signal),
+    waitUntilReachable: (timeoutMs, signal) => waitUntilReachable(phone, options.reopen, timeoutMs, signal),
     close: () => phone.session.close(),
   };
 }
