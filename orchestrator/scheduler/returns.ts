@@ -27,7 +27,7 @@ export type ReturnOutcome =
 
 /** One wait-and-prepare round: back, not back in time, or lost again while being prepared. */
 type Round =
-  | { readonly kind: 'back'; readonly queue: DeviceQueue }
+  | { readonly kind: 'back'; readonly queue: DeviceQueue; readonly prepareMs: number }
   | { readonly kind: 'not-back' }
   | { readonly kind: 'lost-again'; readonly why: string }
   | { readonly kind: 'refused'; readonly error: TransportError };
@@ -39,9 +39,11 @@ async function waitAndPrepare(
   signal: AbortSignal,
 ): Promise<Round> {
   if (!(await device.waitUntilReachable(remainingMs, signal))) return { kind: 'not-back' };
-  if (queue.prepareAgain === undefined) return { kind: 'back', queue };
+  if (queue.prepareAgain === undefined) return { kind: 'back', queue, prepareMs: 0 };
+  const startedMs = performance.now();
   try {
-    return { kind: 'back', queue: await queue.prepareAgain() };
+    const prepared = await queue.prepareAgain();
+    return { kind: 'back', queue: prepared, prepareMs: performance.now() - startedMs };
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     return error.transient ? { kind: 'lost-again', why: error.message } : { kind: 'refused', error };
@@ -51,14 +53,14 @@ async function waitAndPrepare(
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** The note for a device back and prepared again: how long it was away, and whether its build changed. */
-function backNote(awayMs: number, flaps: number, before: string, after: string): string {
+function backNote(awayMs: number, prepareMs: number, flaps: number, before: string, after: string): string {
   const flapped =
     flaps === 0 ? '' : ` (lost ${flaps} more time${flaps === 1 ? '' : 's'} while being prepared)`;
   const build =
     before === after
       ? 'same build'
       : `its build fingerprint changed from ${before} to ${after}: measurements before and after the gap are not one population`;
-  return `back after ${seconds(awayMs)}${flapped}: prepared again (identity read, agent checked and pushed when missing, lab hygiene redone; ${build}); resuming its queue`;
+  return `back after ${seconds(awayMs)}, prepared again in ${seconds(prepareMs)}${flapped} (identity read, agent checked and pushed when missing, lab hygiene redone; ${build}); resuming its queue`;
 }
 
 export async function awaitReturn(
@@ -87,7 +89,8 @@ export async function awaitReturn(
     if (round.kind === 'back') {
       const fingerprintAfter = round.queue.provenance.buildFingerprint;
       await recordDeviceGap(db, runId, deviceId, { ...gap, backAt: now(), fingerprintAfter });
-      const message = backNote(performance.now() - lostMs, gap.flaps, fingerprintBefore, fingerprintAfter);
+      const awayMs = performance.now() - lostMs - round.prepareMs;
+      const message = backNote(awayMs, round.prepareMs, gap.flaps, fingerprintBefore, fingerprintAfter);
       emit({ type: 'device-note', deviceId, message });
       return { kind: 'back', queue: round.queue };
     }
