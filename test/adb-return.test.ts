@@ -28,9 +28,12 @@ let lab: AdbLab;
 let dir: string;
 let store: OpenedStore;
 
+// No disturbance re-measures: under shared load they wait for a calm probe for many seconds, and these
+// tests are about connections, not timings.
 const FAST_LAB: LabConfig = {
   ...DEFAULT_LAB,
   thermal: { thresholdC: 40, pollMs: 100, maxWaitMs: 5_000, batchLimitC: 60 },
+  disturbance: { ...DEFAULT_LAB.disturbance, remeasures: 0 },
 };
 
 before(async () => {
@@ -268,4 +271,22 @@ test('a phone that never returns: its remaining cases are skipped with the reaso
   } finally {
     await startAgain();
   }
+});
+
+test('a phone whose link drops while the agent is pushed at the start is waited for and prepared again', async () => {
+  const target = phone(1);
+  // The host agent is ~150 KB: the link resets partway through its push.
+  target.faults.dropAfterBytes(60_000);
+  const { summary, events } = await sweep(
+    [lab.device(target, '/data/local/tmp/prunelab-early')],
+    60_000,
+    () => {},
+  );
+  assert.equal(summary.status, 'done', JSON.stringify(summary.devices));
+  await assertEveryCaseOnce(summary, 1);
+  const notes = notesOf(events, target.serial);
+  assert.ok(
+    notes.some((m) => /^lost while being prepared \(/.test(m)),
+    notes.join('\n'),
+  );
 });

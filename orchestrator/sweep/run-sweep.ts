@@ -39,6 +39,7 @@ import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
 import { EmptyPlanError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
+import { prepareAllowingReturns } from './prepare-on-return.ts';
 
 export interface SweepDeps {
   readonly db: StoreDb;
@@ -267,8 +268,20 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     const counts = await taskCounts(deps.db, runId, device.identity.id);
     if (counts.pending + counts.running === 0) return undefined;
     try {
-      const prepared = await prepareDevice(deps, device, info, runId, config.lab, (lab) =>
-        labs.set(device.identity.id, lab),
+      const prepared = await prepareAllowingReturns(
+        device,
+        info,
+        async (current) => {
+          if (current !== info) await upsertDevice(deps.db, current, now());
+          return prepareDevice(deps, device, current, runId, config.lab, (lab) =>
+            labs.set(device.identity.id, lab),
+          );
+        },
+        {
+          graceMs: config.scheduler.disconnectGraceMs,
+          signal: AbortSignal.any([deps.stop, deps.hardStop]),
+          note: (message) => deps.emit({ type: 'device-note', deviceId: device.identity.id, message }),
+        },
       );
       return prepared.queue;
     } catch (error) {
