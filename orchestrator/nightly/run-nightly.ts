@@ -17,6 +17,7 @@ import { findCachedBuild, keepBuild } from '../build/build-cache.ts';
 import type { DeviceLab } from '../lab/device-lab.ts';
 import { type DeviceQueue, runQueues } from '../scheduler/scheduler.ts';
 import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
+import { deviceGaps } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, newRunId, setRunStatus } from '../store/runs.ts';
 import type { FindingKind, NightlyStatus } from '../store/schema.ts';
@@ -33,6 +34,7 @@ import {
 } from '../sweep/run-sweep.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
+import { judgeGaps } from './gaps.ts';
 import {
   createNightlyRun,
   type FindingRecord,
@@ -136,6 +138,33 @@ export interface NightlySummary {
 interface DeviceState {
   readonly device: Device;
   readonly info: DeviceInfo;
+}
+
+/**
+ * The queue that runs the previous night's build: the current build's queue with the other binary. After
+ * a disconnect it is prepared again as the current one is, then the previous binary is pushed again too
+ * (a reboot empties the work folder), so the B side of ABAB never silently turns into A.
+ */
+function previousBuildQueue(
+  current: DeviceQueue,
+  build: Pick<AgentBuild, 'hash' | 'binaryPath'>,
+  agentPath: string,
+): DeviceQueue {
+  const prepareAgain = current.prepareAgain;
+  return {
+    ...current,
+    agentPath,
+    provenance: { ...current.provenance, agentHash: build.hash },
+    ...(prepareAgain === undefined
+      ? {}
+      : {
+          prepareAgain: async () => {
+            const again = await prepareAgain();
+            await again.device.push(build.binaryPath, agentPath, { mode: 0o755 });
+            return previousBuildQueue(again, build, agentPath);
+          },
+        }),
+  };
 }
 
 /** A finding in both shapes: the stored row and what the summary shows. */
@@ -362,6 +391,12 @@ export async function runNightly(deps: NightlyDeps, config: PrunelabConfig): Pro
       const outcome = sweep.devices.find((d) => d.deviceId === deviceId);
       if (outcome?.stoppedReason !== undefined) deviceTroubles.push(outcome.stoppedReason);
       deviceTroubles.push(...(await readLabTrouble(deps.db, sweepRunId, deviceId)));
+      // A phone back during the night (same build) finished its sweep: a note; with another build, trouble.
+      const gaps = judgeGaps(
+        (await deviceGaps(deps.db, sweepRunId)).filter((gap) => gap.device_id === deviceId),
+      );
+      deviceNotes.push(...gaps.notes);
+      deviceTroubles.push(...gaps.troubles);
       const failed = await failedShare(deps.db, sweepRunId, deviceId);
       if (failed > nightly.maxFailedShare)
         deviceTroubles.push(
@@ -650,11 +685,7 @@ async function remeasure(
       await recordAgentBuild(deps.db, cached, now());
       const agentPath = posix.join(entry.state.info.workDir, `prunelab-agent-${cached.hash}`);
       await entry.state.device.push(cached.binaryPath, agentPath, { mode: 0o755 });
-      previous.push({
-        ...prepared.queue,
-        agentPath,
-        provenance: { ...prepared.queue.provenance, agentHash: cached.hash },
-      });
+      previous.push(previousBuildQueue(prepared.queue, cached, agentPath));
     }
     const rounds = config.nightly.confirmRounds;
     for (let round = 0; round < rounds && !deps.stop.aborted; round++) {
