@@ -7,7 +7,8 @@
  *   case, not of the device, so they do not count. Its remaining cases stay pending for `sweep --resume`;
  * - gone: the device disconnected (a transient transport failure) and did not come back within
  *   `disconnectGraceMs`. Cases finished before the drop stay; the rest were put back in its queue by the
- *   batch, and are now marked skipped with the reason. When it comes back in time, work resumes.
+ *   batch, and are now marked skipped with the reason. When it comes back in time it is prepared again
+ *   (the queue's `prepareAgain`) and work resumes with the new queue (returns.ts).
  *
  * With lab hygiene (queue.hygiene), each batch waits for the device to cool first, runs pinned to the big
  * cluster, and is checked afterwards: a batch whose frequency dropped or that ran too hot is flagged
