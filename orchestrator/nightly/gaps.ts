@@ -15,12 +15,13 @@ export interface GapVerdict {
 const seconds = (fromIso: string, toIso: string): string =>
   ((Date.parse(toIso) - Date.parse(fromIso)) / 1000).toFixed(1);
 
-export function judgeGaps(
-  gaps: readonly Pick<
-    DeviceGapRow,
-    'lost_at' | 'back_at' | 'flaps' | 'fingerprint_before' | 'fingerprint_after'
-  >[],
-): GapVerdict {
+/** A gap as the night reads it. */
+export type NightGap = Pick<
+  DeviceGapRow,
+  'lost_at' | 'back_at' | 'flaps' | 'fingerprint_before' | 'fingerprint_after'
+>;
+
+export function judgeGaps(gaps: readonly NightGap[]): GapVerdict {
   const notes: string[] = [];
   const troubles: string[] = [];
   for (const gap of gaps) {
