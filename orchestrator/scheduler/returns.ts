@@ -8,7 +8,7 @@
 import { recordDeviceGap, skipPendingTasks } from '../store/lab.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
-import type { DeviceQueue, SchedulerOptions } from './scheduler.ts';
+import type { DeviceQueue, SchedulerOptions } from './queue.ts';
 
 /** A device that can tell when it is back after a disconnect (the adb and Appium transports' can). */
 export interface ReturningDevice extends Device {

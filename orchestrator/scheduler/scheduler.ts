@@ -18,49 +18,15 @@
  * says they shared the core with other work are measured again, up to a limit (disturbance.ts).
  */
 import { finishBatchRun, requeueTasks, startBatchRun } from '../store/lab.ts';
-import type { StoreDb } from '../store/open.ts';
 import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
-import type { Device } from '../transport/port.ts';
 import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
-import { type DisturbancePolicy, disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
-import type { EventSink } from './events.ts';
-import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
-import type { Provenance } from './measurement.ts';
+import { disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
+import type { BatchStartReport } from './hygiene.ts';
+import type { DeviceQueue, SchedulerOptions } from './queue.ts';
 import { awaitReturn, canReturn } from './returns.ts';
 
-export interface DeviceQueue {
-  readonly device: Device;
-  /** The agent binary's path on the device (already pushed). */
-  readonly agentPath: string;
-  readonly provenance: Provenance;
-  /** Lab hygiene around each batch (thermal gate, pinning, telemetry); absent on the host. */
-  readonly hygiene?: BatchHygiene;
-  /**
-   * Prepares the device again after it came back from a disconnect (identity re-read, agent checked and
-   * pushed again, hygiene redone): the queue to go on with. Rejects with a TransportError when it cannot.
-   * Without it, a device that is back goes on as it was.
-   */
-  readonly prepareAgain?: () => Promise<DeviceQueue>;
-}
-
-export interface SchedulerOptions {
-  readonly db: StoreDb;
-  readonly runId: string;
-  readonly retries: number;
-  readonly maxConsecutiveFailures: number;
-  readonly caseTimeoutMs: number;
-  /** How long a disconnected device may take to come back before its remaining cases are skipped. */
-  readonly disconnectGraceMs?: number;
-  /** Measure a flagged batch once more (lab.requeueFlagged). */
-  readonly requeueFlagged?: boolean;
-  /** Measure again the cases whose probe says they ran disturbed (lab.disturbance); absent = never. */
-  readonly disturbance?: DisturbancePolicy;
-  readonly stop: AbortSignal;
-  readonly hardStop: AbortSignal;
-  readonly emit: EventSink;
-  readonly now?: () => Date;
-}
+export type { DeviceQueue, SchedulerOptions } from './queue.ts';
 
 export interface DeviceOutcome {
   readonly deviceId: string;
