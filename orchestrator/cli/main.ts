@@ -29,6 +29,7 @@ import { exportCommand } from './commands/export.ts';
 import { fitCommand } from './commands/fit.ts';
 import { mapCommand } from './commands/map.ts';
 import { nightlyCommand } from './commands/nightly.ts';
+import { pruneCommand } from './commands/prune.ts';
 import { reportCommand } from './commands/report.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
@@ -43,6 +44,7 @@ const COMMANDS = [
   exportCommand,
   fitCommand,
   mapCommand,
+  pruneCommand,
   devicesCommand,
   buildCommand,
   doctorCommand,

@@ -233,7 +233,12 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
       const mappingContext = {
         lutPath: args.lut,
         lut,
-        model: { name: model.name, source: model.source, weightsFrom: model.weightsFrom },
+        model: {
+          name: model.name,
+          source: model.source,
+          weightsFrom: model.weightsFrom,
+          ...(model.sha256 === undefined ? {} : { sha256: model.sha256 }),
+        },
         skippedNodes: model.skipped,
         createdAt: new Date().toISOString(),
       };
