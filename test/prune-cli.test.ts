@@ -19,6 +19,7 @@ import { computeMask, maskFnv1a } from '../cost-model/masks.ts';
 import { parseOnnxModel } from '../orchestrator/models/onnx.ts';
 import { buildOnnxModel, testWeights, trainingNet } from '../orchestrator/models/test-support.ts';
 import { runPrunelab } from './support/cli.ts';
+import { numpyPython } from './support/numpy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'prunelab-prune-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,13 +71,6 @@ function expectedOwnMasks(bytes: Uint8Array): Map<string, Uint8Array> {
     }
   }
   return out;
-}
-
-/** The first python3 that imports numpy: the one on PATH, else Debian's (python3-numpy installs for it). */
-function numpyPython(): string {
-  for (const python of ['python3', '/usr/bin/python3'])
-    if (spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) return python;
-  return 'python3';
 }
 
 async function runOrt(model: Uint8Array | string, input: Float32Array): Promise<Float32Array> {

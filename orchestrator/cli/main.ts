@@ -25,6 +25,7 @@ import type { Device } from '../transport/port.ts';
 import { buildCommand } from './commands/build.ts';
 import { devicesCommand } from './commands/devices.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { evaluateCommand } from './commands/evaluate.ts';
 import { exportCommand } from './commands/export.ts';
 import { fitCommand } from './commands/fit.ts';
 import { mapCommand } from './commands/map.ts';
@@ -45,6 +46,7 @@ const COMMANDS = [
   fitCommand,
   mapCommand,
   pruneCommand,
+  evaluateCommand,
   devicesCommand,
   buildCommand,
   doctorCommand,

@@ -53,25 +53,36 @@ export interface NpyArray {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** A boolean array as `.npy` bytes (`|b1`, one byte per element, 0 or 1). */
-export function encodeBoolNpy(values: Uint8Array, shape: readonly number[]): Uint8Array {
-  const count = shape.reduce((p, d) => p * d, 1);
-  if (count !== values.length) {
-    throw new RangeError(`shape [${shape.join(', ')}] holds ${count} elements, got ${values.length}`);
+const DESCR_OF: Record<NpyDtype, string> = Object.fromEntries(
+  Object.entries(DESCR).map(([descr, dtype]) => [dtype, descr]),
+) as Record<NpyDtype, string>;
+
+/** An array as `.npy` bytes: `data` is its raw little-endian content in C order. */
+export function encodeNpy(array: NpyArray): Uint8Array {
+  const count = array.shape.reduce((p, d) => p * d, 1);
+  if (count * BYTES[array.dtype] !== array.data.length) {
+    throw new RangeError(
+      `shape [${array.shape.join(', ')}] of ${array.dtype} needs ${count * BYTES[array.dtype]} bytes, got ${array.data.length}`,
+    );
   }
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
-  let header = `{'descr': '|b1', 'fortran_order': False, 'shape': (${dims}), }`;
+  const dims = array.shape.length === 1 ? `${array.shape[0]},` : array.shape.join(', ');
+  let header = `{'descr': '${DESCR_OF[array.dtype]}', 'fortran_order': False, 'shape': (${dims}), }`;
   const unpadded = MAGIC.length + 2 + 2 + header.length + 1;
   header += `${' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
-  const out = new Uint8Array(MAGIC.length + 4 + header.length + values.length);
+  const out = new Uint8Array(MAGIC.length + 4 + header.length + array.data.length);
   out.set(MAGIC, 0);
   out[6] = 1; // version 1.0
   out[7] = 0;
   out[8] = header.length & 0xff;
   out[9] = header.length >> 8;
   out.set(new TextEncoder().encode(header), 10);
-  for (let i = 0; i < values.length; i++) out[10 + header.length + i] = values[i] === 0 ? 0 : 1;
+  out.set(array.data, 10 + header.length);
   return out;
+}
+
+/** A boolean array as `.npy` bytes (`|b1`, one byte per element: any nonzero value is written as 1). */
+export function encodeBoolNpy(values: Uint8Array, shape: readonly number[]): Uint8Array {
+  return encodeNpy({ dtype: 'bool', shape, data: values.map((v) => (v === 0 ? 0 : 1)) });
 }
 
 /** Why `bytes` is not an `.npy` array this reader takes; thrown as a RangeError with that reason. */

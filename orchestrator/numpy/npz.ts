@@ -4,7 +4,7 @@
  * `np.savez_compressed` writes it). Pure: arrays in, bytes out and back.
  */
 import { unzipSync, zipSync } from 'fflate';
-import { decodeNpy, encodeBoolNpy, type NpyArray } from './npy.ts';
+import { decodeNpy, encodeBoolNpy, encodeNpy, type NpyArray } from './npy.ts';
 
 export interface BoolArray {
   readonly values: Uint8Array;
@@ -16,6 +16,13 @@ export function encodeBoolNpz(arrays: ReadonlyMap<string, BoolArray>): Uint8Arra
   const files: Record<string, Uint8Array> = {};
   for (const [key, array] of arrays) files[`${key}.npy`] = encodeBoolNpy(array.values, array.shape);
   // A fixed mtime: the same masks give the same bytes.
+  return zipSync(files, { level: 0, mtime: new Date('2000-01-01T00:00:00Z') });
+}
+
+/** Any arrays by key into `.npz` bytes (stored). */
+export function encodeNpz(arrays: ReadonlyMap<string, NpyArray>): Uint8Array {
+  const files: Record<string, Uint8Array> = {};
+  for (const [key, array] of arrays) files[`${key}.npy`] = encodeNpy(array);
   return zipSync(files, { level: 0, mtime: new Date('2000-01-01T00:00:00Z') });
 }
 
