@@ -13,7 +13,7 @@ import { parseLutText } from '../../../cost-model/validate.ts';
 import { UsageError } from '../../errors.ts';
 import { withCostModelErrors } from '../../fit/errors.ts';
 import { computeMapping, DEFAULT_GRID } from '../../map/compute.ts';
-import { evaluateMapping } from '../../map/evaluate.ts';
+import { evaluateMapping, hookFiles } from '../../map/evaluate.ts';
 import { mappingJson, mappingText, verificationText } from '../../map/mapping-file.ts';
 import { verifyOnDevice } from '../../map/verify.ts';
 import { loadModel } from '../../models/load-model.ts';
@@ -154,7 +154,8 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
         })
         .option('evaluate', {
           type: 'string',
-          describe: 'command that gets the mapping file and prints {"accuracy": x}',
+          describe:
+            'command that gets the mapping file (last argument) and prints {"accuracy": x}; for an .onnx model it also finds the pruned model and masks in PRUNELAB_PRUNED_ONNX, PRUNELAB_MASKS_NPZ, PRUNELAB_MASKS_JSON',
         })
         .option('verify-on', {
           type: 'string',
@@ -251,11 +252,14 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
       const extra: Parameters<typeof mappingJson>[2] = {};
       if (args.evaluate !== undefined) {
         const cachePath = join(dirname(resolve(args.out)), '.prunelab-evaluate-cache.json');
+        const env = await hookFiles({ path: args.model, source: model.source }, args.out);
         extra.evaluation = await evaluateMapping(
           args.evaluate,
           resolve(args.out),
           result.choiceHash,
           cachePath,
+          undefined,
+          env,
         );
       }
       if (args.verifyOn !== undefined) {
