@@ -14,6 +14,8 @@ export type { FitOptions } from './fit.ts';
 export { DEFAULT_FIT_SETTINGS, fitLut } from './fit.ts';
 export type { LatencyLookup } from './lookup.ts';
 export { createLookup } from './lookup.ts';
+export type { LayerMask, MaskSpec } from './masks.ts';
+export { computeMask, maskFnv1a, maskProblem } from './masks.ts';
 export { predictCaseNs, predictNs } from './predictor.ts';
 export type { SuggestCandidate, SuggestedCase } from './suggest.ts';
 export { suggest } from './suggest.ts';

@@ -5,7 +5,7 @@
  * `prunelab prune` (writes them) and `prunelab evaluate --mapping` (applies them in memory).
  */
 import { shapeKey } from '../../config/shape.ts';
-import { computeMask, type LayerMask, type MaskSpec, maskFnv1a } from '../../cost-model/masks.ts';
+import { computeMask, type LayerMask, type MaskSpec, maskFnv1a } from '../../cost-model/index.ts';
 import type { OnnxLayer, OnnxModel } from '../models/onnx.ts';
 import { PruneInputError } from './errors.ts';
 import type { MappingForPruning } from './read-mapping.ts';
