@@ -2,8 +2,13 @@
  * ONNX Runtime (onnxruntime-node, CPU) sessions for evaluation: the one place that touches its API.
  * Sequential execution, the given intra-op thread count, full graph optimisation.
  */
-import ort from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { EvaluateInputError } from './errors.ts';
+
+/** Loaded on first use: the native binding costs every other prunelab command nothing. */
+async function onnxRuntime(): Promise<typeof import('onnxruntime-node')> {
+  return await import('onnxruntime-node');
+}
 
 export interface ModelRunner {
   readonly inputName: string;
@@ -21,7 +26,8 @@ export async function openRunner(
   option: string,
   threads: number,
 ): Promise<ModelRunner> {
-  let session: ort.InferenceSession;
+  const ort = await onnxRuntime();
+  let session: InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: threads,
@@ -61,7 +67,7 @@ export async function openRunner(
     inputShape: input.isTensor ? input.shape : [],
     outputName,
     async run(data, dims) {
-      let result: ort.InferenceSession.ReturnType;
+      let result: InferenceSession.ReturnType;
       try {
         result = await session.run({ [input.name]: new ort.Tensor('float32', data, [...dims]) });
       } catch (error) {
