@@ -121,7 +121,7 @@ export function zeroMasked(
   bytes: Uint8Array,
   initializer: LocatedInitializer,
   keep: Uint8Array,
-  into = bytes.slice(),
+  into: Uint8Array = bytes.slice(),
 ): Uint8Array {
   const total = initializer.runs.reduce((sum, r) => sum + r.count, 0);
   if (total !== keep.length) {
