@@ -110,17 +110,16 @@ function sortedOrder(units: Units): Int32Array {
 }
 
 /**
- * prune_select: the indices of the units to remove, smallest first, removed until the kept count lands
- * nearest to targetKept (a removal that would overshoot by more than it undershoots is not made), and one
- * unit always stays. The agent takes an O(n) selection when all sizes are equal and a sort otherwise; both
- * pick the same set, the first `removed` units of the total order, so one sort serves here.
+ * prune_select: the indices of the units to remove: the smallest in the total order (score, then index),
+ * removed until the kept count lands nearest to targetKept (a removal that would overshoot by more than it
+ * undershoots is not made), and one unit always stays.
  */
 function selectRemoved(units: Units, startKept: number, targetKept: number): Int32Array {
   const n = units.score.length;
-  const order = sortedOrder(units);
-  // The agent's equal-size path removes nothing when every unit is empty (its loop runs only for size > 0).
   const first = units.size[0] ?? 0;
-  if (n > 0 && first === 0 && units.size.every((s) => s === first)) return order.subarray(0, 0);
+  if (n > 0 && units.size.every((s) => s === first))
+    return selectEqualSize(units, first, startKept, targetKept);
+  const order = sortedOrder(units);
   let kept = startKept;
   let removed = 0;
   while (removed < n - 1 && kept > targetKept) {
@@ -130,6 +129,36 @@ function selectRemoved(units: Units, startKept: number, targetKept: number): Int
     removed++;
   }
   return order.subarray(0, removed);
+}
+
+/**
+ * The agent's fast path when every unit has one size: the count follows from the sizes alone, then the
+ * `removed` smallest units in the total order are every unit below the cut score and the lowest-indexed
+ * ones at it. A numeric sort of the scores finds the cut (an index sort with a comparator took 2.6 s on a
+ * 2.4-million-weight layer).
+ */
+function selectEqualSize(units: Units, size: number, startKept: number, targetKept: number): Int32Array {
+  const n = units.score.length;
+  let kept = startKept;
+  let removed = 0;
+  // As prune.c: the loop runs only for size > 0 (all units empty: nothing to remove).
+  if (size > 0)
+    while (removed < n - 1 && kept > targetKept && 2 * (kept - targetKept) >= size) {
+      kept -= size;
+      removed++;
+    }
+  const out = new Int32Array(removed);
+  if (removed === 0) return out;
+  const cut = Float64Array.from(units.score).sort()[removed - 1] as number;
+  let below = 0;
+  for (const score of units.score) if (score < cut) below++;
+  let atCut = removed - below;
+  let next = 0;
+  for (let i = 0; i < n && next < removed; i++) {
+    const score = units.score[i] as number;
+    if (score < cut || (score === cut && atCut-- > 0)) out[next++] = i;
+  }
+  return out;
 }
 
 /** C's lround for the non-negative values it is given here: half away from zero. */
