@@ -17,7 +17,7 @@ import { shapeKey } from '../config/shape.ts';
 import { SplitMix64 } from '../cost-model/mappers/seeded-weights.ts';
 import type { EvaluateReport } from '../orchestrator/evaluate/run-evaluate.ts';
 import { parseOnnxModel } from '../orchestrator/models/onnx.ts';
-import { trainingNet } from '../orchestrator/models/test-support.ts';
+import { buildOnnxModel, trainingNet } from '../orchestrator/models/test-support.ts';
 import type { NpyArray } from '../orchestrator/numpy/npy.ts';
 import { encodeNpz } from '../orchestrator/numpy/npz.ts';
 import { runPrunelab } from './support/cli.ts';
@@ -212,6 +212,37 @@ test('the dense model against itself: agreement 1, error 0; --limit and a numpy-
   assert.equal(unlabelled.metrics.samples, SAMPLES);
   const npy = await evaluate(['--pruned', path('pruned.onnx'), '--data', path('numpy.npy')]);
   assert.equal(npy.metrics.samples, 5);
+});
+
+test('a model with a fixed batch of 1 runs one sample per call, whatever --batch says', async () => {
+  const fixed = buildOnnxModel({
+    input: { name: 'x', dims: [1, 2], fixedBatch: true },
+    nodes: [{ op: 'MatMul', name: 'm', inputs: ['x', 'w'], output: 'y' }],
+    initializers: [{ name: 'w', dims: [2, 3], values: Float32Array.from([1, 0, 0, 0, 1, 0]) }],
+    outputs: ['y'],
+  });
+  writeFileSync(path('fixed.onnx'), fixed);
+  writeFileSync(
+    path('fixed.npz'),
+    encodeNpz(new Map([['inputs', f32(Float32Array.from([1, 2, 3, 1, 0, 0]), [3, 2])]])),
+  );
+  const run = await runPrunelab([
+    'evaluate',
+    '--model',
+    path('fixed.onnx'),
+    '--pruned',
+    path('fixed.onnx'),
+    '--data',
+    path('fixed.npz'),
+    '--batch',
+    '8',
+    '--json',
+  ]);
+  assert.equal(run.exitCode, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as EvaluateReport;
+  assert.equal(report.batchSize, 1);
+  assert.equal(report.metrics.samples, 3);
+  assert.equal(report.classes, 3);
 });
 
 test('bad data and models exit 2 with the file named', async () => {

@@ -32,7 +32,8 @@ export function testWeights(count: number, salt: number): Float32Array {
 }
 
 export function buildOnnxModel(options: {
-  readonly input: { readonly name: string; readonly dims: readonly number[] };
+  /** The batch dimension is symbolic (`batch`) unless `fixedBatch`: then dims[0] as given. */
+  readonly input: { readonly name: string; readonly dims: readonly number[]; readonly fixedBatch?: boolean };
   readonly nodes: readonly TestNode[];
   readonly initializers: readonly TestInitializer[];
   readonly outputs: readonly string[];
@@ -79,7 +80,9 @@ export function buildOnnxModel(options: {
             tensorType: {
               elemType: 1,
               shape: {
-                dim: options.input.dims.map((d, i) => (i === 0 ? { dimParam: 'batch' } : { dimValue: d })),
+                dim: options.input.dims.map((d, i) =>
+                  i === 0 && options.input.fixedBatch !== true ? { dimParam: 'batch' } : { dimValue: d },
+                ),
               },
             },
           },
