@@ -342,7 +342,6 @@ function countBlocks(rows: number, cols: number, br: number, bcols: number, mask
 }
 
 function keptBlocksOf(
-  shape: LayerShape,
   spec: MaskSpec,
   rows: number,
   cols: number,
@@ -369,11 +368,6 @@ function keptBlocksOf(
     case 'block-punched':
       return countBlocks(rows, cols, block?.rows ?? 1, (block?.cols ?? 1) * kk, mask);
   }
-  return assertNever(shape, spec.scheme);
-}
-
-function assertNever(shape: LayerShape, scheme: never): never {
-  throw new RangeError(`unknown scheme ${String(scheme)} for a ${shape.op} layer`);
 }
 
 /**
@@ -443,7 +437,7 @@ export function computeMask(weights: Float32Array, shape: LayerShape, spec: Mask
     mask,
     keptWeights: kept,
     density: total > 0 ? kept / total : 1,
-    keptBlocks: keptBlocksOf(shape, spec, rows, cols, kk, mask, kept),
+    keptBlocks: keptBlocksOf(spec, rows, cols, kk, mask, kept),
     keptEnergy: energyAll > 0 ? energyKept / energyAll : 1,
   };
 }
