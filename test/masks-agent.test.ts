@@ -3,7 +3,7 @@
  * every scheme, block sizes, sparsities and bcrRowShare, the real host agent masks its seeded weights and
  * reports `maskFnv1a`, a hash of the whole keep-mask; the same seeded weights (cost-model/mappers/
  * seeded-weights.ts, bit for bit the agent's) masked in TypeScript must hash the same. One agent call, one
- * repetition per case, small shapes: a couple of seconds.
+ * repetition per case, small shapes: a couple of seconds. A sample of the grid runs on the arm64 agent too.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -144,4 +144,24 @@ test('a sparse mask differs from the dense one and its hash says so (the compari
   flipped[7] = flipped[7] === 1 ? 0 : 1;
   assert.notEqual(maskFnv1a(dense.mask), maskFnv1a(pruned.mask));
   assert.notEqual(maskFnv1a(flipped), maskFnv1a(pruned.mask));
+});
+
+test('the arm64 agent (under qemu) masks the same: a sample of the grid hashes the same as in TypeScript', () => {
+  const sample = cases().filter((_, i) => i % 40 === 0);
+  const plan = sample.map((c, i) => planLine(c, `a${i}`)).join('\n');
+  const run = runAgent('arm64', ['run'], { input: `${plan}\n`, timeoutMs: 120_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const hashes = new Map<string, string | undefined>();
+  for (const line of run.lines) {
+    const parsed = JSON.parse(line) as AgentResult;
+    if (parsed.type === 'result') hashes.set(parsed.id, parsed.maskFnv1a);
+  }
+  sample.forEach((c, i) => {
+    const mask = computeMask(seededWeights(gemmRows(c.shape) * gemmCols(c.shape), c.seed), c.shape, c.spec);
+    assert.equal(
+      hashes.get(`a${i}`),
+      maskFnv1a(mask.mask),
+      `${c.spec.scheme} ${c.spec.block ?? '-'} on arm64`,
+    );
+  });
 });
