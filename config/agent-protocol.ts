@@ -72,6 +72,11 @@ export interface OkResultLine {
   readonly density: number;
   readonly keptBlocks: number;
   readonly keptEnergy: number;
+  /**
+   * FNV-1a 64 of the keep-mask in the GEMM view (rows*cols bytes, 1 kept / 0 removed, row-major), as 16
+   * lowercase hex digits; absent for idle. cost-model/masks.ts computes the same hash of its masks.
+   */
+  readonly maskFnv1a?: string;
   readonly flops: number;
   readonly kernel: string;
   readonly cpus: readonly number[];

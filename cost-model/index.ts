@@ -19,6 +19,8 @@ export { DEFAULT_FIT_SETTINGS, fitLut } from './fit.ts';
 export type { LatencyLookup } from './lookup.ts';
 export { createLookup } from './lookup.ts';
 export * from './mappers/index.ts';
+export type { LayerMask, MaskSpec } from './masks.ts';
+export { computeMask, maskFnv1a, maskProblem } from './masks.ts';
 // Held-out grading of a fitted LUT's predictor: the report's LUT-quality section leaves each measured shape out
 // in turn and predicts it with the LUT's own model settings.
 export type { TrainingPoint } from './predictor.ts';

@@ -7,8 +7,9 @@
 #   adb                    the real adb server the virtual phones connect to (ADB transport tests)
 #   bubblewrap             the virtual phone's sandbox (/data/local/tmp, /sys, /system)
 #   chromium               headless browser that opens the HTML reports in the report tests
+#   python3-numpy          reads back the masks.npz that `prunelab prune` writes (a reader that is not ours)
 set -euo pipefail
-packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap chromium)
+packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap chromium python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -157,10 +157,20 @@ test('rule mapper with --verify-on host: one agent call, measured against predic
   assert.equal(readFileSync(join(dir, 'calls.txt'), 'utf8').trim().split('\n').length, 1);
 });
 
-test('an ONNX model maps with its real weights; what the LUT cannot price is listed, not guessed', async () => {
+test('an ONNX model maps with its real weights; what the LUT cannot price is listed, not guessed; --evaluate gets the pruned model and masks', async () => {
   const file = join(dir, 'small.onnx');
   writeFileSync(file, smallNet().bytes);
   const out = join(dir, 'onnx.json');
+  // The hook's files come in its environment: it checks them and reports the pruned model's size as "accuracy".
+  const hook = join(dir, 'hook.sh');
+  writeFileSync(
+    hook,
+    '#!/bin/sh\n' +
+      'for f in "$PRUNELAB_PRUNED_ONNX" "$PRUNELAB_MASKS_NPZ" "$PRUNELAB_MASKS_JSON" "$PRUNELAB_MODEL"; do test -s "$f" || { echo "missing $f" >&2; exit 3; }; done\n' +
+      'test "$PRUNELAB_MAPPING" = "$1" || exit 4\n' +
+      'echo "{\\"accuracy\\": $(wc -c < "$PRUNELAB_PRUNED_ONNX")}"\n',
+  );
+  chmodSync(hook, 0o755);
   const run = await prunelab(
     'map',
     '--json',
@@ -172,9 +182,19 @@ test('an ONNX model maps with its real weights; what the LUT cannot price is lis
     'rule',
     '--out',
     out,
+    '--evaluate',
+    hook,
   );
   assert.equal(run.exitCode, 0, run.stderr);
   const mapping = JSON.parse(run.stdout) as MappingJson;
+  assert.equal(mapping.evaluation?.accuracy, smallNet().bytes.length, 'the hook read the pruned ONNX');
+  const masks = JSON.parse(readFileSync(join(dir, 'onnx.masks.json'), 'utf8')) as {
+    layers: { layer: string }[];
+  };
+  assert.deepEqual(
+    masks.layers.map((l) => l.layer),
+    mapping.layers.map((l) => l.name),
+  );
   assert.deepEqual(
     mapping.model.skippedNodes.map((s) => s.node),
     ['/up/ConvTranspose'],

@@ -581,6 +581,7 @@ pl_layer_stats layer_stats(const pl_layer *l) {
       .density = total > 0 ? (double)l->pruned.kept_weights / (double)total : 1.0,
       .kept_blocks = l->pruned.kept_blocks,
       .kept_energy = l->pruned.kept_energy,
+      .mask_fnv1a = l->pruned.mask_fnv1a,
       .flops = l->flops,
       .kernel = l->kernel,
   };

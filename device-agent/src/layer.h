@@ -19,6 +19,7 @@ typedef struct {
   long kept_blocks;    /* kept blocks (bcr, block-punched), kept rows/cols (filter/channel), kept kernels
                           (pattern), nonzeros (unstructured), all weights (dense) */
   double kept_energy;  /* sum of kept w^2 / sum of all w^2: the mappers' accuracy proxy */
+  uint64_t mask_fnv1a; /* prune.h: FNV-1a 64 of the keep-mask bytes in the GEMM view */
   double flops;        /* useful FLOPs of one run (2 per kept multiply-add) */
   const char *kernel;  /* name of the kernel variant chosen, e.g. "dense-im2col-gemm" */
 } pl_layer_stats;

@@ -303,6 +303,12 @@ static long count_blocks(int rows, int cols, int br, int bcols, const uint8_t *m
   return kept;
 }
 
+uint64_t prune_fnv1a64(const uint8_t *bytes, long n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (long i = 0; i < n; i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  return h;
+}
+
 int prune_mask(const pl_layer_spec *spec, int rows, int cols, const float *w, uint8_t *mask, prune_result *out,
                char *err, size_t errlen) {
   long total = (long)rows * cols, target = target_of(spec, total);
@@ -338,6 +344,7 @@ int prune_mask(const pl_layer_spec *spec, int rows, int cols, const float *w, ui
     if (mask[i]) e_kept += e, kept++;
   }
   out->kept_weights = kept;
+  out->mask_fnv1a = prune_fnv1a64(mask, total);
   out->kept_energy = e_all > 0 ? e_kept / e_all : 1.0;
   switch (spec->scheme) {
   case PL_SCHEME_DENSE:

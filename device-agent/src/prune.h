@@ -38,7 +38,13 @@ typedef struct {
   long kept_weights;
   long kept_blocks; /* as layer.h's pl_layer_stats.kept_blocks */
   double kept_energy;
+  /* FNV-1a 64 over the mask's rows*cols bytes (1 kept, 0 removed), row-major GEMM view: the orchestrator
+   * computes the same masks (cost-model/masks.ts) and a test compares the two hashes on many shapes. */
+  uint64_t mask_fnv1a;
 } prune_result;
+
+/* FNV-1a 64 (offset 0xcbf29ce484222325, prime 0x100000001b3) of n bytes. */
+uint64_t prune_fnv1a64(const uint8_t *bytes, long n);
 
 /* Is this (op, scheme, shape, block) a layer that exists? 0 if so; else -1 and a one-line reason. */
 int prune_validate(const pl_layer_spec *spec, char *err, size_t errlen);

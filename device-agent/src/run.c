@@ -3,6 +3,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
@@ -244,6 +245,11 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_field_number(w, "density", st->density);
   json_field_int(w, "keptBlocks", st->kept_blocks);
   json_field_number(w, "keptEnergy", st->kept_energy);
+  if (!idle) {
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016" PRIx64, st->mask_fnv1a);
+    json_field_string(w, "maskFnv1a", hash);
+  }
   json_field_number(w, "flops", st->flops);
   json_field_string(w, "kernel", st->kernel ? st->kernel : "unknown");
   json_field_int(w, "threads", threads);

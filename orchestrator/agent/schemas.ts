@@ -49,6 +49,10 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   density: fraction,
   keptBlocks: count,
   keptEnergy: fraction,
+  maskFnv1a: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .exactOptional(),
   flops: z.number().nonnegative(),
   kernel: z.string(),
   cpus: z.array(count),

@@ -25,10 +25,12 @@ import type { Device } from '../transport/port.ts';
 import { buildCommand } from './commands/build.ts';
 import { devicesCommand } from './commands/devices.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { evaluateCommand } from './commands/evaluate.ts';
 import { exportCommand } from './commands/export.ts';
 import { fitCommand } from './commands/fit.ts';
 import { mapCommand } from './commands/map.ts';
 import { nightlyCommand } from './commands/nightly.ts';
+import { pruneCommand } from './commands/prune.ts';
 import { reportCommand } from './commands/report.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
@@ -43,6 +45,8 @@ const COMMANDS = [
   exportCommand,
   fitCommand,
   mapCommand,
+  pruneCommand,
+  evaluateCommand,
   devicesCommand,
   buildCommand,
   doctorCommand,

@@ -7,7 +7,13 @@ import type { VerifyReport } from './verify.ts';
 export interface MappingContext {
   readonly lutPath: string;
   readonly lut: Lut;
-  readonly model: { readonly name: string; readonly source: string; readonly weightsFrom: string };
+  readonly model: {
+    readonly name: string;
+    readonly source: string;
+    readonly weightsFrom: string;
+    /** sha256 of the ONNX file, so `prunelab prune` can refuse a mapping made for another file. */
+    readonly sha256?: string;
+  };
   readonly skippedNodes: readonly {
     readonly node: string;
     readonly opType: string;

@@ -14,7 +14,7 @@ import { UsageError } from '../errors.ts';
 import { loadModel } from '../models/load-model.ts';
 import type { Device } from '../transport/port.ts';
 import { computeMapping, type MapResult } from './compute.ts';
-import { evaluateMapping } from './evaluate.ts';
+import { evaluateMapping, hookFiles } from './evaluate.ts';
 import { type MappingContext, mappingJson, mappingText, verificationText } from './mapping-file.ts';
 import { verifyOnDevice } from './verify.ts';
 
@@ -74,15 +74,24 @@ async function readLut(lutPath: string): Promise<Lut> {
 }
 
 /** --evaluate and --verify-on, on the mapping already written. */
-async function checkMapping(deps: MapDeps, request: MapRequest, result: MapResult): Promise<MappingExtra> {
+async function checkMapping(
+  deps: MapDeps,
+  request: MapRequest,
+  result: MapResult,
+  modelSource: 'built-in' | 'onnx',
+): Promise<MappingExtra> {
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
     const cachePath = join(dirname(resolve(request.outPath)), '.prunelab-evaluate-cache.json');
+    // An ONNX model: the mapping applied to it, for the command to fine-tune or evaluate (hookFiles).
+    const env = await hookFiles({ path: request.model, source: modelSource }, request.outPath);
     extra.evaluation = await evaluateMapping(
       request.evaluate,
       resolve(request.outPath),
       result.choiceHash,
       cachePath,
+      undefined,
+      env,
     );
   }
   if (request.verifyOn !== undefined) {
@@ -124,7 +133,12 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   const mappingContext: MappingContext = {
     lutPath: request.lutPath,
     lut,
-    model: { name: model.name, source: model.source, weightsFrom: model.weightsFrom },
+    model: {
+      name: model.name,
+      source: model.source,
+      weightsFrom: model.weightsFrom,
+      ...(model.sha256 === undefined ? {} : { sha256: model.sha256 }),
+    },
     skippedNodes: model.skipped,
     createdAt: new Date().toISOString(),
   };
@@ -135,7 +149,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   };
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
-  const extra = await checkMapping(deps, request, result);
+  const extra = await checkMapping(deps, request, result, model.source);
   if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {

@@ -3,6 +3,7 @@
  * seeded ones, made by the mapper); a path gives the ONNX file's layers with their real weights. Read (I/O)
  * here, parse (pure) in onnx.ts.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { getModel, MODEL_NAMES } from '../../config/models/index.ts';
 import type { LayerShape } from '../../config/types.ts';
@@ -21,6 +22,8 @@ export interface LoadedModel {
   readonly skipped: readonly SkippedNode[];
   /** Where the proxy's weights come from, in words. */
   readonly weightsFrom: string;
+  /** sha256 of the ONNX file (absent for built-in tables): `prunelab prune` checks a mapping against it. */
+  readonly sha256?: string;
 }
 
 export async function loadModel(model: string, seed: number): Promise<LoadedModel> {
@@ -47,5 +50,6 @@ export async function loadModel(model: string, seed: number): Promise<LoadedMode
     layers: parsed.layers,
     skipped: parsed.skipped,
     weightsFrom: `the ONNX file's initializers (${model})`,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
   };
 }

@@ -31,6 +31,14 @@ export interface OnnxLayer {
   readonly shape: LayerShape;
   /** GEMM-view weights (gemmRows x gemmCols). */
   readonly weights: Float32Array;
+  /** The weight initializer: its name and dims as stored in the file. */
+  readonly weightName: string;
+  readonly weightDims: readonly number[];
+  /**
+   * True when the stored weight is the transpose of the GEMM view ([in][out]: MatMul, Gemm with transB=0);
+   * Conv and Gemm transB=1 store the GEMM view as is. `prunelab prune` undoes the view with it.
+   */
+  readonly gemmTransposed: boolean;
 }
 
 export interface SkippedNode {
@@ -362,7 +370,16 @@ function readConv(visit: NodeVisit): void {
   const shape: LayerShape = depthwise
     ? { ...dwconvShape(c, h, kh, stride, pad), w }
     : { ...convShape(c, m, h, kh, stride, pad), w };
-  layers.push({ name: layerName(weight.name, name), node: name, opType: op, shape, weights: floats });
+  layers.push({
+    name: layerName(weight.name, name),
+    node: name,
+    opType: op,
+    shape,
+    weights: floats,
+    weightName: weight.name,
+    weightDims: [m, cPerGroup, kh, kw],
+    gemmTransposed: false,
+  });
   return;
 }
 
@@ -413,6 +430,9 @@ function readGemm(visit: NodeVisit): void {
     opType: op,
     shape: fcShape(inF, outF),
     weights: gemmWeights,
+    weightName: weight.name,
+    weightDims: [d0, d1],
+    gemmTransposed: transB !== 1,
   });
   return;
 }

@@ -21,6 +21,10 @@ export interface TestInitializer {
   readonly values: Float32Array;
   /** Store as raw little-endian bytes (torch.onnx.export's way) instead of float_data. */
   readonly raw?: boolean;
+  /** Declare another ONNX data type (10 = FLOAT16) over the same raw bytes: a model prunelab must refuse. */
+  readonly dataType?: number;
+  /** Declare the data external (data_location EXTERNAL, a location entry, no bytes inside). */
+  readonly external?: boolean;
 }
 
 export function testWeights(count: number, salt: number): Float32Array {
@@ -28,7 +32,8 @@ export function testWeights(count: number, salt: number): Float32Array {
 }
 
 export function buildOnnxModel(options: {
-  readonly input: { readonly name: string; readonly dims: readonly number[] };
+  /** The batch dimension is symbolic (`batch`) unless `fixedBatch`: then dims[0] as given. */
+  readonly input: { readonly name: string; readonly dims: readonly number[]; readonly fixedBatch?: boolean };
   readonly nodes: readonly TestNode[];
   readonly initializers: readonly TestInitializer[];
   readonly outputs: readonly string[];
@@ -51,14 +56,22 @@ export function buildOnnxModel(options: {
         attribute: attribute(n),
       })),
       initializer: options.initializers.map((t) =>
-        t.raw === true
+        t.external === true
           ? {
               name: t.name,
               dims: [...t.dims],
               dataType: 1,
-              rawData: new Uint8Array(t.values.buffer.slice(0)),
+              dataLocation: 1,
+              externalData: [{ key: 'location', value: 'weights.bin' }],
             }
-          : { name: t.name, dims: [...t.dims], dataType: 1, floatData: [...t.values] },
+          : t.raw === true || t.dataType !== undefined
+            ? {
+                name: t.name,
+                dims: [...t.dims],
+                dataType: t.dataType ?? 1,
+                rawData: new Uint8Array(t.values.buffer.slice(0)),
+              }
+            : { name: t.name, dims: [...t.dims], dataType: 1, floatData: [...t.values] },
       ),
       input: [
         {
@@ -67,7 +80,9 @@ export function buildOnnxModel(options: {
             tensorType: {
               elemType: 1,
               shape: {
-                dim: options.input.dims.map((d, i) => (i === 0 ? { dimParam: 'batch' } : { dimValue: d })),
+                dim: options.input.dims.map((d, i) =>
+                  i === 0 && options.input.fixedBatch !== true ? { dimParam: 'batch' } : { dimValue: d },
+                ),
               },
             },
           },
@@ -128,4 +143,90 @@ export function smallNet(): {
     outputs: ['y', 'side'],
   });
   return { bytes, conv, gemm, matmul };
+}
+
+/**
+ * A small CNN with every layer kind prune and evaluate handle: Conv 3->8 (3x3, raw_data) -> Relu -> depthwise
+ * Conv 8 (3x3, group 8) -> Relu -> Conv 8->16 (1x1) -> GlobalAveragePool -> Flatten -> Gemm 16->12 (transB=1,
+ * bias) -> Relu -> MatMul 12->10 (weights [in][out]). Input x: [batch, 3, 8, 8]; output y: [batch, 10].
+ * `weights` overrides initializers by name (a test multiplies masks in and builds the reference model).
+ */
+export function trainingNet(weights: Readonly<Record<string, Float32Array>> = {}): {
+  bytes: Uint8Array;
+  weights: Record<string, Float32Array>;
+  dims: Record<string, readonly number[]>;
+} {
+  const dims: Record<string, readonly number[]> = {
+    'conv1.weight': [8, 3, 3, 3],
+    'dw.weight': [8, 1, 3, 3],
+    'pw.weight': [16, 8, 1, 1],
+    'fc.weight': [12, 16],
+    'fc.bias': [12],
+    'head.weight': [12, 10],
+  };
+  const all: Record<string, Float32Array> = {};
+  Object.entries(dims).forEach(([name, d], i) => {
+    all[name] =
+      weights[name] ??
+      testWeights(
+        d.reduce((p, v) => p * v, 1),
+        i + 1,
+      );
+  });
+  const init = (name: string, raw = false): TestInitializer => ({
+    name,
+    dims: dims[name] ?? [],
+    values: all[name] ?? new Float32Array(),
+    raw,
+  });
+  const bytes = buildOnnxModel({
+    input: { name: 'x', dims: [1, 3, 8, 8] },
+    nodes: [
+      {
+        op: 'Conv',
+        name: '/conv1/Conv',
+        inputs: ['x', 'conv1.weight'],
+        output: 'c1',
+        ints: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] },
+      },
+      { op: 'Relu', name: '/relu1/Relu', inputs: ['c1'], output: 'r1' },
+      {
+        op: 'Conv',
+        name: '/dw/Conv',
+        inputs: ['r1', 'dw.weight'],
+        output: 'c2',
+        ints: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
+        int: { group: 8 },
+      },
+      { op: 'Relu', name: '/relu2/Relu', inputs: ['c2'], output: 'r2' },
+      {
+        op: 'Conv',
+        name: '/pw/Conv',
+        inputs: ['r2', 'pw.weight'],
+        output: 'c3',
+        ints: { kernel_shape: [1, 1] },
+      },
+      { op: 'GlobalAveragePool', name: '/pool/GlobalAveragePool', inputs: ['c3'], output: 'p1' },
+      { op: 'Flatten', name: '/flatten/Flatten', inputs: ['p1'], output: 'f1', int: { axis: 1 } },
+      {
+        op: 'Gemm',
+        name: '/fc/Gemm',
+        inputs: ['f1', 'fc.weight', 'fc.bias'],
+        output: 'g1',
+        int: { transB: 1 },
+      },
+      { op: 'Relu', name: '/relu3/Relu', inputs: ['g1'], output: 'r3' },
+      { op: 'MatMul', name: '/head/MatMul', inputs: ['r3', 'head.weight'], output: 'y' },
+    ],
+    initializers: [
+      init('conv1.weight', true),
+      init('dw.weight'),
+      init('pw.weight', true),
+      init('fc.weight'),
+      init('fc.bias'),
+      init('head.weight', true),
+    ],
+    outputs: ['y'],
+  });
+  return { bytes, weights: all, dims };
 }

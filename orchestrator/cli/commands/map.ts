@@ -194,7 +194,8 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
         })
         .option('evaluate', {
           type: 'string',
-          describe: 'command that gets the mapping file and prints {"accuracy": x}',
+          describe:
+            'command that gets the mapping file (last argument) and prints {"accuracy": x}; for an .onnx model it also finds the pruned model and masks in PRUNELAB_PRUNED_ONNX, PRUNELAB_MASKS_NPZ, PRUNELAB_MASKS_JSON',
         })
         .option('verify-on', {
           type: 'string',
