@@ -14,7 +14,7 @@
 
 typedef struct {
   cl_kernel kernel;
-  size_t global[2];
+  size_t global[2], local[2];
   int nargs;
   size_t arg_size[GPU_MAX_ARGS];
   unsigned char arg[GPU_MAX_ARGS][sizeof(cl_mem) > sizeof(cl_int) ? sizeof(cl_mem) : sizeof(cl_int)];
@@ -136,12 +136,23 @@ static void arg_geometry(gpu_launch *l, const gpu_case *c) {
   arg_int(l, c->wo);
 }
 
+/* Work-group size (kernels.cl): 64 pixels of one row unit, or for a 1x1 map (fc) 64 row units. A fixed size
+ * rather than the driver's choice: the layout was designed for it, and PoCL compiles one specialisation per
+ * work-group size, so a size that followed each layer's shape recompiled for nearly every case. */
+#define GPU_WORK_GROUP 64
+
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
 static gpu_launch *new_launch(gpu_case *c, gpu_kernel_id k, size_t units) {
   gpu_launch *l = &c->launch[c->nlaunch++];
   memset(l, 0, sizeof *l);
   l->kernel = c->prog->kernels[k];
-  l->global[0] = (size_t)c->ho * c->wo;
-  l->global[1] = units;
+  size_t pixels = (size_t)c->ho * c->wo;
+  int wide = pixels > 1;
+  l->local[0] = wide ? GPU_WORK_GROUP : 1;
+  l->local[1] = wide ? 1 : GPU_WORK_GROUP;
+  l->global[0] = round_up(pixels, l->local[0]);
+  l->global[1] = round_up(units, l->local[1]);
   arg_mem(l, c->in);
   return l;
 }
@@ -213,6 +224,7 @@ static int prepare_grouped(gpu_case *c, char *err, size_t errlen) {
     arg_mem(l, cyx);
     arg_geometry(l, c);
     arg_int(l, dw ? c->spec.h * c->spec.w : 0);
+    arg_int(l, ch->nchunks);
     size_t used = strlen(widths);
     snprintf(widths + used, sizeof widths - used, "%s%d", used ? "+" : "", gpu_widths[i]);
   }
@@ -242,6 +254,7 @@ static int prepare_pattern(gpu_case *c, char *err, size_t errlen) {
   arg_mem(l, kinfo);
   arg_mem(l, taps);
   arg_geometry(l, c);
+  arg_int(l, c->rows);
   snprintf(c->kernel, sizeof c->kernel, "gpu-conv-pattern-%s", pl_dtype_name(c->dtype));
   return 0;
 }
@@ -302,7 +315,7 @@ int gpu_case_run(gpu_case *c, int64_t *kernel_ns, char *err, size_t errlen) {
     gpu_launch *l = &c->launch[i];
     /* Arguments are set at every run: the kernel objects belong to the program and are shared by all cases. */
     for (int a = 0; a < l->nargs; a++) cl->clSetKernelArg(l->kernel, (cl_uint)a, l->arg_size[a], l->arg[a]);
-    cl_int rc = cl->clEnqueueNDRangeKernel(c->rt->queue, l->kernel, 2, NULL, l->global, NULL, 0, NULL, &events[nevents]);
+    cl_int rc = cl->clEnqueueNDRangeKernel(c->rt->queue, l->kernel, 2, NULL, l->global, l->local, 0, NULL, &events[nevents]);
     if (rc != CL_SUCCESS) {
       snprintf(err, errlen, "backend gpu: enqueueing %s failed on \"%s\": %s", c->kernel, c->rt->device_name,
                cl_api_error_name(rc));

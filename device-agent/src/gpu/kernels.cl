@@ -8,8 +8,9 @@
  * the bytes moved, which is what bounds these kernels on a phone; arithmetic stays fp32.
  *
  * NDRange of every conv/fc kernel: dimension 0 = output pixel (oy * wo + ox), dimension 1 = a row unit (a
- * group of output channels). Neighbouring work-items of a work-group are neighbouring pixels of the same
- * rows: they read the same weights (one broadcast fetch) and neighbouring inputs (coalesced when stride 1).
+ * group of output channels). A conv work-group is 64 neighbouring pixels of one row unit: they read the same
+ * weights (one broadcast fetch) and neighbouring inputs (coalesced when stride 1). An fc has one pixel, so its
+ * work-group is 64 row units instead. The global size is rounded up to the work-group, hence the range guards.
  */
 #if PL_FP16
 #define T half
@@ -44,7 +45,7 @@ kernel void pl_from_storage(global const T *src, global float *dst, int n) {
 kernel void pl_dense8(global const T *in, global const T *w, global T *out, int cin, int h, int wd, int k, int stride,
                       int pad, int ho, int wo, int cout) {
   int p = get_global_id(0), g = get_global_id(1);
-  if (p >= ho * wo) return;
+  if (p >= ho * wo || g * 8 >= cout) return;
   int oy = p / wo, ox = p - oy * wo, iy0 = oy * stride - pad, ix0 = ox * stride - pad, kk = k * k;
   global const T *wg = w + (size_t)g * cin * kk * 8;
   float8 acc = 0.0f;
@@ -76,9 +77,9 @@ kernel void pl_dense8(global const T *in, global const T *w, global T *out, int 
 #define PL_GROUPED(V, VT, LDV)                                                                                    \
   kernel void pl_grouped##V(global const T *in, global const T *w, global T *out, global const int *rows,      \
                             global const int *cstart, global const int *coff, global const int *cyx, int h,    \
-                            int wd, int stride, int pad, int ho, int wo, int in_stride) {                        \
+                            int wd, int stride, int pad, int ho, int wo, int in_stride, int nchunks) {           \
     int p = get_global_id(0), g = get_global_id(1);                                                              \
-    if (p >= ho * wo) return;                                                                                    \
+    if (p >= ho * wo || g >= nchunks) return;                                                                    \
     int oy = p / wo, ox = p - oy * wo, iy0 = oy * stride - pad, ix0 = ox * stride - pad;                        \
     int base = iy0 * wd + ix0;                                                                                   \
     global const T *ip = in + (size_t)rows[g * V] * in_stride;                                                   \
@@ -113,9 +114,9 @@ PL_GROUPED(8, float8, LD8)
  */
 kernel void pl_pattern(global const T *in, global const T *w, global T *out, global const int *kstart,
                        global const int *kinfo, global const int *taps, int h, int wd, int stride, int pad, int ho,
-                       int wo) {
+                       int wo, int rows) {
   int p = get_global_id(0), r = get_global_id(1);
-  if (p >= ho * wo) return;
+  if (p >= ho * wo || r >= rows) return;
   int oy = p / wo, ox = p - oy * wo, iy0 = oy * stride - pad, ix0 = ox * stride - pad;
   float acc = 0.0f;
   for (int j = kstart[r], end = kstart[r + 1]; j < end; j++) {
