@@ -51,7 +51,7 @@ static void arg_int(gpu_launch *l, int v) {
 static int check_alloc(const gpu_case *c, size_t bytes, const char *what, char *err, size_t errlen) {
   if (bytes <= c->rt->max_alloc_bytes) return 0;
   snprintf(err, errlen,
-           "out of GPU memory: the %s needs one buffer of %zu bytes, above \"%s\"'s largest allocation of %llu "
+           "out of GPU memory: the %s would take one buffer of %zu bytes, above \"%s\"'s largest allocation of %llu "
            "bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE); use a smaller layer",
            what, bytes, c->rt->device_name, (unsigned long long)c->rt->max_alloc_bytes);
   return -1;
@@ -184,6 +184,21 @@ static int prepare_dense(gpu_case *c, char *err, size_t errlen) {
   return 0;
 }
 
+/* Before any host work: the largest buffers a layer of this shape needs (weights padded to 8 rows, staged as
+ * fp32 for an fp16 upload; input; output) against the device's largest allocation. */
+static int check_sizes(gpu_case *c, char *err, size_t errlen) {
+  const pl_layer_spec *s = &c->spec;
+  int fc = s->op == PL_OP_FC, k = fc ? 1 : s->k, h = fc ? 1 : s->h, w = fc ? 1 : s->w;
+  size_t cols = (size_t)(s->op == PL_OP_DWCONV ? 1 : s->cin) * (size_t)k * (size_t)k;
+  size_t weights = ((size_t)s->cout + 7) / 8 * 8 * cols * 4;
+  size_t input = (size_t)s->cin * (size_t)h * (size_t)w * 4;
+  size_t output = fc ? (size_t)s->cout * 4
+                     : (size_t)s->cout * (size_t)reference_out_dim(h, k, s->stride, s->pad) *
+                           (size_t)reference_out_dim(w, k, s->stride, s->pad) * 4;
+  return check_alloc(c, weights, "weights", err, errlen) || check_alloc(c, input, "input", err, errlen) ||
+         check_alloc(c, output, "output", err, errlen);
+}
+
 /* Rows of a group that share their kept columns, per scheme (gpu_pack.h). */
 static int group_rows(const pl_layer_spec *s) {
   switch (s->scheme) {
@@ -271,6 +286,7 @@ gpu_case *gpu_case_prepare(const pl_layer_spec *spec, pl_dtype dtype, char *err,
   }
   c->spec = *spec;
   c->dtype = dtype, c->rt = rt, c->prog = prog;
+  if (check_sizes(c, err, errlen)) goto fail;
   /* The CPU twin runs one thread with one dense kernel: it is only here for its numbers, never timed. */
   pl_layer_spec twin = *spec;
   twin.threads = 1;
