@@ -102,8 +102,16 @@ static int divides(const st_shape *sh, pl_scheme scheme, int br, int bc) {
 }
 
 static void check_shape(st_state *st, const st_shape *sh, pl_dtype dtype) {
-  check_case(st, sh, spec_of(sh, PL_SCHEME_DENSE, 0, 0, 0), dtype);
-  if (sh->op == PL_OP_DWCONV) return; /* dwconv is dense only (prune.c) */
+  pl_layer_spec dense = spec_of(sh, PL_SCHEME_DENSE, 0, 0, 0);
+  if (sh->op == PL_OP_DWCONV) {
+    check_case(st, sh, dense, dtype); /* dwconv is dense only (prune.c) */
+    return;
+  }
+  /* Both dense kernels, forced (gpu_case.c times them when the spec leaves the choice open). */
+  dense.dense_kernel = PL_DENSE_DIRECT;
+  check_case(st, sh, dense, dtype);
+  dense.dense_kernel = PL_DENSE_GEMM;
+  check_case(st, sh, dense, dtype);
   static const double sparsities[] = {0.5, 0.9};
   for (int i = 0; i < 2; i++) {
     double sp = sparsities[i];
