@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { parseAgentInfo, parseAgentOutputLine } from '../orchestrator/agent/parse-output.ts';
 import { buildAgent, planText, QUICK, runAgent } from './agent-harness.ts';
 
 interface GpuCheck {
@@ -139,6 +140,13 @@ test("run backend gpu: the CPU case's mask, kernel times beside wall times, prog
       assert.ok((r.samplesNs?.[i] ?? 0) >= k, `${r.id}: wall ${r.samplesNs?.[i]} < kernel ${k}`);
     });
   }
+  // The orchestrator's parser reads every line, GPU fields included.
+  for (const line of run.lines) {
+    const parsed = parseAgentOutputLine(line);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
+    if (parsed.value.type === 'result' && parsed.value.status === 'ok' && parsed.value.backend === 'gpu')
+      assert.equal(parsed.value.kernelNs?.length, parsed.value.reps);
+  }
   // A second process finds the program binary in the cache instead of compiling.
   const again = runAgent('host', ['run'], { input: planText([lines[1] ?? {}]), timeoutMs: 120_000 });
   assert.equal(results(again.lines)[0]?.gpu?.programFrom, 'binary-cache');
@@ -198,6 +206,11 @@ test('gpu failures are error records and the rest of the plan runs', () => {
 
 test('info lists the OpenCL platforms and devices', () => {
   const run = runAgent('host', ['info']);
+  const parsed = parseAgentInfo(run.lines[0] ?? '');
+  assert.ok(
+    parsed.ok && parsed.value.gpu?.platforms.length,
+    parsed.ok ? 'no gpu member' : parsed.error.message,
+  );
   const info = JSON.parse(run.lines[0] ?? '{}') as {
     gpu: {
       openclLibrary: string | null;
