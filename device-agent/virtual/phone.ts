@@ -20,6 +20,7 @@ import { PhoneOptionError, PhoneToolError } from './errors.ts';
 import { type FaultController, PhoneFaults } from './faults.ts';
 import { FileTreeWriter, type TreeFile } from './file-tree.ts';
 import { type Mount, resolveDevicePath } from './mounts.ts';
+import { findHostOpenCl } from './opencl.ts';
 import { type ResolvedPhoneOptions, resolvePhoneOptions, type VirtualPhoneOptions } from './options.ts';
 import type { ServiceOpener } from './ports.ts';
 import { createProcessRunner, killTaggedProcesses, type SpawnPlan } from './process-runner.ts';
@@ -234,6 +235,10 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
   // ----- how commands are spawned -----
   const hostRoot = rootEntries('/');
   const paths = { sandboxDir, sysfsDir, systemDir };
+  const vendorOpenCl =
+    config.opencl === true || (config.opencl === undefined && config.abi === 'x86_64')
+      ? findHostOpenCl()
+      : undefined;
   const registration = qemu === undefined ? undefined : qemuAarch64Registration(qemu);
   let arm64Launch: VirtualPhone['arm64Launch'] = 'none';
   const planCommand = (commandLine: string | undefined): SpawnPlan => {
@@ -251,6 +256,7 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
       commandLine: line,
       sharedPidNamespace: config.detachedJobs,
       ...(diskFull === undefined ? {} : { diskFull }),
+      ...(vendorOpenCl === undefined ? {} : { vendorOpenCl }),
     });
     const argv: [string, ...string[]] =
       arm64Launch === 'binfmt' && registration !== undefined
@@ -292,6 +298,12 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
       throw new PhoneToolError(
         `bubblewrap cannot build the phone's sandbox here (exit ${check.exitCode}): ${check.output}. It needs user or mount namespaces: run as root, or allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1).`,
         { tool: 'bwrap', debianPackage: 'bubblewrap' },
+      );
+    }
+    if (config.opencl === true && vendorOpenCl === undefined) {
+      throw new PhoneToolError(
+        'opencl: true, but the host has no libOpenCL.so.1 to expose at /vendor/lib64/libOpenCL.so: install the ICD loader and PoCL (apt-get install ocl-icd-libopencl1 pocl-opencl-icd), or leave opencl unset',
+        { tool: 'libOpenCL.so.1', debianPackage: 'ocl-icd-libopencl1' },
       );
     }
     if (registration !== undefined) {
