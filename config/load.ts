@@ -63,6 +63,13 @@ export const OVERRIDE_FLAGS: readonly OverrideFlag[] = [
     description: 'thread counts',
   },
   {
+    key: 'backends',
+    flag: '--backends',
+    configPath: ['sweep', 'backends'],
+    kind: 'list',
+    description: 'where cases run: cpu, gpu (OpenCL)',
+  },
+  {
     key: 'seed',
     flag: '--seed',
     configPath: ['sweep', 'seed'],
@@ -155,6 +162,7 @@ export interface ConfigOverrides {
   readonly blocks?: string | readonly string[] | undefined;
   readonly sparsities?: string | number | readonly (number | string)[] | undefined;
   readonly threads?: string | number | readonly (number | string)[] | undefined;
+  readonly backends?: string | readonly string[] | undefined;
   readonly seed?: number | string | undefined;
   readonly warmup?: number | string | undefined;
   readonly minReps?: number | string | undefined;

@@ -22,7 +22,7 @@ import { ConfigError, type ConfigIssue } from './errors.ts';
 import { MODEL_NAMES } from './models/index.ts';
 import { closestChoice } from './suggest.ts';
 import type { SweepSpec } from './types.ts';
-import { formatBlockSize, parseBlockSize, SCHEMES, type Scheme } from './vocabulary.ts';
+import { BACKENDS, formatBlockSize, parseBlockSize, SCHEMES, type Scheme } from './vocabulary.ts';
 
 /** How the planner cuts a sweep into agent calls. */
 export interface BatchPolicy {
@@ -280,6 +280,11 @@ const sweepSchema = section({
     'thread counts',
     String,
   ).default([...DEFAULT_SWEEP.threads]),
+  backends: uniqueList(
+    z.enum(BACKENDS, { error: `a backend: one of ${BACKENDS.join(', ')}` }),
+    'backends',
+    (backend) => `'${backend}'`,
+  ).default([...DEFAULT_SWEEP.backends]),
   seed: integer('an integer >= 0', 0).default(DEFAULT_SWEEP.seed),
   measurement: measurementSchema.prefault({}),
   batch: section({

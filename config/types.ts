@@ -2,7 +2,7 @@
  * Shapes of the validated, frozen configuration that the rest of prunelab receives.
  * The schema (config/schema.ts) turns raw YAML or flags into these; nothing else constructs them by hand.
  */
-import type { BlockSize, Scheme } from './vocabulary.ts';
+import type { Backend, BlockSize, Scheme } from './vocabulary.ts';
 
 /** One layer's geometry, the unit the agent times. FC uses cin = in, cout = out, h = w = k = stride = 1. */
 export interface LayerShape {
@@ -44,6 +44,8 @@ export interface SweepSpec {
   /** Fractions of weights removed; dense ignores them. */
   readonly sparsities: readonly number[];
   readonly threads: readonly number[];
+  /** Where each case runs: the agent's CPU kernels, its OpenCL (GPU) kernels, or both. */
+  readonly backends: readonly Backend[];
   readonly seed: number;
   readonly measurement: MeasurementPolicy;
 }

@@ -56,6 +56,7 @@ export function verifyPlan(layers: readonly MappedLayer[], options: VerifyOption
           block: layer.block ?? undefined,
           sparsity: layer.sparsity,
           threads: options.threads,
+          backend: 'cpu',
           seed: options.seed,
           measurement: options.measurement,
           layers: [layer.name],
