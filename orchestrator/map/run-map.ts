@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_MEASUREMENT } from '../../config/defaults.ts';
-import type { Scheme } from '../../config/vocabulary.ts';
+import type { Backend, Scheme } from '../../config/vocabulary.ts';
 import type { MapperEvent } from '../../cost-model/mappers/types.ts';
 import type { Lut } from '../../cost-model/types.ts';
 import { parseLutText } from '../../cost-model/validate.ts';
@@ -30,6 +30,8 @@ export interface MapRequest {
   readonly outPath: string;
   readonly threads: number;
   readonly seed: number;
+  /** --backend: the backend the LUT must have been measured on (undefined: whichever it was). */
+  readonly backend?: Backend;
   readonly schemes?: readonly Scheme[];
   readonly blocks?: readonly string[];
   readonly sparsities?: readonly number[];
@@ -76,7 +78,12 @@ async function readLut(lutPath: string): Promise<Lut> {
 }
 
 /** --evaluate and --verify-on, on the mapping already written. */
-async function checkMapping(deps: MapDeps, request: MapRequest, result: MapResult): Promise<MappingExtra> {
+async function checkMapping(
+  deps: MapDeps,
+  request: MapRequest,
+  result: MapResult,
+  backend: Backend,
+): Promise<MappingExtra> {
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
     const cachePath = join(dirname(resolve(request.outPath)), '.prunelab-evaluate-cache.json');
@@ -96,6 +103,7 @@ async function checkMapping(deps: MapDeps, request: MapRequest, result: MapResul
     extra.verification = await verifyOnDevice(device, build, result.layers, {
       seed: request.seed,
       threads: request.threads,
+      backend,
       measurement: DEFAULT_MEASUREMENT,
       timeoutMs: 30 * 60 * 1000,
     });
@@ -103,8 +111,23 @@ async function checkMapping(deps: MapDeps, request: MapRequest, result: MapResul
   return extra;
 }
 
+/** The LUT's backend, checked against --backend: a CPU LUT says nothing about the GPU, and back. */
+function backendOf(lut: Lut, request: MapRequest): Backend {
+  const backend = lut.backend ?? 'cpu';
+  if (request.backend !== undefined && request.backend !== backend) {
+    throw new UsageError(
+      `--backend ${request.backend}: ${request.lutPath} holds ${backend} latencies; pass the ${request.backend} LUT ` +
+        `that \`prunelab fit\` wrote (lut-<device>${request.backend === 'gpu' ? '-gpu' : ''}.json, from a sweep with ` +
+        `sweep.backends including ${request.backend})`,
+      { option: '--backend' },
+    );
+  }
+  return backend;
+}
+
 export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOutcome> {
   const lut = await readLut(request.lutPath);
+  const backend = backendOf(lut, request);
   const model = await loadModel(request.model, request.seed);
   const { tolerance } = request;
   const result = withCostModelErrors(() =>
@@ -139,7 +162,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   };
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
-  const extra = await checkMapping(deps, request, result);
+  const extra = await checkMapping(deps, request, result, backend);
   if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {
