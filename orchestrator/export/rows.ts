@@ -49,6 +49,8 @@ export interface ExportRecord {
   readonly measured_at: string;
   /** Raw samples (JSON array text in CSV, an array in JSONL). */
   readonly samples_ns: readonly number[];
+  /** `cpu` or `gpu` (last: columns are added at the end so positional readers keep working). */
+  readonly backend: string;
 }
 
 export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
@@ -91,6 +93,7 @@ export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
   'ci_high_ns',
   'measured_at',
   'samples_ns',
+  'backend',
 ];
 
 function layersOf(caseJson: string): string {

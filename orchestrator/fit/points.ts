@@ -20,6 +20,8 @@ export interface FitRow {
   readonly block: string | null;
   readonly sparsity: number | null;
   readonly threads: number | null;
+  /** `cpu` or `gpu`; absent in rows from before the GPU backend (cpu). */
+  readonly backend?: string;
   readonly cin: number | null;
   readonly cout: number | null;
   readonly h: number | null;
@@ -63,6 +65,7 @@ export function pointFromRow(row: FitRow): MeasuredPoint | undefined {
     density: row.density,
     sparsity: row.sparsity ?? 0,
     threads: row.threads ?? 1,
+    ...(row.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     medianNs: row.median_ns,
     ciLowNs: row.ci_low_ns,
     ciHighNs: row.ci_high_ns,

@@ -60,6 +60,8 @@ export interface TasksTable {
   block: string | null;
   sparsity: number | null;
   threads: number | null;
+  /** `cpu` or `gpu` (migration 0004; tasks from before are cpu). */
+  backend: string;
   cin: number | null;
   cout: number | null;
   h: number | null;

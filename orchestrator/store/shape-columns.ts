@@ -22,6 +22,7 @@ export const CASE_COLUMNS = [
   't.block',
   't.sparsity',
   't.threads',
+  't.backend',
   't.cin',
   't.cout',
   't.h',

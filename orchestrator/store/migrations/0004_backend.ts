@@ -1,0 +1,18 @@
+/**
+ * Migration 0004 (frozen: never edit once landed; add 0005_... instead): where each case ran, `cpu` (the agent's
+ * CPU kernels) or `gpu` (its OpenCL kernels). Tasks from before are CPU cases.
+ */
+import type { Kysely } from 'kysely';
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's types.
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .alterTable('tasks')
+    .addColumn('backend', 'text', (c) => c.notNull().defaultTo('cpu'))
+    .execute();
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as above.
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('tasks').dropColumn('backend').execute();
+}
