@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real. Run as root (or through sudo).
+# Debian packages the test suite drives for real. Run it as root or as a user who may sudo: it installs what is
+# missing, and calls sudo only when not root (a root-only machine or container has no sudo).
 #   gcc-aarch64-linux-gnu  cross compiler for the arm64 agent (static)
 #   qemu-user-static       runs that arm64 agent on an x86_64 host
 #   libopenblas-dev        the dense baseline of `npm run bench:kernels` (benchmark only)
@@ -20,5 +21,6 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # sudo resets the environment, so the frontend is set inside it.
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

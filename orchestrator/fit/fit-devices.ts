@@ -3,8 +3,8 @@
  * fitting). run-fit.ts reads the rows and writes the files.
  */
 import type { Backend } from '../../config/vocabulary.ts';
-import { fitLut } from '../../cost-model/fit.ts';
-import type { Lut, LutFitSettings } from '../../cost-model/types.ts';
+import type { Lut, LutFitSettings } from '../../cost-model/index.ts';
+import { fitLut } from '../../cost-model/index.ts';
 import { type FitRow, groupPointsByDevice } from './points.ts';
 
 export interface FittedDevice {

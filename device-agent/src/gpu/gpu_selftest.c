@@ -41,14 +41,14 @@ static void begin(st_state *st, const pl_layer_spec *s, const st_shape *sh, pl_d
   char shape[96], block[32];
   if (sh->op == PL_OP_FC) snprintf(shape, sizeof shape, "fc %dx%d", sh->cout, sh->cin);
   else
-    snprintf(shape, sizeof shape, "%s %d->%d %dx%d k%d s%d p%d", pl_op_name(sh->op), sh->cin, sh->cout, sh->h, sh->w,
+    snprintf(shape, sizeof shape, "%s %d->%d %dx%d k%d s%d p%d", spec_op_name(sh->op), sh->cin, sh->cout, sh->h, sh->w,
              sh->k, sh->stride, sh->pad);
   json_object_begin(&st->w);
   json_field_string(&st->w, "type", "selftest");
   json_field_string(&st->w, "backend", "gpu");
   json_field_string(&st->w, "dtype", pl_dtype_name(dtype));
-  json_field_string(&st->w, "op", pl_op_name(s->op));
-  json_field_string(&st->w, "scheme", pl_scheme_name(s->scheme));
+  json_field_string(&st->w, "op", spec_op_name(s->op));
+  json_field_string(&st->w, "scheme", spec_scheme_name(s->scheme));
   if (s->br > 0) {
     snprintf(block, sizeof block, "%dx%d", s->br, s->bc);
     json_field_string(&st->w, "block", block);
