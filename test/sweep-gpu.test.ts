@@ -119,3 +119,13 @@ test('fit writes one LUT per backend; map --backend gpu maps from the GPU LUT an
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stderr, /--backend gpu: .* holds cpu latencies; pass the gpu LUT/);
 });
+
+test("the report compares CPU and GPU per layer, with each backend's block-size knee", async () => {
+  const out = join(dir, 'report.html');
+  const report = await prunelab('report', '--db', dbPath, '--out', out);
+  assert.equal(report.exitCode, 0, report.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /CPU against GPU per layer/);
+  assert.match(html, /<table id="backend-pairs"/);
+  assert.match(html, /<table id="block-knees"/);
+});
