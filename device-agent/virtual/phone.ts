@@ -268,6 +268,9 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
     plan: planCommand,
     env: {
       ...phoneEnvironment(process.env.PATH ?? '/usr/bin:/bin', productSlug(config.model)),
+      // PoCL compiles each kernel at its first launch and caches under $HOME/.cache, which is / on a phone
+      // (not writable): without a cache it recompiles in every agent process (seconds per batch).
+      ...(vendorOpenCl === undefined ? {} : { POCL_CACHE_DIR: `${DEVICE_TMP_DIR}/.pocl-cache` }),
       // Detached jobs leave the command's process group: this tag is how stop() still finds them.
       ...(config.detachedJobs ? { [DETACHED_JOB_TAG]: stateDir } : {}),
     },
