@@ -71,6 +71,8 @@ test('both backends are stored and exported, the GPU cases with their OpenCL ker
           cout: number;
           h: number;
           k: number;
+          samples_ns: number[];
+          kernel_ns: number[] | null;
         },
     );
   const gpu = rows.filter((r) => r.backend === 'gpu');
@@ -82,6 +84,13 @@ test('both backends are stored and exported, the GPU cases with their OpenCL ker
     'every GPU row ran an OpenCL kernel',
   );
   assert.ok(cpu.every((r) => !r.kernel.startsWith('gpu-')));
+  // Both times of a GPU case are stored: the wall clock (samples_ns) and the kernels' own (kernel_ns).
+  for (const r of gpu) {
+    assert.equal(r.kernel_ns?.length, r.samples_ns.length);
+    for (const [i, k] of (r.kernel_ns ?? []).entries())
+      assert.ok(k > 0 && k <= (r.samples_ns[i] ?? 0), `kernel ${k} within wall ${r.samples_ns[i]}`);
+  }
+  assert.ok(cpu.every((r) => r.kernel_ns === null));
   const caseOf = (r: (typeof rows)[number]) => `${r.scheme} ${r.cin} ${r.cout} ${r.h} ${r.k}`;
   assert.deepEqual(new Set(gpu.map(caseOf)), new Set(cpu.map(caseOf)), 'the same layers on both backends');
   assert.equal(new Set(rows.map((r) => r.case_key)).size, rows.length, 'distinct case keys');

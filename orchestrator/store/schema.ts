@@ -96,6 +96,8 @@ export interface MeasurementsTable {
   agent_hash: string;
   build_fingerprint: string;
   samples_ns_json: string;
+  /** GPU cases: per sample, the kernels' own time from OpenCL profiling events (JSON array); null for CPU. */
+  kernel_ns_json: string | null;
   telemetry_json: string;
   cpus_json: string;
   density: number;
