@@ -297,8 +297,8 @@ static void release_buffers(gpu_case *c, int from, int to) {
 /*
  * Dense conv and fc: pl_dense8 (weights in one [cols][8] run per 8 rows, taps computed from the loop) or the
  * grouped layout with every column kept (a column list, but a flat loop with no nested bounds). Which is faster
- * depends on the compiler: on PoCL here the grouped one was about twice as fast on a 64->64 3x3 layer, under
- * shared load. Like the CPU's dense conv, the baseline is the better of the two, timed here (spec.dense_kernel
+ * depends on the compiler and the layer: on PoCL here, under shared load, one run found the grouped one twice as
+ * fast on a 64->64 3x3 layer, and other runs the other way round. Like the CPU's dense conv, the baseline is the better of the two, timed here (spec.dense_kernel
  * forces one: DIRECT = dense8, GEMM = grouped), so no scheme's speedup is measured against a weak dense kernel.
  */
 static int prepare_dense_best(gpu_case *c, char *err, size_t errlen) {
