@@ -2,8 +2,8 @@
  * The agent's GPU backend on PoCL (OpenCL on this machine's CPU: correctness and the whole path, never GPU
  * speed): `selftest --gpu` covers every kernel in fp32 and fp16, `run` with backend gpu prunes exactly the
  * weights the CPU case prunes and records kernel times beside the wall clock, and each failure of the issue's
- * list (no OpenCL library, no platform, a compile failure, a buffer above the device's largest allocation,
- * fp16 asked of the CPU) is an error record while the rest of the plan runs.
+ * list (no OpenCL library, no platform, a platform without a device, a compile failure, a buffer above the
+ * device's largest allocation, fp16 asked of the CPU) is an error record while the rest of the plan runs.
  *
  * Cheap by design: one PoCL compile per dtype, cached as a program binary beside the agent (and PoCL's own
  * kernel cache) for every later run; the shapes are small.
@@ -168,6 +168,14 @@ test('gpu failures are error records and the rest of the plan runs', () => {
       lines: [gpuCase, cpuCase],
       id: 'gpu',
       error: /no OpenCL platform: libOpenCL\.so\.1 loaded but reports none/,
+    },
+    {
+      // PoCL with a device list that names no driver: a platform without a device.
+      env: { POCL_DEVICES: 'none' },
+      lines: [gpuCase, cpuCase],
+      id: 'gpu',
+      error:
+        /no OpenCL device: 1 platform\(s\) \(first: "Portable Computing Language"\) but none has a device/,
     },
     {
       env: { PRUNELAB_GPU_BUILD_OPTIONS: '-DPL_FP16=(', PRUNELAB_GPU_CACHE_DIR: scratch },
