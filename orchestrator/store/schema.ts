@@ -55,7 +55,7 @@ export interface CaseColumns {
   block: string | null;
   sparsity: number | null;
   threads: number | null;
-  /** `cpu` or `gpu` (migration 0004; tasks from before are cpu). */
+  /** `cpu` or `gpu` (migration 0005; tasks from before are cpu). */
   backend: string;
   cin: number | null;
   cout: number | null;
@@ -171,6 +171,22 @@ export interface BatchRunsTable {
   finished_at: string | null;
 }
 
+/** A gap in a device's work during a run: lost, then back (or not, within the grace). */
+export interface DeviceGapsTable {
+  run_id: string;
+  device_id: string;
+  lost_at: string;
+  /** The transport failure that ended the device's last call. */
+  reason: string;
+  /** null: it did not come back within scheduler.disconnectGraceMs. */
+  back_at: string | null;
+  /** Times it was lost again while being prepared again (a phone that flaps). */
+  flaps: number;
+  fingerprint_before: string;
+  /** Its build fingerprint when it was back; different from before: a new population. */
+  fingerprint_after: string | null;
+}
+
 export const NIGHTLY_STATUSES = ['running', 'clean', 'regression', 'lab-trouble', 'failed'] as const;
 export type NightlyStatus = (typeof NIGHTLY_STATUSES)[number];
 
@@ -252,6 +268,7 @@ export interface Database {
   measurements: MeasurementsTable;
   run_devices: RunDevicesTable;
   batch_runs: BatchRunsTable;
+  device_gaps: DeviceGapsTable;
   nightly_runs: NightlyRunsTable;
   nightly_devices: NightlyDevicesTable;
   nightly_cases: NightlyCasesTable;
@@ -263,3 +280,4 @@ export type TaskRow = Selectable<TasksTable>;
 export type NewTask = Insertable<TasksTable>;
 export type MeasurementRow = Selectable<MeasurementsTable>;
 export type NewMeasurement = Insertable<MeasurementsTable>;
+export type DeviceGapRow = Selectable<DeviceGapsTable>;

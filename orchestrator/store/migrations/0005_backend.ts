@@ -1,5 +1,5 @@
 /**
- * Migration 0004 (frozen: never edit once landed; add 0005_... instead): where each case ran, `cpu` (the agent's
+ * Migration 0005 (frozen: never edit once landed; add 0006_... instead): where each case ran, `cpu` (the agent's
  * CPU kernels) or `gpu` (its OpenCL kernels; tasks from before are CPU cases), and a GPU case's kernel times
  * from OpenCL profiling events beside its wall-clock samples (null for CPU cases).
  */
