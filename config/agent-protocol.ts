@@ -2,7 +2,7 @@
  * The agent's JSON-lines protocol (device-agent/README.md, plan and result lines), declared once as types.
  * Fields may be added, never renamed: both the C agent and the orchestrator read these names.
  */
-import type { Op, Scheme } from './vocabulary.ts';
+import type { Backend, Dtype, Op, Scheme } from './vocabulary.ts';
 
 /** Measurement policy carried by every plan line (all optional on the wire; the agent has named defaults). */
 export interface SamplingFields {
@@ -20,6 +20,10 @@ interface PlanLineBase extends SamplingFields {
   readonly threads?: number;
   readonly cpus?: readonly number[];
   readonly seed?: number;
+  /** Where the layer runs (default cpu); gpu = the agent's OpenCL kernels (device-agent/src/gpu/README.md). */
+  readonly backend?: Backend;
+  /** Storage type (default fp32); fp16 only with backend gpu. */
+  readonly dtype?: Dtype;
 }
 
 export interface ConvPlanLine extends PlanLineBase {
@@ -109,6 +113,23 @@ export interface OkResultLine {
   readonly medianCiRelWidth?: number | null;
   /** The sampling policy in force: the plan's fields over the agent's defaults. */
   readonly sampling?: Required<SamplingFields>;
+  /** Where the case ran and its storage type (absent from agents older than the GPU backend: cpu, fp32). */
+  readonly backend?: Backend;
+  readonly dtype?: Dtype;
+  /** gpu only: per sample, the kernels' own time from OpenCL profiling events (samplesNs is the wall clock). */
+  readonly kernelNs?: readonly number[];
+  /** gpu only: the OpenCL device and how its program was obtained (compileNs is never part of a sample). */
+  readonly gpu?: GpuCaseInfo;
+}
+
+export interface GpuCaseInfo {
+  readonly platform: string;
+  readonly device: string;
+  readonly driver: string;
+  readonly openclLibrary: string;
+  readonly programFrom: 'source' | 'binary-cache';
+  readonly compileNs: number;
+  readonly cacheNote: string | null;
 }
 
 export type StopReason = 'minReached' | 'ci' | 'maxReps' | 'maxTime';
@@ -179,4 +200,35 @@ export interface AgentInfo {
   readonly affinity: readonly number[];
   readonly cpuModel: string | null;
   readonly uname: { readonly sysname: string; readonly release: string; readonly machine: string } | null;
+  /** OpenCL as the GPU backend sees it (absent from agents older than the GPU backend). */
+  readonly gpu?: AgentGpuInfo;
+}
+
+export interface AgentGpuDevice {
+  readonly name: string;
+  readonly vendor: string;
+  readonly driver: string;
+  readonly version: string;
+  readonly type: 'gpu' | 'cpu' | 'other';
+  readonly computeUnits: number;
+  readonly maxWorkGroupSize: number;
+  readonly localMemBytes: number;
+  readonly globalMemBytes: number;
+  readonly maxAllocBytes: number;
+  /** The device offers cl_khr_fp16 (half arithmetic; the agent's fp16 storage does not need it). */
+  readonly fp16: boolean;
+  readonly extensions: readonly string[];
+}
+
+export interface AgentGpuInfo {
+  /** What dlopen loaded, or null when no OpenCL library was found. */
+  readonly openclLibrary: string | null;
+  /** Why no platform is usable, or null. */
+  readonly error: string | null;
+  readonly platforms: readonly {
+    readonly name: string;
+    readonly vendor: string;
+    readonly version: string;
+    readonly devices: readonly AgentGpuDevice[];
+  }[];
 }

@@ -52,6 +52,7 @@ export const DEFAULT_SWEEP: SweepConfig = {
   ],
   sparsities: [0.5, 0.75, 0.9],
   threads: [1],
+  backends: ['cpu'],
   seed: 1,
   measurement: DEFAULT_MEASUREMENT,
   // 100 cases or about 20 s per agent call: few calls (each costs a process start or a round trip over

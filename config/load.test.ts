@@ -152,7 +152,7 @@ test('unknown field lists the known fields of its section and suggests the close
   );
   assert.equal(
     issues[0]?.expected,
-    'a known field of sweep: one of models, schemes, blocks, sparsities, threads, seed, measurement, batch',
+    'a known field of sweep: one of models, schemes, blocks, sparsities, threads, backends, seed, measurement, batch',
   );
 });
 
@@ -387,5 +387,15 @@ test('nightly: each bad field is named with its path and what was expected', () 
   assert.deepEqual(
     tooShort.map((issue) => `${issue.path}: ${issue.expected}`),
     ['nightly.minHistoryNights: an integer <= nightly.historyNights (2)'],
+  );
+});
+
+test('sweep.backends: cpu by default; --backends cpu,gpu; an unknown backend named with the choices', () => {
+  assert.deepEqual(loadConfig(undefined, 'defaults').sweep.backends, ['cpu']);
+  assert.deepEqual(loadConfig(undefined, 'defaults', { backends: 'cpu,gpu' }).sweep.backends, ['cpu', 'gpu']);
+  const issues = issuesOf('sweep:\n  backends: [cpu, npu]\n');
+  assert.ok(
+    issues.some((issue) => issue.path === 'sweep.backends[1]' && issue.expected.includes('one of cpu, gpu')),
+    JSON.stringify(issues),
   );
 });

@@ -77,6 +77,12 @@ const OVERRIDE_SPECS = [
     description: 'thread counts',
   },
   {
+    key: 'backends',
+    configPath: ['sweep', 'backends'],
+    kind: 'list',
+    description: 'where cases run: cpu, gpu (OpenCL)',
+  },
+  {
     key: 'seed',
     configPath: ['sweep', 'seed'],
     kind: 'number',

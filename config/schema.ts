@@ -22,7 +22,7 @@ import { ConfigError, type ConfigIssue } from './errors.ts';
 import { MODEL_NAMES } from './models/index.ts';
 import { closestChoice } from './suggest.ts';
 import type { PrunelabConfig } from './types.ts';
-import { formatBlockSize, parseBlockSize, SCHEMES } from './vocabulary.ts';
+import { BACKENDS, formatBlockSize, parseBlockSize, SCHEMES } from './vocabulary.ts';
 
 // The validated config's shapes live in config/types.ts (so config/defaults.ts, which this file applies, need
 // not import it back); re-exported here for the callers that read them beside checkConfig.
@@ -142,6 +142,11 @@ const sweepSchema = section({
     'thread counts',
     String,
   ).default([...DEFAULT_SWEEP.threads]),
+  backends: uniqueList(
+    z.enum(BACKENDS, { error: `a backend: one of ${BACKENDS.join(', ')}` }),
+    'backends',
+    (backend) => `'${backend}'`,
+  ).default([...DEFAULT_SWEEP.backends]),
   seed: integer('an integer >= 0', 0).default(DEFAULT_SWEEP.seed),
   measurement: measurementSchema.prefault({}),
   batch: section({

@@ -3,7 +3,7 @@
  * The schema (config/schema.ts) turns raw YAML or flags into these, filling gaps from config/defaults.ts; nothing
  * else constructs them by hand. They live apart from the schema so the defaults can name them without a circle.
  */
-import type { BlockSize, Scheme } from './vocabulary.ts';
+import type { Backend, BlockSize, Scheme } from './vocabulary.ts';
 
 /** One layer's geometry, the unit the agent times. FC uses cin = in, cout = out, h = w = k = stride = 1. */
 export interface LayerShape {
@@ -45,6 +45,8 @@ export interface SweepSpec {
   /** Fractions of weights removed; dense ignores them. */
   readonly sparsities: readonly number[];
   readonly threads: readonly number[];
+  /** Where each case runs: the agent's CPU kernels, its OpenCL (GPU) kernels, or both. */
+  readonly backends: readonly Backend[];
   readonly seed: number;
   readonly measurement: MeasurementPolicy;
 }

@@ -18,6 +18,18 @@ export const SCHEMES = [
 ] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
+/** Where a case runs: the agent's CPU kernels or its OpenCL (GPU) kernels. */
+export const BACKENDS = ['cpu', 'gpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** Storage type of weights and activations; fp16 exists on the gpu backend only. */
+export const DTYPES = ['fp32', 'fp16'] as const;
+export type Dtype = (typeof DTYPES)[number];
+
+export function isBackend(value: string): value is Backend {
+  return (BACKENDS as readonly string[]).includes(value);
+}
+
 /** Schemes whose kernels are cut into `BRxBC` blocks; the others ignore the block size. */
 export const BLOCK_SCHEMES: readonly Scheme[] = ['bcr', 'block-punched'];
 

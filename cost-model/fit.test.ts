@@ -100,3 +100,14 @@ test('settings given by the caller replace the defaults and are written into the
     maxTrainingIntervalShare: 0.3,
   });
 });
+
+test('one backend per LUT: a gpu LUT says so, a cpu LUT has no backend field, mixing them is refused', () => {
+  const cpu = point({ shape: shapeAt(0), density: 0.5, latencyNs: 1000 });
+  const gpu: MeasuredPoint = { ...cpu, backend: 'gpu' };
+  assert.equal('backend' in fitLut([cpu], { createdAt: CREATED_AT }), false);
+  assert.equal(fitLut([gpu], { createdAt: CREATED_AT }).backend, 'gpu');
+  assert.throws(
+    () => fitLut([cpu, gpu], { createdAt: CREATED_AT }),
+    /points\[1\]\.backend: expected cpu \(one backend per LUT: a GPU's latencies are not the CPU's\); got gpu/,
+  );
+});

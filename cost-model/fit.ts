@@ -60,6 +60,13 @@ export function checkPoints(points: readonly MeasuredPoint[]): CostModelIssue[] 
         `expected ${JSON.stringify(first.device.id)} (one LUT per device); got ${JSON.stringify(p.device.id)}`,
       );
     }
+    if ((p.backend ?? 'cpu') !== (first.backend ?? 'cpu')) {
+      issue(
+        'backend',
+        `expected ${first.backend ?? 'cpu'} (one backend per LUT: a GPU's latencies are not the CPU's); ` +
+          `got ${p.backend ?? 'cpu'}`,
+      );
+    }
     if (p.agentHash !== first.agentHash) {
       issue(
         'agentHash',
@@ -229,6 +236,7 @@ export function fitLut(points: readonly MeasuredPoint[], options: FitOptions): L
   return {
     schema: LUT_SCHEMA_VERSION,
     device: { ...first.device },
+    ...(first.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     agentHash: first.agentHash,
     createdAt: options.createdAt,
     settings,

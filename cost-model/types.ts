@@ -3,7 +3,7 @@
  * mappers. Everything here is plain JSON-shaped data; `lut.schema.json` describes the same LUT for files.
  */
 import type { LayerShape } from '../config/types.ts';
-import type { Scheme } from '../config/vocabulary.ts';
+import type { Backend, Scheme } from '../config/vocabulary.ts';
 
 export const LUT_SCHEMA_VERSION = 'prunelab.lut/v1';
 
@@ -28,6 +28,8 @@ export interface MeasuredPoint {
   /** Requested fraction of weights removed. */
   readonly sparsity: number;
   readonly threads: number;
+  /** Where the case ran (absent: cpu). A LUT holds one backend: the GPU's latencies are another device's. */
+  readonly backend?: Backend;
   readonly medianNs: number;
   /** 95% interval of the median. */
   readonly ciLowNs: number;
@@ -286,6 +288,11 @@ export interface LutFitSettings {
 export interface Lut {
   readonly schema: typeof LUT_SCHEMA_VERSION;
   readonly device: DeviceIdentity;
+  /**
+   * `gpu` for a LUT of the agent's OpenCL kernels; absent for the CPU (so CPU LUTs read as before). Every
+   * family, pool and entry of a LUT belongs to its backend: the backend is the outermost part of the family key.
+   */
+  readonly backend?: 'gpu';
   readonly agentHash: string;
   /** ISO-8601. */
   readonly createdAt: string;

@@ -126,16 +126,16 @@ export function significant(value: number, digits = 4): number {
   return Number(value.toPrecision(digits));
 }
 
-function denseKey(deviceId: string, shapeKey: string, threads: number): string {
-  return `${deviceId}\u0000${shapeKey}\u0000${threads}`;
+function denseKey(deviceId: string, shapeKey: string, threads: number, backend: string): string {
+  return `${deviceId}\u0000${shapeKey}\u0000${threads}\u0000${backend}`;
 }
 
-/** Dense median per (device, shape, threads): the baseline every pruned case of that layer is compared with. */
+/** Dense median per (device, shape, threads, backend): the baseline every pruned case of that layer is compared with. */
 export function denseBaselines(cases: ReportInput['cases']): Map<string, number> {
   const dense = new Map<string, number>();
   for (const c of cases) {
     if (c.scheme !== 'dense') continue;
-    const key = denseKey(c.deviceId, c.shapeKey, c.threads);
+    const key = denseKey(c.deviceId, c.shapeKey, c.threads, c.backend);
     const known = dense.get(key);
     if (known === undefined || c.medianNs < known) dense.set(key, c.medianNs);
   }
@@ -146,7 +146,7 @@ export function speedupOverDense(
   dense: ReadonlyMap<string, number>,
   c: ReportInput['cases'][number],
 ): number | null {
-  const denseNs = dense.get(denseKey(c.deviceId, c.shapeKey, c.threads));
+  const denseNs = dense.get(denseKey(c.deviceId, c.shapeKey, c.threads, c.backend));
   if (denseNs === undefined || c.medianNs <= 0) return null;
   return denseNs / c.medianNs;
 }

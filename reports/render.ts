@@ -7,6 +7,7 @@
  * device, model or layer without a server.
  */
 import { type EmbeddedData, embedData } from './aggregate.ts';
+import { backendSection } from './backend-section.ts';
 import { escapeHtml, jsonForScript, scriptForInline } from './escape.ts';
 import { formatDurationMs, formatNs, formatPercent, spanMs } from './format.ts';
 import { card, chartSection, table, text } from './html.ts';
@@ -410,6 +411,7 @@ ${controls()}
 ${measured}
 ${speedup}
 ${cases}
+${backendSection(input.cases)}
 ${telemetry}
 ${lutSection(input)}
 ${mappingSection(input)}

@@ -85,6 +85,8 @@ export interface ReportCase {
   /** Kept weights / all weights after masking, as the agent reported it. */
   readonly density: number;
   readonly threads: number;
+  /** `cpu` or `gpu`: dense baselines and speedups never cross backends. */
+  readonly backend: string;
   /** Model layers (`model/layer`) that have this shape. */
   readonly layers: readonly string[];
   readonly medianNs: number;

@@ -200,3 +200,41 @@ test('both phones (x86_64, arm64 under qemu) run their queues at once: every cas
     await store.close();
   }
 });
+
+test('sweep.backends [cpu, gpu] over adb: the x86_64 phone runs the GPU cases through its vendor OpenCL', async () => {
+  const config = await writeConfig('sweep-gpu.yaml');
+  const db = join(dir, 'sweep-gpu.db');
+  const [x86] = lab.phones;
+  assert.ok(x86 !== undefined);
+  const result = await cli([
+    'sweep',
+    '--config',
+    config,
+    '--db',
+    db,
+    '--json',
+    '--device',
+    x86.serial,
+    '--backends',
+    'cpu,gpu',
+  ]);
+  assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+  const store = await openStore(db);
+  try {
+    const rows = await store.db
+      .selectFrom('measurements')
+      .innerJoin('tasks', 'tasks.id', 'measurements.task_id')
+      .select(['tasks.backend', 'measurements.kernel', 'tasks.plan_line_json'])
+      .execute();
+    const gpu = rows.filter((r) => r.backend === 'gpu');
+    assert.ok(gpu.length > 0, 'GPU cases were measured');
+    assert.equal(gpu.length, rows.length - gpu.length, 'each dense layer on both backends');
+    assert.ok(
+      gpu.every((r) => r.kernel.startsWith('gpu-')),
+      gpu.map((r) => r.kernel).join(', '),
+    );
+    assert.ok(gpu.every((r) => JSON.parse(r.plan_line_json).backend === 'gpu'));
+  } finally {
+    await store.close();
+  }
+});

@@ -148,6 +148,8 @@ test('devices and doctor print JSON with --json', async () => {
   assert.equal(doctor.exitCode, report.ok ? 0 : 1);
   assert.ok(report.tools.some((tool) => tool.name === 'cc' && tool.present));
   assert.ok(report.tools.some((tool) => tool.name === 'android-ndk'));
+  // PoCL is installed by the test setup: doctor lists its platform.
+  assert.ok(report.tools.some((tool) => tool.name === 'opencl' && tool.present));
 });
 
 test('a virtual phone option that cannot describe a phone is bad input (exit 2), not an unexpected error', async () => {

@@ -8,8 +8,12 @@
 #   bubblewrap             the virtual phone's sandbox (/data/local/tmp, /sys, /system)
 #   chromium               headless browser that opens the HTML reports in the report tests
 #   python3-numpy          reads back the masks.npz that `prunelab prune` writes (a reader that is not ours)
+#   pocl-opencl-icd        PoCL: OpenCL on the CPU, the device the GPU backend's kernels are verified on here
+#   ocl-icd-libopencl1     the OpenCL ICD loader (libOpenCL.so.1) that the agent dlopens to reach PoCL
+#   opencl-headers         Khronos CL/cl.h: the agent's GPU code builds against it (OpenCL is never linked)
+#   clinfo                 lists OpenCL platforms and devices, to check the ICD setup by hand
 set -euo pipefail
-packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap chromium python3-numpy)
+packages=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static libopenblas-dev adb bubblewrap chromium python3-numpy pocl-opencl-icd ocl-icd-libopencl1 opencl-headers clinfo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -21,7 +21,7 @@ import type { StreamEnd, StreamService } from '../device-agent/virtual/ports.ts'
 import { defaultProperties, deviceBanner, propertyFile } from '../device-agent/virtual/properties.ts';
 import { bwrapArgs, isAarch64ElfHeader, prefixAarch64Commands } from '../device-agent/virtual/sandbox.ts';
 import { SyncService } from '../device-agent/virtual/sync-service.ts';
-import { cpuTopology, sysfsFiles } from '../device-agent/virtual/sysfs.ts';
+import { cpuMaskText, cpuTopology, sysfsFiles } from '../device-agent/virtual/sysfs.ts';
 import {
   advanceThermal,
   DEFAULT_THERMAL_PARAMS,
@@ -442,6 +442,23 @@ describe('fake sysfs', () => {
     assert.ok((eight[7]?.maxKhz ?? 0) > (eight[0]?.maxKhz ?? 0));
   });
 
+  test('cpu topology masks as the kernel prints them (hwloc, and so PoCL, needs them)', () => {
+    assert.equal(cpuMaskText([0, 1]), '3');
+    assert.equal(cpuMaskText([4]), '10');
+    assert.equal(cpuMaskText([0, 33]), '2,00000001');
+    const files = sysfsFiles({
+      cpus: cpuTopology(2),
+      tempC: 30,
+      thermal: DEFAULT_THERMAL_PARAMS,
+      power: { screenOn: false, charging: false, batteryLevel: 40 },
+      governor: 'schedutil',
+    });
+    assert.equal(files.get('devices/system/cpu/cpu1/topology/package_cpus'), '3\n');
+    assert.equal(files.get('devices/system/cpu/cpu1/topology/thread_siblings'), '2\n');
+    assert.equal(files.get('devices/system/cpu/cpu1/topology/core_cpus_list'), '1\n');
+    assert.equal(files.get('devices/system/cpu/cpu0/topology/package_cpus_list'), '0-1\n');
+  });
+
   test('publishes zones in millidegrees and caps the big cluster when hot', () => {
     const cpus = cpuTopology(2);
     const power = { screenOn: false, charging: false, batteryLevel: 40 };
@@ -523,6 +540,22 @@ describe('sandbox argv', () => {
       args,
       /--size 4096 --tmpfs \/data\/local\/tmp --ro-bind \/tmp\/p\/sb\/agent \/data\/local\/tmp\/agent --file 3 /,
     );
+  });
+
+  test('OpenCL: the host ICD loader at /vendor/lib64 first, then the host names hidden behind /dev/null', () => {
+    const library = '/usr/lib/x86_64-linux-gnu/libOpenCL.so.1.0.0';
+    const args = bwrapArgs({
+      rootEntries: [...rootEntries, { name: 'vendor', kind: 'dir' as const }],
+      paths,
+      commandLine: 'true',
+      vendorOpenCl: { library, hidden: [library] },
+    }).join(' ');
+    assert.doesNotMatch(args, /--bind \/vendor \/vendor/, "the host's own /vendor is not the phone's");
+    assert.match(
+      args,
+      /--ro-bind \/usr\/lib\/x86_64-linux-gnu\/libOpenCL\.so\.1\.0\.0 \/vendor\/lib64\/libOpenCL\.so --ro-bind \/dev\/null \/usr\/lib\/x86_64-linux-gnu\/libOpenCL\.so\.1\.0\.0 /,
+    );
+    assert.doesNotMatch(bwrapArgs({ rootEntries, paths, commandLine: 'true' }).join(' '), /libOpenCL/);
   });
 
   test('the qemu fallback prefixes aarch64 binaries in command position only', () => {

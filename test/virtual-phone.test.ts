@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import adbkit, { type DeviceClient } from '@devicefarmer/adbkit';
 import { startVirtualPhone, type VirtualPhone } from '../device-agent/virtual/phone.ts';
+import { buildAgent } from './agent-harness.ts';
 
 // adbkit is CommonJS: Node's ESM loader only offers its module.exports as the default import.
 const { Adb } = adbkit;
@@ -254,6 +255,49 @@ describe('virtual phones on a real adb server', () => {
       assert.equal(info.cpus?.length, cpus().length);
       if (cpus().length > 1) assert.ok(new Set(info.cpus?.map((cpu) => cpu.maxFreqKhz)).size === 2);
     }
+  });
+
+  test('GPU through adb: the x86_64 phone has OpenCL only at /vendor/lib64, and a GPU case runs on it', async () => {
+    const device = client.getDevice(x86.serial);
+    await push(device, buildAgent('host'), '/data/local/tmp/gpu/prunelab-agent', 0o755);
+    const hostNames = await shell(
+      device,
+      'ls /vendor/lib64; head -c 4 /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 2>/dev/null | grep -q ELF && echo visible || echo hidden',
+    );
+    assert.equal(
+      hostNames,
+      'libOpenCL.so\nhidden\n',
+      "the vendor library only; the host's own name does not load",
+    );
+    const info = JSON.parse(await shell(device, 'cd /data/local/tmp/gpu && ./prunelab-agent info')) as {
+      gpu: { openclLibrary: string | null; platforms: { name: string }[] };
+    };
+    assert.equal(info.gpu.openclLibrary, '/vendor/lib64/libOpenCL.so');
+    assert.ok(info.gpu.platforms.some((p) => p.name === 'Portable Computing Language'));
+    const line = JSON.stringify({
+      id: 'g',
+      op: 'fc',
+      in: 37,
+      out: 19,
+      scheme: 'bcr',
+      block: '1x1',
+      sparsity: 0.5,
+      backend: 'gpu',
+      minReps: 2,
+      minTimeMs: 0,
+    });
+    const output = await shell(device, `cd /data/local/tmp/gpu && echo '${line}' | ./prunelab-agent run`);
+    const result = JSON.parse(output.split('\n')[0] ?? '') as {
+      status: string;
+      error?: string;
+      backend?: string;
+      gpu?: { openclLibrary: string };
+    };
+    assert.equal(result.status, 'ok', result.error);
+    assert.equal(result.backend, 'gpu');
+    assert.equal(result.gpu?.openclLibrary, '/vendor/lib64/libOpenCL.so');
+    // The compiled program is cached in the work dir on the phone, beside the agent.
+    assert.match(await shell(device, 'ls /data/local/tmp/gpu/gpu-cache'), /^[0-9a-f]{16}\.bin$/m);
   });
 
   test('an arm64 agent pushed to the arm64 phone runs under qemu', {

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "info.h"
 
+
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "affinity.h"
+#include "gpu/gpu_runtime.h"
 #include "json.h"
 #include "telemetry.h"
 
@@ -316,6 +318,7 @@ int info_print(FILE *out) {
   write_clock(&w);
   json_field_int(&w, "pageSizeBytes", sysconf(_SC_PAGESIZE));
   json_field_int(&w, "onlineCpuCount", sysconf(_SC_NPROCESSORS_ONLN));
+  gpu_info_write(&w);
 
   static int affinity[AFFINITY_MAX_CPUS];
   int naff = affinity_get(affinity, AFFINITY_MAX_CPUS);

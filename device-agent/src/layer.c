@@ -593,7 +593,13 @@ pl_layer_stats layer_stats(const pl_layer *l) {
  * sums of random data); 8 * sqrt(K) * eps leaves a margin while any indexing bug shows up as O(1). */
 static double layer_tolerance(const pl_layer *l) { return 8.0 * sqrt((double)l->cols + 1.0) * FLT_EPSILON; }
 
-int layer_check(pl_layer *l, double *max_rel_err) {
+int layer_check(pl_layer *l, double *max_rel_err) { return layer_check_output(l, l->out, 0, max_rel_err); }
+
+const float *layer_masked_weights(const pl_layer *l) { return l->wm; }
+
+const float *layer_input(const pl_layer *l) { return l->in; }
+
+int layer_check_output(pl_layer *l, const float *out, double extra_rel_tol, double *max_rel_err) {
   double *ref = malloc(sizeof *ref * (size_t)l->out_floats), *mag = malloc(sizeof *mag * (size_t)l->out_floats);
   if (!ref || !mag) {
     free(ref);
@@ -604,14 +610,14 @@ int layer_check(pl_layer *l, double *max_rel_err) {
   reference_run(&l->spec, l->wm, l->in, ref, mag);
   double worst = 0;
   for (long i = 0; i < l->out_floats; i++) {
-    double diff = fabs((double)l->out[i] - ref[i]);
+    double diff = fabs((double)out[i] - ref[i]);
     double e = mag[i] > 0 ? diff / mag[i] : (diff > 0 ? INFINITY : 0);
     if (!(e <= worst)) worst = e; /* NaN counts as the worst */
   }
   free(ref);
   free(mag);
   *max_rel_err = worst;
-  return worst <= layer_tolerance(l) ? 0 : 1;
+  return worst <= layer_tolerance(l) + extra_rel_tol ? 0 : 1;
 }
 
 void layer_free(pl_layer *l) {

@@ -42,6 +42,15 @@ pl_layer_stats layer_stats(const pl_layer *layer);
 int layer_check(pl_layer *layer, double *max_rel_err);
 void layer_free(pl_layer *layer);
 
+/* The masked GEMM-view weights (rows x cols, layer.h's GEMM view) and the input (cin x h x w, or in) of a
+ * prepared layer: the GPU backend runs a case on exactly these numbers, so both backends prune the same
+ * weights. */
+const float *layer_masked_weights(const pl_layer *layer);
+const float *layer_input(const pl_layer *layer);
+/* layer_check on another output of the same layer (the GPU's), with extra_rel_tol added to the fp32
+ * tolerance (fp16 storage rounds weights, input and output). */
+int layer_check_output(pl_layer *layer, const float *out, double extra_rel_tol, double *max_rel_err);
+
 /* selftest: every op and scheme against the reference on seeded random shapes, odd sizes included.
  * Prints JSON lines (one per check, then a summary); returns the process exit code. */
 int selftest_main(int argc, char **argv);

@@ -21,10 +21,14 @@ static const char usage_text[] =
     "\n"
     "  info                 one JSON line: ABI, build hash, compiler, CPUs and clusters, SIMD features\n"
     "  selftest             every op and scheme against a double-precision reference; exit 1 on a mismatch\n"
+    "  selftest --gpu       the same for the GPU backend's OpenCL kernels, fp32 and fp16\n"
     "  run [--plan FILE]    JSON-lines plan from FILE (default: stdin, or FILE '-'), one result line per\n"
     "                       case, then {\"type\":\"done\",...}; exit 0 once the plan has been read through\n"
     "\n"
     "environment: PRUNELAB_SYSFS_ROOT  sysfs tree for telemetry and CPU info (default /sys)\n"
+    "             PRUNELAB_OPENCL_LIB  the OpenCL library to dlopen (default: the usual names and vendor paths)\n"
+    "             PRUNELAB_GPU_CACHE_DIR  where compiled GPU programs are cached (default: gpu-cache/ beside the agent)\n"
+    "             PRUNELAB_GPU_BUILD_OPTIONS  appended to the OpenCL build options\n"
     "exit codes: 0 ok, 1 failure (selftest mismatch, unreadable plan), 2 bad usage\n";
 
 static int usage(const char *problem) {

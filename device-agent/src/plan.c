@@ -242,6 +242,38 @@ static int read_pruning(plan_reader *r, pl_case *c, pl_layer_spec *s) {
   return 0;
 }
 
+/* "backend" and "dtype": fp16 is a GPU storage type, the CPU kernels are fp32 only. */
+static int read_backend(plan_reader *r, pl_case *c) {
+  const char *text;
+  int rc = read_string(r, "backend", 0, &text);
+  if (rc == FIELD_BAD) return -1;
+  if (rc == FIELD_OK) {
+    if (strcmp(text, "gpu") == 0) c->backend = PL_BACKEND_GPU;
+    else if (strcmp(text, "cpu") != 0) {
+      snprintf(r->err, r->errlen, "field \"backend\" must be \"cpu\" or \"gpu\", got \"%.40s\"", text);
+      return -1;
+    }
+  }
+  rc = read_string(r, "dtype", 0, &text);
+  if (rc == FIELD_BAD) return -1;
+  if (rc == FIELD_OK) {
+    if (strcmp(text, "fp16") == 0) c->dtype = PL_DTYPE_FP16;
+    else if (strcmp(text, "fp32") != 0) {
+      snprintf(r->err, r->errlen, "field \"dtype\" must be \"fp32\" or \"fp16\", got \"%.40s\"", text);
+      return -1;
+    }
+  }
+  if (c->dtype == PL_DTYPE_FP16 && c->backend != PL_BACKEND_GPU) {
+    snprintf(r->err, r->errlen, "dtype fp16 needs \"backend\":\"gpu\" (the CPU kernels are fp32 only)");
+    return -1;
+  }
+  if (c->backend == PL_BACKEND_GPU && c->op == PL_OP_IDLE) {
+    snprintf(r->err, r->errlen, "op idle has no GPU backend: drop \"backend\":\"gpu\" from the idle line");
+    return -1;
+  }
+  return 0;
+}
+
 void plan_line_id(int line, char *id, size_t idlen) { snprintf(id, idlen, "line-%d", line); }
 
 int plan_from_json(const json_value *root, int line, pl_case *out, char *err, size_t errlen) {
@@ -271,6 +303,7 @@ int plan_from_json(const json_value *root, int line, pl_case *out, char *err, si
   s->threads = 1;
   if (read_int(&r, "threads", 0, 1, PL_MAX_THREADS, &s->threads) == FIELD_BAD) return -1;
   if (read_cpus(&r, s)) return -1;
+  if (read_backend(&r, out)) return -1;
   if (read_sampling(&r, &out->sampling)) return -1;
 
   switch (out->op) {

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "backend.h"
 #include "json.h"
 #include "spec.h"
 #include "options.h"
@@ -30,6 +31,8 @@ typedef struct {
   char block[PL_BLOCK_TEXT_MAX]; /* "BRxBC" as written, "" when the line has no block */
   long duration_us;    /* idle only */
   pl_sampling_options sampling;
+  pl_backend backend;  /* cpu unless the line says "backend":"gpu" */
+  pl_dtype dtype;      /* fp32 unless the line says "dtype":"fp16" (gpu only) */
 } pl_case;
 
 /* Fills out from a parsed plan line. Returns 0, or -1 with a one-line reason in err; out->id is set in both

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "gpu/gpu_case.h"
 #include "layer.h"
 #include "probe.h"
 #include "telemetry.h"
@@ -90,6 +91,40 @@ static void body_idle(void *ctx) {
   struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
   while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR) {
   }
+}
+
+/*
+ * A GPU case's body: enqueue its kernels and clFinish (the wall clock around it is the sample), keeping each
+ * run's kernel time from the profiling events. Warm-up runs are recorded too; the timed ones are the last
+ * samples.n entries. An OpenCL failure stops recording and is reported once sampling ends.
+ */
+typedef struct {
+  gpu_case *gpu;
+  int64_t *kernel_ns;
+  size_t n, cap;
+  int failed;
+  char err[RUN_ERR_MAX];
+} run_gpu_body;
+
+static void body_gpu(void *ctx) {
+  run_gpu_body *b = ctx;
+  if (b->failed) return;
+  int64_t ns = 0;
+  if (gpu_case_run(b->gpu, &ns, b->err, sizeof b->err) != 0) {
+    b->failed = 1;
+    return;
+  }
+  if (b->n == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 256;
+    int64_t *grown = realloc(b->kernel_ns, ncap * sizeof *grown);
+    if (!grown) {
+      b->failed = 1;
+      snprintf(b->err, sizeof b->err, "out of memory for %zu kernel times: lower maxReps", b->n + 1);
+      return;
+    }
+    b->kernel_ns = grown, b->cap = ncap;
+  }
+  b->kernel_ns[b->n++] = ns;
 }
 
 static int samples_push(run_samples *s, int64_t ns, long max_reps) {
@@ -218,6 +253,26 @@ static void write_sampling(json_writer *w, const pl_sampling_options *o) {
   json_object_end(w);
 }
 
+/* A GPU case's kernel times (one per sample, from profiling events) and where its program came from. */
+static void write_gpu(json_writer *w, const run_gpu_body *gpu, size_t n) {
+  json_key(w, "kernelNs");
+  json_array_begin(w);
+  for (size_t i = gpu->n - n; i < gpu->n; i++) json_int(w, gpu->kernel_ns[i]);
+  json_array_end(w);
+  const gpu_runtime *rt = gpu_case_runtime(gpu->gpu);
+  const gpu_program *prog = gpu_case_program(gpu->gpu);
+  json_key(w, "gpu");
+  json_object_begin(w);
+  json_field_string(w, "platform", rt->platform_name);
+  json_field_string(w, "device", rt->device_name);
+  json_field_string(w, "driver", rt->driver);
+  json_field_string(w, "openclLibrary", rt->cl->library);
+  json_field_string(w, "programFrom", prog->from);
+  json_field_int(w, "compileNs", prog->compile_ns);
+  json_field_string(w, "cacheNote", prog->cache_note[0] ? prog->cache_note : NULL);
+  json_object_end(w);
+}
+
 /* Where a case's time went inside the agent: preparing weights and masks, then sampling (warm-up included).
  * The orchestrator compares their sum with its own wall time to measure its overhead honestly. */
 typedef struct {
@@ -228,7 +283,7 @@ typedef struct {
 
 static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
                      const run_samples *s, const run_case_times *times, const telemetry_snapshot_t *before,
-                     const telemetry_snapshot_t *after) {
+                     const telemetry_snapshot_t *after, const run_gpu_body *gpu) {
   const int idle = c->op == PL_OP_IDLE;
   json_writer_reset(w);
   json_object_begin(w);
@@ -252,6 +307,8 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   }
   json_field_number(w, "flops", st->flops);
   json_field_string(w, "kernel", st->kernel ? st->kernel : "unknown");
+  json_field_string(w, "backend", pl_backend_name(c->backend));
+  json_field_string(w, "dtype", pl_dtype_name(c->dtype));
   json_field_int(w, "threads", threads);
   json_key(w, "cpus");
   json_array_begin(w);
@@ -274,6 +331,7 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_array_begin(w);
   for (size_t i = 0; i < s->n; i++) json_int(w, s->ns[i]);
   json_array_end(w);
+  if (gpu) write_gpu(w, gpu, s->n);
   json_key(w, "telemetry");
   json_object_begin(w);
   json_key(w, "before");
@@ -310,25 +368,28 @@ int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, j
   }
 
   pl_layer *layer = NULL;
+  run_gpu_body gpu = {0};
+  const int on_gpu = c->backend == PL_BACKEND_GPU;
   pl_layer_stats st = {.density = 1, .kept_blocks = 0, .kept_energy = 1, .flops = 0, .kernel = "idle-clock_nanosleep"};
   int threads = 1;
   run_case_times times = {0};
   if (c->op != PL_OP_IDLE) {
     const int64_t prepare_start = telemetry_now_ns();
-    layer = layer_prepare_cached(&c->spec, cache, err, sizeof err);
+    if (on_gpu) gpu.gpu = gpu_case_prepare(&c->spec, c->dtype, err, sizeof err);
+    else layer = layer_prepare_cached(&c->spec, cache, err, sizeof err);
     times.prepare_ns = telemetry_now_ns() - prepare_start;
-    if (!layer) {
+    if (!layer && !gpu.gpu) {
       write_error(w, c->id, c->line, err[0] ? err : "layer_prepare refused the case without a reason");
       return -1;
     }
-    threads = c->spec.threads;
+    threads = on_gpu ? 1 : c->spec.threads;
   }
 
   telemetry_snapshot_t before, after;
   run_samples s = {0};
   /* Linux lets a sleep overrun by the thread's timer slack (50 us by default, measured 0.1 ms here on a
    * 1 ms sleep): the idle op should sleep what it says, so it runs with 1 ns of slack. */
-  int slack = layer ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  int slack = c->op != PL_OP_IDLE ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   telemetry_snapshot(&before);
   stretch_pct = next_case_stretch_pct();
@@ -337,17 +398,25 @@ int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, j
   (void)probe_ns();
   times.probe_before_ns = run_probe();
   const int64_t sampling_start = telemetry_now_ns();
-  int rc = layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
-                 : sample(&c->sampling, body_idle, (void *)&c->duration_us, &s, err, sizeof err);
+  int rc = gpu.gpu ? sample(&c->sampling, body_gpu, &gpu, &s, err, sizeof err)
+           : layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
+                   : sample(&c->sampling, body_idle, (void *)&c->duration_us, &s, err, sizeof err);
+  if (rc == 0 && gpu.failed) {
+    snprintf(err, sizeof err, "%s", gpu.err);
+    rc = -1;
+  }
   times.sampling_ns = telemetry_now_ns() - sampling_start;
   times.probe_after_ns = run_probe();
   telemetry_snapshot(&after);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
   if (layer) st = layer_stats(layer);
+  if (gpu.gpu) st = gpu_case_stats(gpu.gpu);
 
-  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &s, &times, &before, &after);
+  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &s, &times, &before, &after, gpu.gpu ? &gpu : NULL);
   else write_error(w, c->id, c->line, err);
   layer_free(layer);
+  gpu_case_free(gpu.gpu);
+  free(gpu.kernel_ns);
   free(s.ns);
   telemetry_free(&before);
   telemetry_free(&after);

@@ -9,12 +9,14 @@
  * as the scheme's unit allows. Sizes are small so the arm64 build finishes quickly under qemu.
  *
  *   prunelab-agent selftest [--quick]    --quick: threads 1 only, fewer random shapes
+ *   prunelab-agent selftest --gpu        the GPU backend's kernels instead (gpu/gpu_selftest.c)
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu/gpu_selftest.h"
 #include "json.h"
 #include "layer.h"
 #include "rng.h"
@@ -229,8 +231,10 @@ int selftest_main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0)
       quick = 1;
+    else if (strcmp(argv[i], "--gpu") == 0 && argc == 2)
+      return gpu_selftest_main();
     else {
-      fprintf(stderr, "selftest: unexpected argument '%.200s' (expected --quick)\n", argv[i]);
+      fprintf(stderr, "selftest: unexpected argument '%.200s' (expected --quick, or --gpu alone)\n", argv[i]);
       return 2;
     }
   }

@@ -39,6 +39,13 @@ export interface VirtualPhoneOptions {
    * command's PID namespace. Off by default; `stop()` still kills them. The Appium transport needs it.
    */
   readonly detachedJobs?: boolean;
+  /**
+   * Expose the host's OpenCL (PoCL here) to the phone's commands the way a phone ships it: the ICD loader at
+   * /vendor/lib64/libOpenCL.so, and the host's own libOpenCL names hidden, so the agent finds it only by the
+   * vendor path. Default: on for x86_64 phones when the host has OpenCL, off for arm64 (an aarch64 agent
+   * cannot load the host's x86_64 library). `false` is a phone without a GPU driver.
+   */
+  readonly opencl?: boolean;
   /** Diagnostics (protocol errors, chosen arm64 launch mode). */
   readonly log?: (line: string) => void;
 }
@@ -58,6 +65,8 @@ export interface ResolvedPhoneOptions {
   readonly thermalTickMs: number;
   readonly arm64Launch: Arm64Launch;
   readonly detachedJobs: boolean;
+  /** undefined = the default for the ABI (see VirtualPhoneOptions.opencl). */
+  readonly opencl: boolean | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -211,6 +220,7 @@ export function resolvePhoneOptions(options: VirtualPhoneOptions): ResolvedPhone
     thermalTickMs: integerIn('thermalTickMs', options.thermalTickMs, 10, 60_000, 250),
     arm64Launch,
     detachedJobs: options.detachedJobs === true,
+    opencl: options.opencl,
     log: options.log ?? (() => undefined),
   });
 }

@@ -23,6 +23,7 @@ import { PhoneOptionError, PhoneToolError } from './errors.ts';
 import { type FaultController, PhoneFaults } from './faults.ts';
 import { FileTreeWriter, type TreeFile } from './file-tree.ts';
 import { type Mount, resolveDevicePath } from './mounts.ts';
+import { findHostOpenCl } from './opencl.ts';
 import { type ResolvedPhoneOptions, resolvePhoneOptions, type VirtualPhoneOptions } from './options.ts';
 import type { ServiceOpener } from './ports.ts';
 import {
@@ -51,6 +52,7 @@ import {
   prefixAarch64Commands,
   qemuAarch64Registration,
   type RootEntry,
+  type VendorOpenCl,
   withPrivateBinfmt,
 } from './sandbox.ts';
 import { parseShellDestination, ShellService, TextService } from './shell-service.ts';
@@ -335,6 +337,8 @@ interface SpawnContext {
   readonly arm64Launch: VirtualPhone['arm64Launch'];
   readonly faults: PhoneFaults;
   readonly stateDir: string;
+  /** The host's OpenCL at /vendor/lib64 (VirtualPhoneOptions.opencl), or undefined. */
+  readonly vendorOpenCl: VendorOpenCl | undefined;
   /** Commands starting and exiting: the thermal model's load. */
   readonly onStart: () => void;
   readonly onExit: () => void;
@@ -346,7 +350,7 @@ function commandSpawner(
   paths: PhonePaths,
   context: SpawnContext,
 ): ProcessRunner {
-  const { tools, mounts, hostRoot, registration, arm64Launch, faults } = context;
+  const { tools, mounts, hostRoot, registration, arm64Launch, faults, vendorOpenCl } = context;
   const { bwrap, qemu, unshare } = tools;
   const planCommand = (commandLine: string | undefined): SpawnPlan => {
     let line = faults.shouldHang(commandLine) ? 'exec sleep infinity' : commandLine;
@@ -365,6 +369,7 @@ function commandSpawner(
       commandLine: line,
       sharedPidNamespace: config.detachedJobs,
       ...(diskFull === undefined ? {} : { diskFull }),
+      ...(vendorOpenCl === undefined ? {} : { vendorOpenCl }),
     });
     const argv: [string, ...string[]] =
       arm64Launch === 'binfmt' && registration !== undefined
@@ -376,6 +381,9 @@ function commandSpawner(
     plan: planCommand,
     env: {
       ...phoneEnvironment(process.env.PATH ?? '/usr/bin:/bin', productSlug(config.model)),
+      // PoCL compiles each kernel at its first launch and caches under $HOME/.cache, which is / on a phone
+      // (not writable): without a cache it recompiles in every agent process (seconds per batch).
+      ...(vendorOpenCl === undefined ? {} : { POCL_CACHE_DIR: `${DEVICE_TMP_DIR}/.pocl-cache` }),
       // Detached jobs leave the command's process group: this tag is how stop() still finds them.
       ...(config.detachedJobs ? { [DETACHED_JOB_TAG]: context.stateDir } : {}),
     },
@@ -516,11 +524,21 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
   const faults = createFaults(state);
   const hostRoot = rootEntries('/');
   const registration = tools.qemu === undefined ? undefined : qemuAarch64Registration(tools.qemu);
+  const vendorOpenCl =
+    config.opencl === true || (config.opencl === undefined && config.abi === 'x86_64')
+      ? findHostOpenCl()
+      : undefined;
 
   let ticker: NodeJS.Timeout | undefined;
   try {
     writeSysfs(state);
     await probeSandbox(tools, hostRoot, paths);
+    if (config.opencl === true && vendorOpenCl === undefined) {
+      throw new PhoneToolError(
+        'opencl: true, but the host has no libOpenCL.so.1 to expose at /vendor/lib64/libOpenCL.so: install the ICD loader and PoCL (apt-get install ocl-icd-libopencl1 pocl-opencl-icd), or leave opencl unset',
+        { tool: 'libOpenCL.so.1', debianPackage: 'ocl-icd-libopencl1' },
+      );
+    }
     const arm64Launch = await chooseArm64Launch(config, tools, registration);
     const runner = commandSpawner(config, paths, {
       tools,
@@ -530,6 +548,7 @@ export async function startVirtualPhone(options: VirtualPhoneOptions): Promise<V
       arm64Launch,
       faults,
       stateDir,
+      vendorOpenCl,
       onStart: () => {
         advance(state);
         state.activeCommands++;

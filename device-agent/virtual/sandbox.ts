@@ -7,6 +7,7 @@
  *   /sys              the fake sysfs (read-only, like a non-rooted phone's), so the agent's default sysfs
  *                     root is the phone's and `cat /sys/class/thermal/...` works as on a phone
  *   /system           getprop, dumpsys, build.prop (read-only)
+ *   /vendor/lib64     libOpenCL.so: the host's OpenCL ICD loader, when the phone exposes OpenCL
  *   /proc, /dev       fresh, in a PID namespace: closing the stream kills every process the command started
  * It isolates paths, not privileges: commands run as the phone process's user, on the host.
  */
@@ -38,7 +39,20 @@ export const DISK_FULL_TMPFS_BYTES = 4096;
 export const DISK_FULL_FILL_NAME = '.prunelab-disk-full';
 
 /** Host root entries the sandbox replaces or that make no sense on a phone. */
-const REPLACED_ROOT_ENTRIES = new Set(['proc', 'dev', 'sys', 'data', 'system']);
+const REPLACED_ROOT_ENTRIES = new Set(['proc', 'dev', 'sys', 'data', 'system', 'vendor']);
+
+/** Where Qualcomm phones ship OpenCL, and where the virtual phone puts the host's ICD loader. */
+export const VENDOR_OPENCL_PATH = '/vendor/lib64/libOpenCL.so';
+
+/**
+ * The host's OpenCL as a phone would have it: `library` (the host's ICD loader, a real file) appears at
+ * VENDOR_OPENCL_PATH, and each of `hidden` (the host's libOpenCL files, by real path) reads as an empty file,
+ * so `dlopen("libOpenCL.so.1")` fails as on a phone and only the vendor path loads.
+ */
+export interface VendorOpenCl {
+  readonly library: string;
+  readonly hidden: readonly string[];
+}
 
 function bindEntry(entry: RootEntry, hostDir: string, sandboxDir: string, readOnly: boolean): string[] {
   const source = `${hostDir === '/' ? '' : hostDir}/${entry.name}`;
@@ -55,6 +69,7 @@ export interface BwrapInputs {
   readonly commandLine: string | undefined;
   /** Stay in the host's PID namespace, so that jobs the command detaches outlive it (detachedJobs). */
   readonly sharedPidNamespace?: boolean;
+  readonly vendorOpenCl?: VendorOpenCl;
 }
 
 export function bwrapArgs(inputs: BwrapInputs): string[] {
@@ -70,6 +85,11 @@ export function bwrapArgs(inputs: BwrapInputs): string[] {
   args.push('--proc', '/proc', '--dev', '/dev');
   args.push('--ro-bind', inputs.paths.sysfsDir, '/sys');
   args.push('--ro-bind', inputs.paths.systemDir, '/system');
+  if (inputs.vendorOpenCl !== undefined) {
+    // The vendor bind comes first: it keeps the real file even after its host path is hidden below.
+    args.push('--ro-bind', inputs.vendorOpenCl.library, VENDOR_OPENCL_PATH);
+    for (const path of inputs.vendorOpenCl.hidden) args.push('--ro-bind', '/dev/null', path);
+  }
   if (inputs.diskFull === undefined) {
     args.push('--bind', inputs.paths.sandboxDir, DEVICE_TMP_DIR);
   } else {

@@ -8,6 +8,9 @@
  *   devices/system/cpu/cpuN/{online,cpu_capacity}
  *   devices/system/cpu/cpuN/cpufreq/{cpuinfo_max_freq,cpuinfo_min_freq,scaling_cur_freq,scaling_max_freq,
  *       scaling_min_freq,scaling_governor,scaling_available_governors,related_cpus}   kHz
+ *   devices/system/cpu/cpuN/topology/{core_id,cluster_id,physical_package_id,thread_siblings,core_cpus,
+ *       core_siblings,package_cpus} and their _list forms: one core per CPU, one package. hwloc (and so PoCL,
+ *       the OpenCL the x86_64 phone exposes) gives up without these and PoCL then exits its process.
  *   class/power_supply/battery/{present,status,capacity,health,temp}   temp in tenths of °C
  *   class/power_supply/usb/online
  *   class/backlight/panel0-backlight/{brightness,max_brightness}     brightness 0 = screen off
@@ -21,6 +24,40 @@ export interface CpuSpec {
   readonly cluster: CpuCluster;
   readonly maxKhz: number;
   readonly minKhz: number;
+}
+
+/** A CPU set as the kernel prints a cpumask: hex, in comma-separated 32-bit groups, most significant first. */
+export function cpuMaskText(ids: readonly number[]): string {
+  const groups: number[] = [];
+  for (const id of ids) {
+    const g = Math.floor(id / 32);
+    while (groups.length <= g) groups.push(0);
+    groups[g] = ((groups[g] ?? 0) | (1 << (id % 32))) >>> 0;
+  }
+  if (groups.length === 0) return '0';
+  return groups
+    .reverse()
+    .map((g, i) => (i === 0 ? g.toString(16) : g.toString(16).padStart(8, '0')))
+    .join(',');
+}
+
+/** cpuN/topology: every CPU its own core (no SMT on phones), all in one package, clusters by role. */
+function topologyFiles(cpu: CpuSpec, all: readonly CpuSpec[]): [string, string][] {
+  const ids = all.map((other) => other.id);
+  const range = cpuRange(all);
+  return [
+    ['core_id', `${cpu.id}\n`],
+    ['cluster_id', `${cpu.cluster === 'big' ? 1 : 0}\n`],
+    ['physical_package_id', '0\n'],
+    ['thread_siblings', `${cpuMaskText([cpu.id])}\n`],
+    ['thread_siblings_list', `${cpu.id}\n`],
+    ['core_cpus', `${cpuMaskText([cpu.id])}\n`],
+    ['core_cpus_list', `${cpu.id}\n`],
+    ['core_siblings', `${cpuMaskText(ids)}\n`],
+    ['core_siblings_list', `${range}\n`],
+    ['package_cpus', `${cpuMaskText(ids)}\n`],
+    ['package_cpus_list', `${range}\n`],
+  ];
 }
 
 /** A Snapdragon-865-like pair of clusters; only the split by maximum frequency matters to the lab. */
@@ -106,6 +143,7 @@ export function sysfsFiles(inputs: SysfsInputs): ReadonlyMap<string, string> {
     files.set(`${dir}/cpufreq/scaling_governor`, `${inputs.governor}\n`);
     files.set(`${dir}/cpufreq/scaling_available_governors`, 'performance powersave schedutil\n');
     files.set(`${dir}/cpufreq/related_cpus`, `${siblings.join(' ')}\n`);
+    for (const [name, value] of topologyFiles(cpu, inputs.cpus)) files.set(`${dir}/topology/${name}`, value);
   }
 
   const { power } = inputs;

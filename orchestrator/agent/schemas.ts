@@ -5,14 +5,16 @@
  */
 import { z } from 'zod';
 import type {
+  AgentGpuInfo,
   AgentInfo,
   DoneLine,
   ErrorResultLine,
+  GpuCaseInfo,
   OkResultLine,
   SamplingFields,
   TelemetrySnapshot,
 } from '../../config/agent-protocol.ts';
-import { OPS, SCHEMES } from '../../config/vocabulary.ts';
+import { BACKENDS, DTYPES, OPS, SCHEMES } from '../../config/vocabulary.ts';
 
 const count = z.number().int().nonnegative();
 /** Samples are integers of nanoseconds; beyond 2^53 a double no longer holds them exactly. */
@@ -38,6 +40,16 @@ const sampling: z.ZodType<Required<SamplingFields>> = z.object({
   maxReps: z.number().int().positive(),
   maxTimeMs: z.number().positive(),
   ciRelWidth: z.number().nonnegative(),
+});
+
+const gpuCase: z.ZodType<GpuCaseInfo> = z.object({
+  platform: z.string(),
+  device: z.string(),
+  driver: z.string(),
+  openclLibrary: z.string(),
+  programFrom: z.enum(['source', 'binary-cache']),
+  compileNs: nanoseconds,
+  cacheNote: z.string().nullable(),
 });
 
 export const okResultSchema: z.ZodType<OkResultLine> = z.object({
@@ -71,6 +83,10 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   stop: z.enum(['minReached', 'ci', 'maxReps', 'maxTime']).exactOptional(),
   medianCiRelWidth: z.number().nonnegative().nullable().exactOptional(),
   sampling: sampling.exactOptional(),
+  backend: z.enum(BACKENDS).exactOptional(),
+  dtype: z.enum(DTYPES).exactOptional(),
+  kernelNs: z.array(nanoseconds).exactOptional(),
+  gpu: gpuCase.exactOptional(),
 });
 
 export const errorResultSchema: z.ZodType<ErrorResultLine> = z.object({
@@ -102,6 +118,34 @@ const cluster = z.object({
   cpus: z.array(count),
 });
 
+const gpuInfo: z.ZodType<AgentGpuInfo> = z.object({
+  openclLibrary: z.string().nullable(),
+  error: z.string().nullable(),
+  platforms: z.array(
+    z.object({
+      name: z.string(),
+      vendor: z.string(),
+      version: z.string(),
+      devices: z.array(
+        z.object({
+          name: z.string(),
+          vendor: z.string(),
+          driver: z.string(),
+          version: z.string(),
+          type: z.enum(['gpu', 'cpu', 'other']),
+          computeUnits: count,
+          maxWorkGroupSize: count,
+          localMemBytes: count,
+          globalMemBytes: count,
+          maxAllocBytes: count,
+          fp16: z.boolean(),
+          extensions: z.array(z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+
 export const infoSchema: z.ZodType<AgentInfo> = z.object({
   type: z.literal('info'),
   protocolVersion: z.number().int().positive(),
@@ -123,4 +167,5 @@ export const infoSchema: z.ZodType<AgentInfo> = z.object({
   affinity: z.array(count),
   cpuModel: z.string().nullable(),
   uname: z.object({ sysname: z.string(), release: z.string(), machine: z.string() }).nullable(),
+  gpu: gpuInfo.exactOptional(),
 });

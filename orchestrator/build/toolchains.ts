@@ -130,8 +130,49 @@ async function probeNdk(env: Readonly<Record<string, string | undefined>>): Prom
   return { ...base, present: true, version: `NDK ${version}` };
 }
 
+/** One OpenCL platform as `clinfo -l` lists it. */
+export interface OpenClPlatform {
+  readonly name: string;
+  readonly devices: readonly string[];
+}
+
+/**
+ * `clinfo -l` output -> platforms and their devices (pure). The format is one `Platform #N: NAME` line per
+ * platform, each device under it as `` `-- Device #M: NAME `` (or `+-- ` when more follow).
+ */
+export function parseClinfoList(text: string): OpenClPlatform[] {
+  const platforms: { name: string; devices: string[] }[] = [];
+  for (const line of text.split('\n')) {
+    const platform = /^Platform #\d+: (.*)$/.exec(line.trim());
+    if (platform) platforms.push({ name: platform[1]?.trim() ?? '', devices: [] });
+    const device = /^[`+]-- Device #\d+: (.*)$/.exec(line.trim());
+    if (device) platforms.at(-1)?.devices.push(device[1]?.trim() ?? '');
+  }
+  return platforms;
+}
+
+/** The OpenCL platforms the agent's GPU backend would see here (through the same ICD loader). */
+async function probeOpenCl(): Promise<ToolStatus> {
+  const base = {
+    name: 'opencl',
+    purpose:
+      "runs the agent's GPU backend on this host (PoCL: OpenCL on the CPU, for tests, never GPU speed)",
+    required: false,
+    fix: "apt-get install pocl-opencl-icd ocl-icd-libopencl1 opencl-headers clinfo (or the GPU vendor's OpenCL driver)",
+  };
+  const result = await execa('clinfo', ['-l'], { reject: false, timeout: PROBE_TIMEOUT_MS });
+  if (result.exitCode === undefined) return { ...base, present: false };
+  const platforms = parseClinfoList(String(result.stdout));
+  if (platforms.length === 0)
+    return { ...base, present: false, fix: `clinfo lists no OpenCL platform: ${base.fix}` };
+  const version = platforms
+    .map((p) => `${p.name}: ${p.devices.length > 0 ? p.devices.join(', ') : 'no device'}`)
+    .join('; ');
+  return { ...base, present: true, version };
+}
+
 export async function detectToolchains(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<readonly ToolStatus[]> {
-  return Promise.all([...COMMAND_PROBES.map(probeCommand), probeNdk(env)]);
+  return Promise.all([...COMMAND_PROBES.map(probeCommand), probeNdk(env), probeOpenCl()]);
 }

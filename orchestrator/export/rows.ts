@@ -39,6 +39,8 @@ export interface ExportRecord extends CaseColumnValues {
   readonly measured_at: string;
   /** Raw samples (JSON array text in CSV, an array in JSONL). */
   readonly samples_ns: readonly number[];
+  /** GPU cases: the kernels' own time per sample (OpenCL profiling events); null for CPU cases. */
+  readonly kernel_ns: readonly number[] | null;
 }
 
 export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
@@ -70,6 +72,7 @@ export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
   'ci_high_ns',
   'measured_at',
   'samples_ns',
+  'kernel_ns',
 ];
 
 function layersOf(caseJson: string): string {
@@ -79,8 +82,13 @@ function layersOf(caseJson: string): string {
 }
 
 export function toExportRecord(row: MeasurementExportRow): ExportRecord {
-  const { case_json, samples_ns_json, telemetry_json: _telemetry, ...rest } = row;
-  return { ...rest, layers: layersOf(case_json), samples_ns: JSON.parse(samples_ns_json) as number[] };
+  const { case_json, samples_ns_json, kernel_ns_json, telemetry_json: _telemetry, ...rest } = row;
+  return {
+    ...rest,
+    layers: layersOf(case_json),
+    samples_ns: JSON.parse(samples_ns_json) as number[],
+    kernel_ns: kernel_ns_json === null ? null : (JSON.parse(kernel_ns_json) as number[]),
+  };
 }
 
 /** RFC 4180: quote a field holding a comma, quote, CR or LF (or edge spaces), doubling inner quotes. */

@@ -1,15 +1,16 @@
 /**
- * `prunelab fit`'s pure core: store rows in, one LUT per device out (cost-model/fit.ts does the fitting).
- * run-fit.ts reads the rows and writes the files.
+ * `prunelab fit`'s pure core: store rows in, one LUT per device and backend out (cost-model/fit.ts does the
+ * fitting). run-fit.ts reads the rows and writes the files.
  */
-
+import type { Backend } from '../../config/vocabulary.ts';
 import type { Lut, LutFitSettings } from '../../cost-model/index.ts';
 import { fitLut } from '../../cost-model/index.ts';
 import { type FitRow, groupPointsByDevice } from './points.ts';
 
 export interface FittedDevice {
   readonly deviceId: string;
-  /** `lut-<device>.json`, the device id made safe for any file system. */
+  readonly backend: Backend;
+  /** `lut-<device>.json` (cpu) or `lut-<device>-gpu.json`, the device id made safe for any file system. */
   readonly fileName: string;
   readonly lut: Lut;
   readonly points: number;
@@ -27,23 +28,34 @@ export interface FitDevicesOptions {
   readonly disturbanceTolerance?: number;
 }
 
-/** Device ids hold `:` and `/` (`host:vm`, `adb:emulator-5554`): anything but [A-Za-z0-9._-] becomes `_`. */
-export function lutFileName(deviceId: string): string {
-  return `lut-${deviceId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
+/**
+ * Device ids hold `:` and `/` (`host:vm`, `adb:emulator-5554`): anything but [A-Za-z0-9._-] becomes `_`. A GPU
+ * LUT gets `-gpu`: the device's GPU is another machine as far as latency goes.
+ */
+export function lutFileName(deviceId: string, backend: Backend = 'cpu'): string {
+  return `lut-${deviceId.replace(/[^A-Za-z0-9._-]/g, '_')}${backend === 'gpu' ? '-gpu' : ''}.json`;
 }
 
+const BACKEND_ORDER: readonly Backend[] = ['cpu', 'gpu'];
+
 export function fitDevices(rows: readonly FitRow[], options: FitDevicesOptions): FittedDevice[] {
-  return groupPointsByDevice(rows, options.agentHash, options.disturbanceTolerance)
-    .filter((group) => group.points.length > 0)
-    .map((group) => ({
-      deviceId: group.deviceId,
-      fileName: lutFileName(group.deviceId),
-      lut: fitLut(group.points, {
-        createdAt: options.createdAt,
-        ...(options.settings === undefined ? {} : { settings: options.settings }),
-      }),
-      points: group.points.length,
-      skippedBuilds: group.skippedBuilds,
-      disturbedDropped: group.disturbedDropped,
-    }));
+  return groupPointsByDevice(rows, options.agentHash, options.disturbanceTolerance).flatMap((group) =>
+    BACKEND_ORDER.map((backend) => ({
+      backend,
+      points: group.points.filter((point) => (point.backend ?? 'cpu') === backend),
+    }))
+      .filter(({ points }) => points.length > 0)
+      .map(({ backend, points }) => ({
+        deviceId: group.deviceId,
+        backend,
+        fileName: lutFileName(group.deviceId, backend),
+        lut: fitLut(points, {
+          createdAt: options.createdAt,
+          ...(options.settings === undefined ? {} : { settings: options.settings }),
+        }),
+        points: points.length,
+        skippedBuilds: group.skippedBuilds,
+        disturbedDropped: group.disturbedDropped,
+      })),
+  );
 }

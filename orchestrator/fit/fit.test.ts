@@ -16,6 +16,7 @@ function row(overrides: Partial<FitRow>): FitRow {
     block: null,
     sparsity: 0.75,
     threads: 1,
+    backend: 'cpu',
     cin: 64,
     cout: 64,
     h: 32,

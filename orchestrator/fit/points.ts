@@ -51,6 +51,7 @@ export function pointFromRow(row: FitRow): MeasuredPoint | undefined {
     density: row.density,
     sparsity: row.sparsity ?? 0,
     threads: row.threads ?? 1,
+    ...(row.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     medianNs: row.median_ns,
     ciLowNs: row.ci_low_ns,
     ciHighNs: row.ci_high_ns,

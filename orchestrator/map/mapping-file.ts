@@ -32,7 +32,12 @@ export function mappingJson(
   return {
     schema: MAPPING_SCHEMA,
     createdAt: context.createdAt,
-    lut: { path: context.lutPath, device: context.lut.device, agentHash: context.lut.agentHash },
+    lut: {
+      path: context.lutPath,
+      device: context.lut.device,
+      backend: context.lut.backend ?? 'cpu',
+      agentHash: context.lut.agentHash,
+    },
     model: { ...context.model, skippedNodes: context.skippedNodes },
     mapper: result.mapper,
     goal: result.goal,
@@ -81,7 +86,8 @@ export function mappingText(result: MapResult, context: MappingContext, outPath:
       : result.goal.kind === 'latency-budget'
         ? `search: max proxy with predicted latency <= ${ms(result.goal.budgetNs)} ms`
         : `search: min predicted latency at overall sparsity <= ${result.goal.sparsity}`;
-  lines.push(`${context.model.name} on ${context.lut.device.id} (LUT ${context.lutPath}): ${goal}`);
+  const where = `${context.lut.device.id}${context.lut.backend === 'gpu' ? ' GPU' : ''}`;
+  lines.push(`${context.model.name} on ${where} (LUT ${context.lutPath}): ${goal}`);
   lines.push(`weights for the proxy: ${context.model.weightsFrom}`);
   lines.push('');
   lines.push(

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_MEASUREMENT } from '../../config/defaults.ts';
-import type { Scheme } from '../../config/vocabulary.ts';
+import type { Backend, Scheme } from '../../config/vocabulary.ts';
 import type { Lut, MapperEvent } from '../../cost-model/index.ts';
 import { parseLutText } from '../../cost-model/index.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
@@ -28,6 +28,8 @@ export interface MapRequest {
   readonly outPath: string;
   readonly threads: number;
   readonly seed: number;
+  /** --backend: the backend the LUT must have been measured on (undefined: whichever it was). */
+  readonly backend?: Backend;
   readonly schemes?: readonly Scheme[];
   readonly blocks?: readonly string[];
   readonly sparsities?: readonly number[];
@@ -79,6 +81,7 @@ async function checkMapping(
   request: MapRequest,
   result: MapResult,
   modelSource: 'built-in' | 'onnx',
+  backend: Backend,
 ): Promise<MappingExtra> {
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
@@ -103,6 +106,7 @@ async function checkMapping(
     extra.verification = await verifyOnDevice(device, build, result.layers, {
       seed: request.seed,
       threads: request.threads,
+      backend,
       measurement: DEFAULT_MEASUREMENT,
       timeoutMs: 30 * 60 * 1000,
     });
@@ -110,8 +114,23 @@ async function checkMapping(
   return extra;
 }
 
+/** The LUT's backend, checked against --backend: a CPU LUT says nothing about the GPU, and back. */
+function backendOf(lut: Lut, request: MapRequest): Backend {
+  const backend = lut.backend ?? 'cpu';
+  if (request.backend !== undefined && request.backend !== backend) {
+    throw new UsageError(
+      `--backend ${request.backend}: ${request.lutPath} holds ${backend} latencies; pass the ${request.backend} LUT ` +
+        `that \`prunelab fit\` wrote (lut-<device>${request.backend === 'gpu' ? '-gpu' : ''}.json, from a sweep with ` +
+        `sweep.backends including ${request.backend})`,
+      { option: '--backend' },
+    );
+  }
+  return backend;
+}
+
 export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOutcome> {
   const lut = await readLut(request.lutPath);
+  const backend = backendOf(lut, request);
   const model = await loadModel(request.model, request.seed);
   const { tolerance } = request;
   const result = computeMapping({
@@ -149,7 +168,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   };
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
-  const extra = await checkMapping(deps, request, result, model.source);
+  const extra = await checkMapping(deps, request, result, model.source, backend);
   if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {

@@ -9,6 +9,7 @@
 import { posix } from 'node:path';
 import type { OkResultLine } from '../../config/agent-protocol.ts';
 import type { MeasurementPolicy } from '../../config/types.ts';
+import type { Backend } from '../../config/vocabulary.ts';
 import { parseAgentOutputLine } from '../agent/parse-output.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { toPlanLine } from '../plan/plan-line.ts';
@@ -39,6 +40,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   readonly seed: number;
   readonly threads: number;
+  /** The backend the LUT was measured on: the layers are verified on the same one. */
+  readonly backend: Backend;
   readonly measurement: MeasurementPolicy;
   /** Longest the whole call may take. */
   readonly timeoutMs: number;
@@ -56,6 +59,7 @@ export function verifyPlan(layers: readonly MappedLayer[], options: VerifyOption
           block: layer.block ?? undefined,
           sparsity: layer.sparsity,
           threads: options.threads,
+          backend: options.backend,
           seed: options.seed,
           measurement: options.measurement,
           layers: [layer.name],

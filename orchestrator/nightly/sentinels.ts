@@ -46,6 +46,7 @@ export function sentinelCase(sentinel: SentinelConfig, config: PrunelabConfig): 
     block: sentinel.block,
     sparsity: sentinel.sparsity,
     threads: 1,
+    backend: 'cpu' as const,
     seed: config.sweep.seed,
     measurement: config.sweep.measurement,
   };

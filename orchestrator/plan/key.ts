@@ -23,9 +23,13 @@ export function canonicalJson(value: unknown): string {
 /** Length of a key in hex digits: 64 bits, collision-free in practice for millions of cases. */
 export const CASE_KEY_HEX_DIGITS = 16;
 
-/** sha256 over the canonical JSON of shape, scheme, block, sparsity, threads, seed and policy, shortened. */
+/**
+ * sha256 over the canonical JSON of shape, scheme, block, sparsity, threads, seed and policy, shortened; a
+ * gpu case adds `backend`. A cpu case has no backend field, so every key made before the GPU backend existed
+ * (stored runs, resumable sweeps) stays the same.
+ */
 export function caseKey(parameters: CaseParameters): string {
-  const { shape, scheme, block, sparsity, threads, seed, measurement } = parameters;
+  const { shape, scheme, block, sparsity, threads, backend, seed, measurement } = parameters;
   // Pick the fields explicitly: a field added to PlannedCase later must not silently change every key.
   const canonical = canonicalJson({
     v: 1,
@@ -43,6 +47,7 @@ export function caseKey(parameters: CaseParameters): string {
     block: block ?? null,
     sparsity,
     threads,
+    ...(backend === 'gpu' ? { backend } : {}),
     seed,
     measurement: {
       warmup: measurement.warmup,

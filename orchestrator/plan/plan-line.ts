@@ -7,7 +7,7 @@ import type { PlannedCase } from './types.ts';
  * workers (omit to inherit the agent's affinity).
  */
 export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly number[]): PlanLine {
-  const { shape, scheme, block, sparsity, threads, seed, measurement } = plannedCase;
+  const { shape, scheme, block, sparsity, threads, backend, seed, measurement } = plannedCase;
   const common = {
     id,
     scheme,
@@ -20,6 +20,8 @@ export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly
     maxReps: measurement.maxReps,
     maxTimeMs: measurement.maxTimeMs,
     ...(block === undefined ? {} : { block }),
+    // cpu is the agent's default: a cpu line stays what it was before the GPU backend.
+    ...(backend === 'gpu' ? { backend } : {}),
     ...(cpus === undefined ? {} : { cpus: [...cpus] }),
   };
   if (shape.op === 'fc') {

@@ -38,6 +38,7 @@ function spec(overrides: Partial<SweepSpec> = {}): SweepSpec {
     blocks: [{ rows: 4, cols: 4 }],
     sparsities: [0.5, 0.75],
     threads: [1],
+    backends: ['cpu'],
     seed: 7,
     measurement: POLICY,
     ...overrides,
@@ -285,6 +286,7 @@ test('case keys: same parameters same key, any parameter changes it, layer names
     measurement: base.measurement,
     seed: base.seed,
     threads: base.threads,
+    backend: base.backend,
     sparsity: base.sparsity,
     block: base.block,
     scheme: base.scheme,
@@ -300,10 +302,30 @@ test('case keys are stable across releases (golden value: changing it orphans st
     block: '8x4',
     sparsity: 0.75,
     threads: 1,
+    backend: 'cpu',
     seed: 1,
     measurement: POLICY,
   });
   assert.equal(key, GOLDEN_KEY);
+});
+
+test('backends: gpu cases once with threads 1, keyed apart from cpu; cpu keys and lines unchanged', () => {
+  const both = planSweep(spec({ backends: ['cpu', 'gpu'], threads: [1, 2] }), [NET_A, NET_B], OPTIONS);
+  const cpu = planSweep(spec({ threads: [1, 2] }), [NET_A, NET_B], OPTIONS);
+  const gpu = both.cases.filter((c) => c.backend === 'gpu');
+  assert.ok(gpu.length > 0 && gpu.every((c) => c.threads === 1));
+  assert.deepEqual(
+    both.cases.filter((c) => c.backend === 'cpu').map((c) => c.key),
+    cpu.cases.map((c) => c.key),
+  );
+  assert.equal(gpu.length * 2, cpu.cases.length, 'one gpu case per cpu variant (cpu has 2 thread counts)');
+  const keys = new Set(both.cases.map((c) => c.key));
+  assert.equal(keys.size, both.cases.length, 'a gpu case never shares a cpu key');
+  const first = gpu[0];
+  assert.ok(first);
+  assert.equal(toPlanLine(first, 'x').backend, 'gpu');
+  assert.equal(toPlanLine(cpu.cases[0] ?? first, 'x').backend, undefined);
+  assert.deepEqual(both.dropped, cpu.dropped, 'feasibility does not depend on the backend');
 });
 
 const GOLDEN_KEY = '86e60f0ab859c5c3';
@@ -377,6 +399,7 @@ test('estimateCaseMs follows the agent loop: warm-up, max(minReps, minTime), cap
     block: undefined,
     sparsity: 0,
     threads: 1,
+    backend: 'cpu',
     seed: 1,
     measurement: POLICY,
     layers: [],

@@ -2,8 +2,9 @@
  * The sweep planner (pure): SweepSpec x model tables -> cases, drops, batches and a duration estimate.
  *
  *   1. Group the layers of all models by shape (shapeKey): a shape is timed once, whichever models share it.
- *   2. For each shape and thread count, expand schemes x blocks x sparsities: dense once with sparsity 0,
- *      cases that cannot exist dropped with the agent's reason (feasibility.ts).
+ *   2. For each shape, backend and thread count, expand schemes x blocks x sparsities: dense once with
+ *      sparsity 0, cases that cannot exist dropped with the agent's reason (feasibility.ts). The gpu backend
+ *      has no thread count: its cases are planned once, with threads 1.
  *   3. Interleave: within one (shape, threads) group, take the schemes round-robin (dense, unstructured,
  *      pattern, bcr, ..., then each scheme's next variant), so that slow drift of the device (heat,
  *      frequency) spreads over all schemes of a layer instead of biasing the ones measured last.
@@ -145,22 +146,25 @@ export function planSweep(spec: SweepSpec, models: readonly ModelTable[], option
       return kept;
     });
 
-    for (const threads of spec.threads) {
-      for (const variant of interleave(variants)) {
-        const parameters = {
-          shape: group.shape,
-          scheme: variant.scheme,
-          block: variant.block,
-          sparsity: variant.sparsity,
-          threads,
-          seed: spec.seed,
-          measurement: spec.measurement,
-        };
-        const key = caseKey(parameters);
-        // A scheme, block or sparsity listed twice would give the same case twice.
-        if (seen.has(key)) continue;
-        seen.add(key);
-        cases.push({ key, ...parameters, layers: [...group.layers] });
+    for (const backend of spec.backends) {
+      for (const threads of backend === 'gpu' ? [1] : spec.threads) {
+        for (const variant of interleave(variants)) {
+          const parameters = {
+            shape: group.shape,
+            scheme: variant.scheme,
+            block: variant.block,
+            sparsity: variant.sparsity,
+            threads,
+            backend,
+            seed: spec.seed,
+            measurement: spec.measurement,
+          };
+          const key = caseKey(parameters);
+          // A scheme, block or sparsity listed twice would give the same case twice.
+          if (seen.has(key)) continue;
+          seen.add(key);
+          cases.push({ key, ...parameters, layers: [...group.layers] });
+        }
       }
     }
   }

@@ -1,6 +1,6 @@
 /** What the planner produces: concrete cases, grouped into batches of one agent call each. */
 import type { LayerShape, MeasurementPolicy } from '../../config/types.ts';
-import type { Scheme } from '../../config/vocabulary.ts';
+import type { Backend, Scheme } from '../../config/vocabulary.ts';
 
 /** One measurement to make on a device: a layer shape under one scheme, block, sparsity and thread count. */
 export interface PlannedCase {
@@ -12,6 +12,8 @@ export interface PlannedCase {
   readonly block: string | undefined;
   readonly sparsity: number;
   readonly threads: number;
+  /** cpu: the agent's CPU kernels; gpu: its OpenCL kernels (threads is then 1: the GPU has no thread count). */
+  readonly backend: Backend;
   readonly seed: number;
   readonly measurement: MeasurementPolicy;
   /** Every model layer (`model/layer`) that has this shape: shapes are deduplicated across models. */

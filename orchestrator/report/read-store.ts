@@ -131,6 +131,7 @@ async function readCases(db: StoreDb, runId: string): Promise<ReportCase[]> {
       sparsity: row.sparsity ?? 0,
       density: row.density,
       threads: row.threads ?? 1,
+      backend: row.backend,
       layers: layersOfCaseJson(row.case_json),
       medianNs: row.median_ns,
       p10Ns: row.p10_ns,

@@ -45,6 +45,7 @@ export function toMeasurement(
     agent_hash: provenance.agentHash,
     build_fingerprint: provenance.buildFingerprint,
     samples_ns_json: JSON.stringify(result.samplesNs),
+    kernel_ns_json: result.kernelNs === undefined ? null : JSON.stringify(result.kernelNs),
     telemetry_json: JSON.stringify(result.telemetry),
     cpus_json: JSON.stringify(result.cpus),
     density: result.density,

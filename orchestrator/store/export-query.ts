@@ -35,6 +35,7 @@ function measurementQuery(db: StoreDb, runId: string | undefined) {
       'm.ci_low_ns',
       'm.ci_high_ns',
       'm.samples_ns_json',
+      'm.kernel_ns_json',
       'm.telemetry_json',
       'm.created_at as measured_at',
     ])

@@ -55,6 +55,8 @@ export interface CaseColumns {
   block: string | null;
   sparsity: number | null;
   threads: number | null;
+  /** `cpu` or `gpu` (migration 0005; tasks from before are cpu). */
+  backend: string;
   cin: number | null;
   cout: number | null;
   h: number | null;
@@ -103,6 +105,8 @@ export interface MeasurementsTable {
   agent_hash: string;
   build_fingerprint: string;
   samples_ns_json: string;
+  /** GPU cases: per sample, the kernels' own time from OpenCL profiling events (JSON array); null for CPU. */
+  kernel_ns_json: string | null;
   telemetry_json: string;
   cpus_json: string;
   density: number;

@@ -18,6 +18,7 @@ export const CASE_COLUMN_NAMES = [
   'block',
   'sparsity',
   'threads',
+  'backend',
   'cin',
   'cout',
   'h',

@@ -36,13 +36,15 @@ function caseColumns(line: PlanLineBody) {
     pad: null,
   };
   const threads = line.threads ?? null;
+  const backend = line.backend ?? 'cpu';
   switch (line.op) {
     case 'idle':
-      return { ...none, threads };
+      return { ...none, threads, backend };
     case 'fc':
       return {
         ...none,
         threads,
+        backend,
         scheme: line.scheme,
         block: line.block ?? null,
         sparsity: line.sparsity,
@@ -57,6 +59,7 @@ function caseColumns(line: PlanLineBody) {
     default:
       return {
         threads,
+        backend,
         scheme: line.scheme,
         block: line.block ?? null,
         sparsity: line.sparsity,

@@ -74,6 +74,7 @@ function lutSummary(fitted: FittedDevice, path: string) {
   const { lut } = fitted;
   return {
     device: fitted.deviceId,
+    backend: fitted.backend,
     path,
     agentHash: lut.agentHash,
     entries: lut.entries.length,
@@ -135,7 +136,10 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
         });
       }
       return built
-        .example('$0 fit --db prunelab.db --out luts', 'one lut-<device>.json per device into ./luts')
+        .example(
+          '$0 fit --db prunelab.db --out luts',
+          'one lut-<device>.json per device (and lut-<device>-gpu.json for GPU cases) into ./luts',
+        )
         .example(
           '$0 fit --device host:vm --suggest 20 --models resnet50-imagenet',
           'also the 20 ResNet-50 cases to measure next, as a sweep config',

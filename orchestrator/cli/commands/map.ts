@@ -5,7 +5,7 @@
  * (--verify-on).
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { isScheme, parseBlockSize, type Scheme } from '../../../config/vocabulary.ts';
+import { isBackend, isScheme, parseBlockSize, type Scheme } from '../../../config/vocabulary.ts';
 import type { MapperEvent } from '../../../cost-model/index.ts';
 import { UsageError } from '../../errors.ts';
 import { DEFAULT_GRID } from '../../map/compute.ts';
@@ -21,6 +21,7 @@ interface MapArgs extends GlobalArgs {
   readonly sparsity?: number;
   readonly out: string;
   readonly threads: number;
+  readonly backend?: string;
   readonly seed: number;
   readonly schemes?: string;
   readonly blocks?: string;
@@ -116,6 +117,9 @@ function mapRequestOf(args: MapArgs): MapRequest {
       option: '--threads',
     });
   }
+  if (args.backend !== undefined && !isBackend(args.backend)) {
+    throw new UsageError(`--backend: expected cpu or gpu; got ${args.backend}`, { option: '--backend' });
+  }
   const schemes = parseSchemes(args.schemes);
   const blocks = parseBlocks(args.blocks);
   const sparsities = parseSparsities(args.sparsities);
@@ -126,6 +130,7 @@ function mapRequestOf(args: MapArgs): MapRequest {
     outPath: args.out,
     threads: args.threads,
     seed: args.seed,
+    ...(args.backend !== undefined && isBackend(args.backend) ? { backend: args.backend } : {}),
     tolerance: args.tolerance,
     resolution: args.resolution,
     ...(args.latencyBudgetMs === undefined ? {} : { latencyBudgetMs: args.latencyBudgetMs }),
@@ -171,6 +176,11 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
         })
         .option('out', { type: 'string', default: 'mapping.json', describe: 'where to write the mapping' })
         .option('threads', { type: 'number', default: 1, describe: 'thread count of the LUT entries to use' })
+        .option('backend', {
+          type: 'string',
+          describe:
+            'cpu or gpu: the backend the LUT must be of (a GPU LUT is lut-<device>-gpu.json); --verify-on runs on it',
+        })
         .option('seed', {
           type: 'number',
           default: 1,
