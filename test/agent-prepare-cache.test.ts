@@ -1,7 +1,8 @@
 /**
  * The agent's preparation cache (device-agent/src/prepcache.h) must never change a result: a plan run in one
  * agent call, where later cases reuse the weights, masks and dense kernel choice of earlier ones, gives the
- * same density, keptBlocks, keptEnergy and flops, bit for bit, as each case run alone in its own agent call.
+ * same density, keptBlocks, keptEnergy, flops and mask hash (maskFnv1a), bit for bit, as each case run alone
+ * in its own agent call.
  * The plan revisits a shape after another one (the cache holds one shape) and repeats cases at 2 threads (mask
  * and dense-choice hits); the agent's cache counters (stderr) prove the reuse really happened.
  */
@@ -92,7 +93,8 @@ test('a plan run with the preparation cache matches every case run alone, bit fo
     const reused = cached[index];
     assert.ok(fresh && reused);
     assert.equal(reused.id, fresh.id);
-    for (const field of ['density', 'keptBlocks', 'keptEnergy', 'flops'] as const) {
+    assert.match(fresh.maskFnv1a ?? '', /^[0-9a-f]{16}$/, `${fresh.id}: the agent reports its mask hash`);
+    for (const field of ['density', 'keptBlocks', 'keptEnergy', 'flops', 'maskFnv1a'] as const) {
       assert.equal(reused[field], fresh[field], `${fresh.id}: ${field} differs between cached and alone`);
     }
   }
