@@ -139,7 +139,13 @@ export const OVERRIDE_FLAGS: readonly OverrideFlag[] = [
     kind: 'number',
     description: 'kill a case after this many ms',
   },
-  { key: 'db', flag: '--db', configPath: ['store', 'path'], kind: 'string', description: 'SQLite file' },
+  {
+    key: 'db',
+    flag: '--db',
+    configPath: ['store', 'path'],
+    kind: 'string',
+    description: 'SQLite file or postgres:// URL',
+  },
 ];
 
 /**

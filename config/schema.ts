@@ -120,8 +120,15 @@ export interface SchedulerConfig {
 }
 
 export interface StoreConfig {
-  /** SQLite file, relative to the working directory. */
+  /** SQLite file, relative to the working directory (or a postgres:// URL, as `--db` may give). */
   readonly path: string;
+  /** A PostgreSQL store shared by a lab's hosts, `postgres://user@host/db`; when set, used instead of `path`. */
+  readonly url?: string | undefined;
+}
+
+/** Where the config's store lives: `store.url` when set, else `store.path`. */
+export function storeTarget(store: StoreConfig): string {
+  return store.url ?? store.path;
 }
 
 /** A small fixed case measured several times through each nightly run (orchestrator/nightly/README.md). */
@@ -463,6 +470,12 @@ const configSchema = section({
       .string({ error: 'a file path, e.g. prunelab.db' })
       .min(1, { error: 'a file path, e.g. prunelab.db' })
       .default(DEFAULT_CONFIG.store.path),
+    url: z
+      .string({ error: 'a PostgreSQL URL, e.g. postgres://prunelab@db-host/prunelab' })
+      .regex(/^postgres(ql)?:\/\/[^/]+\/[^/]+/i, {
+        error: 'a PostgreSQL URL with a host and a database, e.g. postgres://prunelab@db-host/prunelab',
+      })
+      .optional(),
   }).prefault({}),
   nightly: nightlySchema.prefault({}),
 });

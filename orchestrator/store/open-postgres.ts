@@ -5,6 +5,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 import { StoreOpenError } from './errors.ts';
 import type { StoreLocation } from './location.ts';
 import type { Database } from './schema.ts';
@@ -78,5 +79,6 @@ export async function openPostgres(location: PostgresLocation): Promise<Kysely<D
       { kind: 'input', cause: error },
     );
   }
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The cursor lets `export` stream rows (Kysely's .stream()) as it does on SQLite.
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
 }

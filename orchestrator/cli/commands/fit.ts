@@ -4,7 +4,7 @@
  * cases the LUT is least sure about. Read (store, config) -> compute (cost-model, pure) -> write (files).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, loadConfig, OVERRIDE_FLAGS } from '../../../config/load.ts';
@@ -116,7 +116,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
         .option('db', {
           type: 'string',
           default: DEFAULT_STORE_PATH,
-          describe: 'SQLite file written by sweep',
+          describe: 'SQLite file or postgres:// URL written by sweep',
         })
         .option('device', {
           type: 'string',
@@ -160,6 +160,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
       }
       const config = args.suggest === undefined ? undefined : await candidateConfig(args);
       const store = await context.openStore(args.db, { mustExist: true });
+      const storeShown = store.path;
       let rows: Awaited<ReturnType<typeof readFitRows>>;
       try {
         rows = await readFitRows(store.db, args.device);
@@ -169,7 +170,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
       if (rows.length === 0) {
         const which = args.device === undefined ? '' : ` of device ${args.device.join(', ')}`;
         throw new UsageError(
-          `no layer measurements${which} in ${resolve(args.db)}: expected a database filled by ` +
+          `no layer measurements${which} in ${storeShown}: expected a database filled by ` +
             '`prunelab sweep --db FILE` (check --db and --device; `prunelab export` lists what is stored)',
           { option: args.device === undefined ? '--db' : '--device' },
         );
@@ -181,7 +182,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
         }),
       );
       if (fitted.length === 0) {
-        throw new UsageError(`no measurement of agent build ${args.agent ?? ''} in ${resolve(args.db)}`, {
+        throw new UsageError(`no measurement of agent build ${args.agent ?? ''} in ${storeShown}`, {
           option: '--agent',
         });
       }

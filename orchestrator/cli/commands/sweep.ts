@@ -1,18 +1,19 @@
 /**
  * `prunelab sweep`: plan the sweep (embedded default, a --config file, flags on top), run it on the devices
- * into the SQLite store, or continue an interrupted run with --resume.
+ * into the store (an SQLite file or a PostgreSQL database), or continue an interrupted run with --resume.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_CONFIG, DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
-import type { DevicesConfig, PrunelabConfig } from '../../../config/schema.ts';
+import { type DevicesConfig, type PrunelabConfig, storeTarget } from '../../../config/schema.ts';
 import { messageOf, UsageError } from '../../errors.ts';
 import type { Plan } from '../../plan/types.ts';
 import { loadReportAssets } from '../../report/assets.ts';
 import { defaultReportPath, generateReport } from '../../report/generate-report.ts';
+import { canonicalStoreText, parseStoreLocation, storeFolder } from '../../store/location.ts';
 import type { OpenedStore } from '../../store/open.ts';
 import { findRun, latestRun } from '../../store/runs.ts';
 import { SweepIncompleteError } from '../../sweep/errors.ts';
@@ -72,7 +73,9 @@ async function resumedDevicesConfig(
   dbPath: string,
   resume: string | undefined,
 ): Promise<DevicesConfig | undefined> {
-  if (resume === undefined || !existsSync(dbPath)) return undefined;
+  if (resume === undefined) return undefined;
+  const location = parseStoreLocation(dbPath);
+  if (location.kind === 'sqlite' && !existsSync(location.path)) return undefined;
   const store = await context.openStore(dbPath);
   try {
     const run = resume === '' ? await latestRun(store.db) : await findRun(store.db, resume);
@@ -108,7 +111,7 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
       (device) =>
         `  ${device.deviceId}: ${device.counts.done} done, ${device.counts.failed} failed, ${device.counts.pending + device.counts.running} pending, ${device.counts.skipped} skipped${device.stoppedReason === undefined ? '' : `; ${device.stoppedReason}`}`,
     ),
-    `Results: ${summary.dbPath} (SQLite: tables runs, tasks, measurements, failures)`,
+    `Results: ${summary.dbPath} (tables runs, tasks, measurements, failures)`,
     `Export:  ${exportHint(summary)}`,
   ];
   if (counts.pending + counts.running + counts.skipped > 0)
@@ -117,8 +120,9 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
 }
 
 /**
- * The report of the run, beside the database. A report that cannot be written costs the sweep nothing: the
- * measurements are stored, so it is a note, and `prunelab report` can try again.
+ * The report of the run, beside an SQLite database (in the working directory for PostgreSQL). A report that
+ * cannot be written costs the sweep nothing: the measurements are stored, so it is a note, and
+ * `prunelab report` can try again.
  */
 async function endOfSweepReport(
   context: CliContext,
@@ -128,7 +132,12 @@ async function endOfSweepReport(
   try {
     const summary = await generateReport(
       { db: store.db, dbPath: store.path, assets: loadReportAssets },
-      { runId, lutPaths: [], mappingPaths: [], outPath: join(dirname(store.path), defaultReportPath(runId)) },
+      {
+        runId,
+        lutPaths: [],
+        mappingPaths: [],
+        outPath: join(storeFolder(parseStoreLocation(store.path)), defaultReportPath(runId)),
+      },
     );
     return summary.outPath;
   } catch (error) {
@@ -204,8 +213,10 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
       }
       const config: PrunelabConfig | undefined =
         args.resume === undefined ? await loadConfigFile(args.config, overrides) : undefined;
-      const dbPath = resolve(
-        config?.store.path ?? (overrides.db as string | undefined) ?? DEFAULT_STORE_PATH,
+      // --db, else the config's store (store.url before store.path), else the default file.
+      const dbPath = canonicalStoreText(
+        (overrides.db as string | undefined) ??
+          (config === undefined ? DEFAULT_STORE_PATH : storeTarget(config.store)),
       );
       const devicesConfig = config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume));
       const devices = selectDevices(await context.listDevices(devicesConfig), args.device);
