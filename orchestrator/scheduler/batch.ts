@@ -13,6 +13,7 @@
  */
 import type { OkResultLine } from '../../config/agent-protocol.ts';
 import { parseAgentOutputLine } from '../agent/parse-output.ts';
+import type { LeaseFence } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
 import type { TaskRow } from '../store/schema.ts';
 import { commitMeasurement, type FailureInput, recordFailure, setTasksStatus } from '../store/tasks.ts';
@@ -39,6 +40,8 @@ export interface BatchContext {
   readonly now?: () => Date;
   /** CPUs every plan line is pinned to (lab hygiene: the big cluster); absent = the plan's own. */
   readonly cpus?: readonly number[];
+  /** The device lease this process holds: commits are refused once another process took the device over. */
+  readonly fence?: LeaseFence;
 }
 
 /** What happened to each case of the call, in the order it was settled. */
@@ -125,7 +128,13 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
       await commitStable(task, 'bad-result', `the agent's result is unusable: ${summary}`);
       return;
     }
-    await commitMeasurement(db, task.id, toMeasurement(result, summary, context.provenance), now());
+    await commitMeasurement(
+      db,
+      task.id,
+      toMeasurement(result, summary, context.provenance),
+      now(),
+      context.fence,
+    );
     outcomes.push('ok');
     emit({
       type: 'case-done',
@@ -139,7 +148,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
   };
   const commitStable = async (task: TaskRow, reason: string, message: string): Promise<void> => {
     const failure = { transient: false, reason, message, stderr: null, exitCode: null, signal: null };
-    await recordFailure(db, task.id, failure, 'failed', false, now());
+    await recordFailure(db, task.id, failure, 'failed', false, now(), context.fence);
     outcomes.push('stable-failure');
     emit({
       type: 'case-failed',
@@ -243,7 +252,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
   const [culprit, ...neverRan] = unsettled;
   if (culprit !== undefined && transportError === undefined) {
     const final = culprit.attempts + 1 > context.retries;
-    await recordFailure(db, culprit.id, failure, final ? 'failed' : 'pending', true, now());
+    await recordFailure(db, culprit.id, failure, final ? 'failed' : 'pending', true, now(), context.fence);
     outcomes.push(final ? 'final-failure' : 'retry');
     emit({
       type: 'case-failed',

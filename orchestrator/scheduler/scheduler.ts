@@ -15,13 +15,20 @@
  *
  * With `disturbance`, on every device (the host too): once a device's queue is empty, the cases whose probe
  * says they shared the core with other work are measured again, up to a limit (disturbance.ts).
+ *
+ * Each queue first claims its device (device-lease.ts): a device another process is running cases on (a
+ * second `sweep --resume`, a nightly) is left alone with `held` and the holder named; only after the claim
+ * are the tasks a dead process left `running` put back to pending, and every commit carries the lease's
+ * fencing token.
  */
 import { finishBatchRun, requeueTasks, skipPendingTasks, startBatchRun } from '../store/lab.ts';
+import type { LeaseFence } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
 import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device } from '../transport/port.ts';
 import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
+import { defaultLeasePolicy, heldMessage, holdDevice, type LeasePolicy } from './device-lease.ts';
 import { type DisturbancePolicy, disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
 import type { EventSink } from './events.ts';
 import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
@@ -61,6 +68,8 @@ export interface SchedulerOptions {
   readonly hardStop: AbortSignal;
   readonly emit: EventSink;
   readonly now?: () => Date;
+  /** Device leases (default: 30 s, this host and process). */
+  readonly lease?: LeasePolicy;
 }
 
 export interface DeviceOutcome {
@@ -68,8 +77,11 @@ export interface DeviceOutcome {
   readonly counts: StatusCounts;
   /** Why the device stopped early, when it did (not set for a requested stop). */
   readonly stoppedReason?: string;
-  /** `quarantined` (too many failures, or the agent cannot run) or `gone` (disconnected past the grace). */
-  readonly stoppedKind?: 'quarantined' | 'gone';
+  /**
+   * `quarantined` (too many failures, or the agent cannot run), `gone` (disconnected past the grace) or
+   * `held` (another process runs cases on it: nothing ran here).
+   */
+  readonly stoppedKind?: 'quarantined' | 'gone' | 'held';
   readonly interrupted: boolean;
 }
 
@@ -77,12 +89,45 @@ export async function runQueues(
   queues: readonly DeviceQueue[],
   options: SchedulerOptions,
 ): Promise<DeviceOutcome[]> {
-  return Promise.all(queues.map((queue) => runDeviceQueue(queue, options)));
+  return Promise.all(queues.map((queue) => runHeldQueue(queue, options)));
+}
+
+/** Claims the device, runs its queue under the lease, gives it back; or says who holds it. */
+async function runHeldQueue(queue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
+  const { db, runId, emit } = options;
+  const deviceId = queue.device.identity.id;
+  const held = await holdDevice(
+    db,
+    deviceId,
+    runId,
+    options.lease ?? defaultLeasePolicy(),
+    options.now ?? (() => new Date()),
+    (message) => emit({ type: 'device-note', deviceId, message }),
+  );
+  if ('heldBy' in held) {
+    const reason = heldMessage(deviceId, held.heldBy);
+    emit({ type: 'device-stopped', deviceId, reason });
+    const counts = await taskCounts(db, runId, deviceId);
+    return { deviceId, counts, interrupted: false, stoppedReason: reason, stoppedKind: 'held' };
+  }
+  try {
+    return await runDeviceQueue(
+      queue,
+      { ...options, hardStop: AbortSignal.any([options.hardStop, held.lost]) },
+      held.fence,
+    );
+  } finally {
+    await held.release();
+  }
 }
 
 type Lost = { readonly lost: TransportError | string };
 
-async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
+async function runDeviceQueue(
+  queue: DeviceQueue,
+  options: SchedulerOptions,
+  fence: LeaseFence,
+): Promise<DeviceOutcome> {
   const { db, runId, emit } = options;
   const now = options.now ?? (() => new Date());
   const deviceId = queue.device.identity.id;
@@ -102,6 +147,7 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
     emit,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
+    fence,
   };
   const anyStop = AbortSignal.any([options.stop, options.hardStop]);
   let consecutiveFailures = 0;

@@ -230,6 +230,21 @@ export interface NightlyFindingsTable {
   created_at: string;
 }
 
+/** Who runs cases on a device now (store/leases.ts); timestamps are ISO-8601 UTC text, so they sort. */
+export interface DeviceLeasesTable {
+  device_id: string;
+  /** Grows by one with every new holder: results carry it, and a stale one is refused. */
+  token: number;
+  /** Unique per claim (a process may hold several devices, and pids are reused). */
+  holder_id: string;
+  host: string;
+  pid: number;
+  run_id: string | null;
+  acquired_at: string;
+  heartbeat_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   agent_builds: AgentBuildsTable;
@@ -243,6 +258,7 @@ export interface Database {
   nightly_devices: NightlyDevicesTable;
   nightly_cases: NightlyCasesTable;
   nightly_findings: NightlyFindingsTable;
+  device_leases: DeviceLeasesTable;
 }
 
 export type RunRow = Selectable<RunsTable>;

@@ -21,6 +21,7 @@ import type { AgentBuild } from '../build/agent-build.ts';
 import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
+import { defaultLeasePolicy, heldMessage, type LeasePolicy, liveHolder } from '../scheduler/device-lease.ts';
 import type { EventSink } from '../scheduler/events.ts';
 import {
   type DeviceOutcome,
@@ -31,6 +32,7 @@ import {
 import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
 import { RunNotFoundError } from '../store/errors.ts';
 import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
+import type { LeaseRow } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
@@ -58,6 +60,8 @@ export interface SweepDeps {
   readonly discover?: () => Promise<readonly Device[]>;
   /** How often `discover` is polled (config devices.adb.pollMs). */
   readonly discoverEveryMs?: number;
+  /** Device leases (default: 30 s, this host and process). */
+  readonly lease?: LeasePolicy;
 }
 
 export type SweepRequest =
@@ -131,6 +135,17 @@ export async function prepareDevice(
     now(),
   );
   return { queue: { ...queue, hygiene: lab }, lab };
+}
+
+/** A device another process holds: nothing ran on it here. */
+function heldOutcome(deviceId: string, counts: StatusCounts, holder: LeaseRow): DeviceOutcome {
+  return {
+    deviceId,
+    counts,
+    interrupted: false,
+    stoppedReason: heldMessage(deviceId, holder),
+    stoppedKind: 'held',
+  };
 }
 
 /** A device that could not be prepared (push refused, device gone): reported, the others go on. */
@@ -209,11 +224,12 @@ function refuseEmptyPlan(plan: Plan): void {
 
 /** The scheduler's options for a run of this config: the retry, failure and timeout rules of `scheduler:`. */
 export function schedulerOptionsOf(
-  deps: Pick<SweepDeps, 'db' | 'stop' | 'hardStop' | 'emit' | 'now'>,
+  deps: Pick<SweepDeps, 'db' | 'stop' | 'hardStop' | 'emit' | 'now' | 'lease'>,
   config: PrunelabConfig,
   runId: string,
 ): SchedulerOptions {
   return {
+    ...(deps.lease === undefined ? {} : { lease: deps.lease }),
     db: deps.db,
     runId,
     retries: config.scheduler.retries,
@@ -244,11 +260,28 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       ? deps.devices
       : deps.devices.filter((d) => known.has(d.identity.id));
   let outcomes: DeviceOutcome[];
+  const leasePolicy = deps.lease ?? defaultLeasePolicy();
   const labs: DeviceLab[] = [];
   const unprepared: DeviceOutcome[] = [];
   /** Registers the device and its tasks, then builds, pushes and sets up its lab; no queue when nothing is left. */
   const bringIn = async (device: Device): Promise<DeviceQueue | undefined> => {
     const { info } = await registerDevice(deps, device, runId, tasks);
+    // Another process runs cases on it (a second resume, a nightly): leave it alone, not even a push.
+    const holder = await liveHolder(deps.db, device.identity.id, leasePolicy, now());
+    if (holder !== undefined) {
+      const outcome = heldOutcome(
+        device.identity.id,
+        await taskCounts(deps.db, runId, device.identity.id),
+        holder,
+      );
+      deps.emit({
+        type: 'device-stopped',
+        deviceId: device.identity.id,
+        reason: outcome.stoppedReason ?? '',
+      });
+      unprepared.push(outcome);
+      return undefined;
+    }
     // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
     if (resumed) await reviveSkippedTasks(deps.db, runId, device.identity.id, now());
     // Nothing left here (a finished run resumed): no build, no push.
@@ -332,7 +365,10 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   }
 
   const counts = await taskCounts(deps.db, runId);
-  const status: RunStatus = outcomes.some((outcome) => outcome.stoppedReason !== undefined)
+  // A device held by another process is not a failure of this run: its cases are that process's business.
+  const status: RunStatus = outcomes.some(
+    (outcome) => outcome.stoppedReason !== undefined && outcome.stoppedKind !== 'held',
+  )
     ? 'failed'
     : counts.pending > 0 || counts.running > 0 || counts.skipped > 0
       ? 'interrupted'
