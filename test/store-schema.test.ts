@@ -96,6 +96,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   assert.deepEqual(tables, [
     'agent_builds',
     'batch_runs',
+    'device_leases',
     'devices',
     'failures',
     'measurements',
@@ -114,7 +115,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   raw.close();
   assert.deepEqual(
     applied.map((row) => row.name),
-    ['0001_initial', '0002_nightly', '0003_probe'],
+    ['0001_initial', '0002_nightly', '0003_probe', '0005_device_leases'],
   );
   const again = await openStore(path);
   await again.close();
@@ -229,7 +230,7 @@ test('a database from a newer schema is refused, with the unknown migration name
     assert.equal(error.kind, 'input');
     assert.deepEqual(error.data.unknownMigrations, ['0002_from_the_future']);
     assert.match(error.message, /newer prunelab/);
-    assert.match(error.message, /knows up to 0003_probe/);
+    assert.match(error.message, /knows up to 0005_device_leases/);
     return true;
   });
   assert.deepEqual(readFileSync(path), before);
@@ -286,7 +287,7 @@ test('PostgreSQL: every table, floating-point columns as double precision, a new
   assert.equal(store.dialect, 'postgres');
   assert.doesNotMatch(store.path, /:prunelab@/, 'the shown URL carries no password');
   const tables = (await store.db.introspection.getTables()).map((table) => table.name).sort();
-  assert.equal(tables.length, 12);
+  assert.equal(tables.length, 13);
   await store.close();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();

@@ -4,11 +4,44 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import { StoreOpenError } from './errors.ts';
 import type { Database } from './schema.ts';
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/**
+ * Transactions start with `begin immediate`: a plain (deferred) `begin` reads first and upgrades to a writer
+ * later, and in WAL mode that upgrade fails at once with "database is locked" when another process wrote in
+ * between, busy timeout or not (https://sqlite.org/lang_transaction.html). Immediate takes the write lock up
+ * front and waits for it, so two processes on one file (a sweep and a resume, a nightly) queue up instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class StoreSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
 
 function checkIsSqliteFile(path: string): void {
   if (!existsSync(path) || statSync(path).size === 0) return;
@@ -57,5 +90,5 @@ export function openSqlite(
       { kind: 'input', cause: error },
     );
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new StoreSqliteDialect({ database: sqlite }) });
 }
