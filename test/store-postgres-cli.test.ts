@@ -120,6 +120,25 @@ test('export, fit and report read the PostgreSQL store', async () => {
   assert.match(readFileSync(html, 'utf8'), new RegExp(runId));
 });
 
+test('status reads the PostgreSQL store: the run complete, a lease whose holder is gone shown expired', async () => {
+  await query(
+    "insert into device_leases values ('phone-x', 4, 'h', 'lab-gone', 99, null, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:30.000Z')",
+  );
+  const status = await prunelab('status', '--db', database.url, '--json');
+  assert.equal(status.exitCode, 0, status.stderr);
+  const lab = JSON.parse(status.stdout) as {
+    runs: { id: string; status: string; tasks: number; counts: { done: number } }[];
+    leases: { deviceId: string; state: string }[];
+  };
+  const run = lab.runs.find((candidate) => candidate.id === runId);
+  assert.equal(run?.status, 'done');
+  assert.equal(run?.counts.done, run?.tasks);
+  assert.deepEqual(lab.leases, [{ ...lab.leases[0], deviceId: 'phone-x', state: 'expired' }]);
+  const text = await prunelab('status', '--db', database.url);
+  assert.match(text.stdout, /phone-x: EXPIRED .*pid 99 on lab-gone is gone or hung/);
+  await query("delete from device_leases where device_id = 'phone-x'");
+});
+
 test('a nightly with store.url in its YAML runs on the PostgreSQL store', async () => {
   const config = join(dir, 'nightly.yaml');
   writeFileSync(

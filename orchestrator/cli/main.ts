@@ -30,6 +30,7 @@ import { fitCommand } from './commands/fit.ts';
 import { mapCommand } from './commands/map.ts';
 import { nightlyCommand } from './commands/nightly.ts';
 import { reportCommand } from './commands/report.ts';
+import { statusCommand } from './commands/status.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
 import type { CliContext, GlobalArgs } from './context.ts';
@@ -42,6 +43,7 @@ const COMMANDS = [
   reportCommand,
   exportCommand,
   fitCommand,
+  statusCommand,
   mapCommand,
   devicesCommand,
   buildCommand,
