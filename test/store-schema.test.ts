@@ -115,7 +115,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   raw.close();
   assert.deepEqual(
     applied.map((row) => row.name),
-    ['0001_initial', '0002_nightly', '0003_probe', '0005_device_leases'],
+    ['0001_initial', '0002_nightly', '0003_probe', '0005_leases_and_hosts'],
   );
   const again = await openStore(path);
   await again.close();
@@ -230,7 +230,7 @@ test('a database from a newer schema is refused, with the unknown migration name
     assert.equal(error.kind, 'input');
     assert.deepEqual(error.data.unknownMigrations, ['0002_from_the_future']);
     assert.match(error.message, /newer prunelab/);
-    assert.match(error.message, /knows up to 0005_device_leases/);
+    assert.match(error.message, /knows up to 0005_leases_and_hosts/);
     return true;
   });
   assert.deepEqual(readFileSync(path), before);

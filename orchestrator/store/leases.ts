@@ -22,10 +22,11 @@ export interface LeaseHolder {
   readonly runId: string | null;
 }
 
-/** What the holder's commits carry. */
+/** What the holder's commits carry (and the host they record as the measuring host). */
 export interface LeaseFence {
   readonly deviceId: string;
   readonly token: number;
+  readonly host: string;
 }
 
 export type ClaimResult =
@@ -92,7 +93,7 @@ export async function claimDevice(
             .where('token', '=', current.token)
             .executeTakeFirst()
         ).numUpdatedRows;
-  if (Number(taken ?? 0n) === 1) return { claimed: true, fence: { deviceId, token } };
+  if (Number(taken ?? 0n) === 1) return { claimed: true, fence: { deviceId, token, host: holder.host } };
   // Another process claimed it between our read and our write: it holds the device now.
   const winner = await readLease(db, deviceId);
   if (winner === undefined) return claimDevice(db, deviceId, holder, options);

@@ -2,7 +2,7 @@
  * The store's tables as Kysely types: the one place that names columns. Times are ISO-8601 text and JSON
  * is text, so the same rows fit SQLite and PostgreSQL.
  */
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export const TASK_STATUSES = ['pending', 'running', 'done', 'failed', 'skipped'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -89,6 +89,8 @@ export interface FailuresTable {
 }
 
 export interface MeasurementsTable {
+  /** The host whose process measured the case (migration 0005; null before, or without a lease). */
+  host: ColumnType<string | null, string | null | undefined, string | null>;
   id: Generated<number>;
   task_id: number;
   agent_hash: string;

@@ -171,7 +171,7 @@ export async function setTasksStatus(
     .execute();
 }
 
-export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at'>;
+export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at' | 'host'>;
 
 /**
  * Stores a case's measurement and marks its task done, in one transaction. Returns false (and changes
@@ -197,10 +197,12 @@ export async function commitMeasurement(
       .select(['id', 'probe_before_ns', 'probe_after_ns'])
       .where('task_id', '=', taskId)
       .executeTakeFirst();
+    // The measuring host comes with the lease: the process that held the device measured the case.
+    const host = fence?.host ?? null;
     if (earlier === undefined) {
       await trx
         .insertInto('measurements')
-        .values({ ...measurement, task_id: taskId, created_at: at })
+        .values({ ...measurement, host, task_id: taskId, created_at: at })
         .execute();
     } else {
       const kept = probeMaxNs(earlier);
@@ -208,7 +210,7 @@ export async function commitMeasurement(
       if (kept !== undefined && fresh !== undefined && fresh < kept) {
         await trx
           .updateTable('measurements')
-          .set({ ...measurement, created_at: at })
+          .set({ ...measurement, host, created_at: at })
           .where('id', '=', earlier.id)
           .execute();
       }

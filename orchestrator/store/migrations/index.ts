@@ -7,7 +7,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_nightly.ts';
 import * as m0003 from './0003_probe.ts';
-import * as m0005 from './0005_device_leases.ts';
+import * as m0005 from './0005_leases_and_hosts.ts';
 import { COLUMN_TYPES, type ColumnTypes, type StoreDialect } from './column-types.ts';
 
 interface MigrationStep {
@@ -21,7 +21,7 @@ const STEPS: Readonly<Record<string, MigrationStep>> = {
   '0001_initial': m0001,
   '0002_nightly': m0002,
   '0003_probe': m0003,
-  '0005_device_leases': m0005,
+  '0005_leases_and_hosts': m0005,
 };
 
 /** The names of every migration this version knows, oldest first. */

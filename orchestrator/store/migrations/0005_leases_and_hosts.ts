@@ -1,6 +1,6 @@
 /**
- * Migration 0005 (frozen: never edit once landed; add 0006_... instead): who runs cases on a device now.
- * One row per device (the primary key is the guard: two processes can never both hold a device), with the
+ * Migration 0005 (frozen: never edit once landed; add 0006_... instead): who runs cases on a device now,
+ * and which host measured each case. One row per device (the primary key is the guard: two processes can never both hold a device), with the
  * holder, a lease that the holder renews, and a fencing token that grows with every new holder so that a
  * holder that lost its lease (stopped past it, or taken over) cannot commit late results (store/leases.ts).
  * Numbered 0005, not 0004, so that it never shares a number with a migration written in parallel.
@@ -22,9 +22,12 @@ export async function up(db: Kysely<any>, _types: ColumnTypes): Promise<void> {
     .addColumn('heartbeat_at', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .execute();
+  // The host whose process committed the measurement (null for rows from before).
+  await db.schema.alterTable('measurements').addColumn('host', 'text').execute();
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: as above.
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('measurements').dropColumn('host').execute();
   await db.schema.dropTable('device_leases').execute();
 }
