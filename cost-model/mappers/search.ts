@@ -54,16 +54,19 @@ export class InfeasibleGoalError extends RangeError {
   }
 }
 
-export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgress = () => {}): SearchResult {
-  const { groups, capacity } = problem;
-  const fronts = groups.map((g) => paretoFront(g));
-  const item = (g: number, i: number) =>
-    (groups[g] as readonly { cost: number; value: number }[])[i] as { cost: number; value: number };
-  const cheapest = fronts.map((f) => f[0] as number);
-  const minimumCost = cheapest.reduce((sum, i, g) => sum + item(g, i).cost, 0);
-  if (minimumCost > capacity * (1 + 1e-12)) throw new InfeasibleGoalError(minimumCost, capacity);
+/** The problem as the phases see it: each group's Pareto front, and cost and value of choices. */
+interface Search {
+  readonly groups: KnapsackProblem['groups'];
+  readonly capacity: number;
+  readonly fronts: readonly (readonly number[])[];
+  item(g: number, i: number): { cost: number; value: number };
+  costOf(choice: readonly number[]): number;
+  totalValue(choice: readonly number[]): number;
+}
 
-  // Phase 1: Lagrangian.
+/** Phase 1, Lagrangian: the best choice under a price on cost, the price bisected until the choice fits. */
+function lagrangian(s: Search, cheapest: readonly number[], progress: MapperProgress): number[] {
+  const { fronts, item, capacity, costOf, totalValue } = s;
   const pickAt = (lambda: number): number[] =>
     fronts.map((front, g) => {
       let best = front[0] as number;
@@ -77,9 +80,6 @@ export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgres
       }
       return best;
     });
-  const costOf = (choice: readonly number[]): number => choice.reduce((s, i, g) => s + item(g, i).cost, 0);
-  const totalValue = (choice: readonly number[]): number =>
-    choice.reduce((s, i, g) => s + item(g, i).value, 0);
   let choice = pickAt(0);
   const bisections = 60;
   progress({ type: 'phase', phase: 'lagrangian', total: bisections });
@@ -104,41 +104,138 @@ export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgres
       });
     }
   }
+  return choice;
+}
 
-  // Phase 2: greedy single-layer upgrades by gain per cost.
-  /** Applies the best-rate feasible upgrade until none is left; `skip` is a layer not to touch. */
-  const greedyFill = (current: number[], skip: number, onMove?: () => void): number => {
-    let spent = costOf(current);
-    let moves = 0;
-    for (;;) {
-      let bestMove: [number, number] | undefined;
-      let bestRate = 0;
-      fronts.forEach((front, g) => {
-        if (g === skip) return;
-        const now = item(g, current[g] as number);
-        for (const i of front) {
-          const next = item(g, i);
-          const dv = next.value - now.value;
-          const dc = next.cost - now.cost;
-          if (dv <= EPS || spent + dc > capacity) continue;
-          const rate = dc <= 0 ? Number.POSITIVE_INFINITY : dv / dc;
-          if (rate > bestRate) {
-            bestRate = rate;
-            bestMove = [g, i];
+/** Applies the best-rate feasible upgrade until none is left; `skip` is a layer not to touch. */
+function greedyFill(s: Search, current: number[], skip: number, onMove?: () => void): number {
+  const { fronts, item, capacity, costOf } = s;
+  let spent = costOf(current);
+  let moves = 0;
+  for (;;) {
+    let bestMove: [number, number] | undefined;
+    let bestRate = 0;
+    fronts.forEach((front, g) => {
+      if (g === skip) return;
+      const now = item(g, current[g] as number);
+      for (const i of front) {
+        const next = item(g, i);
+        const dv = next.value - now.value;
+        const dc = next.cost - now.cost;
+        if (dv <= EPS || spent + dc > capacity) continue;
+        const rate = dc <= 0 ? Number.POSITIVE_INFINITY : dv / dc;
+        if (rate > bestRate) {
+          bestRate = rate;
+          bestMove = [g, i];
+        }
+      }
+    });
+    if (bestMove === undefined) return moves;
+    const [g, i] = bestMove;
+    spent += item(g, i).cost - item(g, current[g] as number).cost;
+    current[g] = i;
+    moves++;
+    onMove?.();
+  }
+}
+
+/** Phase 3: the best single change or pair exchange that fits, until none gains (at most 500 rounds). */
+function pairMoves(s: Search, current: number[]): number {
+  const { fronts, item, capacity, costOf, groups } = s;
+  let made = 0;
+  let spent = costOf(current);
+  for (let round = 0; round < 500; round++) {
+    let best: [number, number, number, number] | undefined;
+    let bestGain = EPS;
+    const moves = fronts.map((front, g) => {
+      const now = item(g, current[g] as number);
+      return front.map((i) => ({ i, dc: item(g, i).cost - now.cost, dv: item(g, i).value - now.value }));
+    });
+    moves.forEach((list, g) => {
+      for (const a of list) {
+        if (a.dv > bestGain && spent + a.dc <= capacity) {
+          bestGain = a.dv;
+          best = [g, a.i, g, a.i];
+        }
+      }
+    });
+    for (let g1 = 0; g1 < groups.length; g1++) {
+      for (const a of moves[g1] ?? []) {
+        if (a.dc >= 0) continue; // g1 gives cost back
+        for (let g2 = 0; g2 < groups.length; g2++) {
+          if (g2 === g1) continue;
+          for (const b of moves[g2] ?? []) {
+            const gain = a.dv + b.dv;
+            if (gain > bestGain && spent + a.dc + b.dc <= capacity) {
+              bestGain = gain;
+              best = [g1, a.i, g2, b.i];
+            }
           }
         }
-      });
-      if (bestMove === undefined) return moves;
-      const [g, i] = bestMove;
-      spent += item(g, i).cost - item(g, current[g] as number).cost;
-      current[g] = i;
-      moves++;
-      onMove?.();
+      }
     }
-  };
+    if (best === undefined) return made;
+    const [g1, i1, g2, i2] = best;
+    spent += item(g1, i1).cost - item(g1, current[g1] as number).cost;
+    current[g1] = i1;
+    if (g2 !== g1) {
+      spent += item(g2, i2).cost - item(g2, current[g2] as number).cost;
+      current[g2] = i2;
+    }
+    made++;
+  }
+  return made;
+}
+
+/** Downgrades the other layers (cheapest loss per cost freed) until the choice fits, then refills greedily. */
+function repair(s: Search, current: number[], fixed: number): boolean {
+  const { fronts, item, capacity, costOf } = s;
+  let spent = costOf(current);
+  while (spent > capacity) {
+    let best: [number, number] | undefined;
+    let bestRate = Number.POSITIVE_INFINITY;
+    fronts.forEach((front, g) => {
+      if (g === fixed) return;
+      const now = item(g, current[g] as number);
+      for (const i of front) {
+        const saved = now.cost - item(g, i).cost;
+        if (saved <= 0) continue;
+        const rate = (now.value - item(g, i).value) / saved;
+        if (rate < bestRate) {
+          bestRate = rate;
+          best = [g, i];
+        }
+      }
+    });
+    if (best === undefined) return false;
+    const [g, i] = best;
+    spent += item(g, i).cost - item(g, current[g] as number).cost;
+    current[g] = i;
+  }
+  greedyFill(s, current, fixed);
+  return true;
+}
+
+export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgress = () => {}): SearchResult {
+  const { groups, capacity } = problem;
+  const fronts = groups.map((g) => paretoFront(g));
+  const item = (g: number, i: number) =>
+    (groups[g] as readonly { cost: number; value: number }[])[i] as { cost: number; value: number };
+  const cheapest = fronts.map((f) => f[0] as number);
+  const minimumCost = cheapest.reduce((sum, i, g) => sum + item(g, i).cost, 0);
+  if (minimumCost > capacity * (1 + 1e-12)) throw new InfeasibleGoalError(minimumCost, capacity);
+  const costOf = (choice: readonly number[]): number => choice.reduce((s, i, g) => s + item(g, i).cost, 0);
+  const totalValue = (choice: readonly number[]): number =>
+    choice.reduce((s, i, g) => s + item(g, i).value, 0);
+  const search: Search = { groups, capacity, fronts, item, costOf, totalValue };
+
+  // Phase 1: Lagrangian.
+  let choice = lagrangian(search, cheapest, progress);
+
+  // Phase 2: greedy single-layer upgrades by gain per cost.
   progress({ type: 'phase', phase: 'greedy', total: groups.length });
   let greedy = 0;
-  greedyFill(choice, -1, () => {
+  greedyFill(search, choice, -1, () => {
     greedy++;
     progress({
       type: 'step',
@@ -150,84 +247,13 @@ export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgres
   });
 
   // Phase 3: pair exchanges (and single changes that freed cost made possible).
-  const pairMoves = (current: number[]): number => {
-    let made = 0;
-    let spent = costOf(current);
-    for (let round = 0; round < 500; round++) {
-      let best: [number, number, number, number] | undefined;
-      let bestGain = EPS;
-      const moves = fronts.map((front, g) => {
-        const now = item(g, current[g] as number);
-        return front.map((i) => ({ i, dc: item(g, i).cost - now.cost, dv: item(g, i).value - now.value }));
-      });
-      moves.forEach((list, g) => {
-        for (const a of list) {
-          if (a.dv > bestGain && spent + a.dc <= capacity) {
-            bestGain = a.dv;
-            best = [g, a.i, g, a.i];
-          }
-        }
-      });
-      for (let g1 = 0; g1 < groups.length; g1++) {
-        for (const a of moves[g1] ?? []) {
-          if (a.dc >= 0) continue; // g1 gives cost back
-          for (let g2 = 0; g2 < groups.length; g2++) {
-            if (g2 === g1) continue;
-            for (const b of moves[g2] ?? []) {
-              const gain = a.dv + b.dv;
-              if (gain > bestGain && spent + a.dc + b.dc <= capacity) {
-                bestGain = gain;
-                best = [g1, a.i, g2, b.i];
-              }
-            }
-          }
-        }
-      }
-      if (best === undefined) return made;
-      const [g1, i1, g2, i2] = best;
-      spent += item(g1, i1).cost - item(g1, current[g1] as number).cost;
-      current[g1] = i1;
-      if (g2 !== g1) {
-        spent += item(g2, i2).cost - item(g2, current[g2] as number).cost;
-        current[g2] = i2;
-      }
-      made++;
-    }
-    return made;
-  };
   progress({ type: 'phase', phase: 'pairs', total: 1 });
-  let pairs = pairMoves(choice);
+  let pairs = pairMoves(search, choice);
   progress({ type: 'step', phase: 'pairs', done: 1, total: 1, objective: totalValue(choice) });
 
   // Phase 4: ruin and recreate. Force one layer to each of its options, repair the others (downgrade the
   // cheapest loss per cost freed until it fits), refill greedily; keep what beats the incumbent. Reaches
   // trades of one large layer against many small ones that pair moves cannot.
-  const repair = (current: number[], fixed: number): boolean => {
-    let spent = costOf(current);
-    while (spent > capacity) {
-      let best: [number, number] | undefined;
-      let bestRate = Number.POSITIVE_INFINITY;
-      fronts.forEach((front, g) => {
-        if (g === fixed) return;
-        const now = item(g, current[g] as number);
-        for (const i of front) {
-          const saved = now.cost - item(g, i).cost;
-          if (saved <= 0) continue;
-          const rate = (now.value - item(g, i).value) / saved;
-          if (rate < bestRate) {
-            bestRate = rate;
-            best = [g, i];
-          }
-        }
-      });
-      if (best === undefined) return false;
-      const [g, i] = best;
-      spent += item(g, i).cost - item(g, current[g] as number).cost;
-      current[g] = i;
-    }
-    greedyFill(current, fixed);
-    return true;
-  };
   const rounds = 3;
   let recreated = 0;
   progress({ type: 'phase', phase: 'ruin-recreate', total: rounds });
@@ -238,7 +264,7 @@ export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgres
         if (i === choice[g]) continue;
         const trial = [...choice];
         trial[g] = i;
-        if (!repair(trial, g)) continue;
+        if (!repair(search, trial, g)) continue;
         if (totalValue(trial) > totalValue(choice) + EPS) {
           choice = trial;
           improved = true;
@@ -246,7 +272,7 @@ export function searchKnapsack(problem: KnapsackProblem, progress: MapperProgres
         }
       }
     });
-    if (improved) pairs += pairMoves(choice);
+    if (improved) pairs += pairMoves(search, choice);
     progress({
       type: 'step',
       phase: 'ruin-recreate',

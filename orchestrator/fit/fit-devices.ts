@@ -1,6 +1,6 @@
 /**
  * `prunelab fit`'s pure core: store rows in, one LUT per device out (cost-model/fit.ts does the fitting).
- * The command reads the rows and writes the files.
+ * run-fit.ts reads the rows and writes the files.
  */
 import { fitLut } from '../../cost-model/fit.ts';
 import type { Lut, LutFitSettings } from '../../cost-model/types.ts';

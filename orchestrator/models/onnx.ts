@@ -249,22 +249,26 @@ function propagate(
   return undefined;
 }
 
-export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
-  const model = decode(bytes, source);
-  const graph = model.graph as Graph | null | undefined;
-  if (graph === null || graph === undefined || graph.node.length === 0) {
-    throw new OnnxModelError(
-      `${source}: no graph with nodes in the file (decoded ${bytes.length} bytes as ModelProto); expected an ` +
-        'ONNX model with Conv, Gemm or MatMul nodes.',
-      { source },
-    );
-  }
-  const initializers = new Map<string, Tensor>(
-    graph.initializer.map((t): [string, Tensor] => [t.name ?? '', t as Tensor]),
-  );
-  const shapes = new Map<string, number[]>();
+/** One graph node being read, with what it needs of the graph so far. */
+interface NodeVisit {
+  readonly source: string;
+  readonly node: Node;
+  readonly name: string;
+  readonly op: string;
+  readonly attr: Attributes;
+  readonly initializers: ReadonlyMap<string, Tensor>;
   /** Which node made a tensor's shape unknown (for the error message). */
-  const lostBy = new Map<string, string>();
+  readonly lostBy: ReadonlyMap<string, string>;
+  readonly layers: OnnxLayer[];
+  input(i: number): string;
+  inShape(i: number): number[] | undefined;
+  setOut(shape: number[] | undefined): void;
+  skip(reason: string): void;
+}
+
+/** The shapes the file states: graph inputs, value_info, outputs and initializers. */
+function statedShapes(graph: Graph, initializers: ReadonlyMap<string, Tensor>): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
   for (const info of [...graph.input, ...graph.valueInfo, ...graph.output]) {
     const dims = info.type?.tensorType?.shape?.dim;
     if (dims === undefined || dims === null) continue;
@@ -280,6 +284,155 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
       name,
       tensor.dims.map((d) => toNumber(d as Int)),
     );
+  return shapes;
+}
+
+/** A Conv node: a conv or depthwise layer the agent times, or a skip that says why not. */
+function readConv(visit: NodeVisit): void {
+  const { source, name, op, attr, initializers, lostBy, layers, input, inShape, setOut, skip } = visit;
+  const weight = initializers.get(input(1));
+  const x = inShape(0);
+  if (weight === undefined) {
+    skip(`weights '${input(1)}' are not an initializer (computed at run time): nothing to prune`);
+    setOut(undefined);
+    return;
+  }
+  const [m, cPerGroup, kh, kw] = weight.dims.map((d) => toNumber(d as Int));
+  if (
+    weight.dims.length !== 4 ||
+    m === undefined ||
+    cPerGroup === undefined ||
+    kh === undefined ||
+    kw === undefined
+  ) {
+    skip(
+      `weights '${weight.name}' have dims [${weight.dims.join(', ')}]; only 2-D convolutions (4-D weights) are timed`,
+    );
+    setOut(undefined);
+    return;
+  }
+  if (x === undefined || x.length !== 4) {
+    const why = lostBy.get(input(0));
+    throw new OnnxModelError(
+      `${source}: cannot tell the input size of Conv node '${name}' (input '${input(0)}')` +
+        (why === undefined ? '' : `: its shape is lost after ${why}, an op prunelab does not propagate`) +
+        '. Give the model input a fixed shape and run onnx.shape_inference.infer_shapes on the file ' +
+        '(it writes value_info, which prunelab reads).',
+      { source, node: name, opType: op },
+    );
+  }
+  const [, c, h, w] = x as [number, number, number, number];
+  const group = attr.int('group') ?? 1;
+  const strides = attr.ints('strides') ?? [1, 1];
+  const dilations = attr.ints('dilations') ?? [1, 1];
+  const autoPad = attr.text('auto_pad') ?? 'NOTSET';
+  let pads = attr.ints('pads') ?? [0, 0, 0, 0];
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const total = (side: number, k: number, s: number) =>
+      Math.max(0, (Math.ceil(side / s) - 1) * s + k - side);
+    const ph = total(h, kh, strides[0] ?? 1);
+    const pw = total(w, kw, strides[1] ?? 1);
+    pads = [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)];
+  } else if (autoPad === 'VALID') pads = [0, 0, 0, 0];
+  const ho = pooledSide(h, kh, strides[0] ?? 1, (pads[0] ?? 0) + (pads[2] ?? 0), false);
+  const wo = pooledSide(w, kw, strides[1] ?? 1, (pads[1] ?? 0) + (pads[3] ?? 0), false);
+  setOut([1, m, ho, wo]);
+  const reasons: string[] = [];
+  if (kh !== kw) reasons.push(`non-square kernel ${kh}x${kw}`);
+  if (strides[0] !== strides[1]) reasons.push(`unequal strides ${strides.join('x')}`);
+  if (dilations.some((d) => d !== 1)) reasons.push(`dilation ${dilations.join('x')}`);
+  if (new Set(pads).size > 1) reasons.push(`uneven padding [${pads.join(', ')}]`);
+  const depthwise = group > 1 && group === c && m === c && cPerGroup === 1;
+  if (group > 1 && !depthwise) reasons.push(`grouped conv (group=${group}), neither dense nor depthwise`);
+  if (cPerGroup * group !== c)
+    reasons.push(`weights expect ${cPerGroup * group} input channels, input has ${c}`);
+  if (reasons.length > 0) {
+    skip(
+      `the agent times square, undilated, evenly padded dense or depthwise convs; this one has ${reasons.join(', ')}`,
+    );
+    return;
+  }
+  const floats = tensorFloats(weight, source);
+  if (typeof floats === 'string') {
+    skip(floats);
+    return;
+  }
+  const stride = strides[0] ?? 1;
+  const pad = pads[0] ?? 0;
+  const shape: LayerShape = depthwise
+    ? { ...dwconvShape(c, h, kh, stride, pad), w }
+    : { ...convShape(c, m, h, kh, stride, pad), w };
+  layers.push({ name: layerName(weight.name, name), node: name, opType: op, shape, weights: floats });
+  return;
+}
+
+/** A Gemm or MatMul node: a batch-1 FC layer the agent times, or a skip that says why not. */
+function readGemm(visit: NodeVisit): void {
+  const { source, name, op, attr, initializers, layers, input, inShape, setOut, skip } = visit;
+  const weight = initializers.get(input(1));
+  const a = inShape(0);
+  if (weight === undefined) {
+    skip(
+      `second input '${input(1)}' is not an initializer: a product of two activations has no weights to prune`,
+    );
+    setOut(undefined);
+    return;
+  }
+  if (weight.dims.length !== 2) {
+    skip(
+      `weights '${weight.name}' have dims [${weight.dims.join(', ')}]; only 2-D weight matrices are timed`,
+    );
+    setOut(undefined);
+    return;
+  }
+  const [d0, d1] = weight.dims.map((d) => toNumber(d as Int)) as [number, number];
+  const transB = op === 'Gemm' ? (attr.int('transB') ?? 0) : 0;
+  const transA = op === 'Gemm' ? (attr.int('transA') ?? 0) : 0;
+  const [inF, outF] = transB === 1 ? [d1, d0] : [d0, d1];
+  setOut(a === undefined ? undefined : [...a.slice(0, -1), outF]);
+  if (transA === 1) {
+    skip('transA=1 (the activation is transposed): not a batch-1 matrix-vector product');
+    return;
+  }
+  const rows = a === undefined ? 1 : a.slice(0, -1).reduce((p, v) => p * v, 1);
+  if (rows !== 1) {
+    skip(
+      `input '${input(0)}' has shape [${a?.join(', ')}]: ${rows} rows per inference, the agent times batch-1 FC (1 row)`,
+    );
+    return;
+  }
+  const floats = tensorFloats(weight, source);
+  if (typeof floats === 'string') {
+    skip(floats);
+    return;
+  }
+  const gemmWeights = transB === 1 ? floats : transpose(floats, d0, d1);
+  layers.push({
+    name: layerName(weight.name, name),
+    node: name,
+    opType: op,
+    shape: fcShape(inF, outF),
+    weights: gemmWeights,
+  });
+  return;
+}
+
+export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
+  const model = decode(bytes, source);
+  const graph = model.graph as Graph | null | undefined;
+  if (graph === null || graph === undefined || graph.node.length === 0) {
+    throw new OnnxModelError(
+      `${source}: no graph with nodes in the file (decoded ${bytes.length} bytes as ModelProto); expected an ` +
+        'ONNX model with Conv, Gemm or MatMul nodes.',
+      { source },
+    );
+  }
+  const initializers = new Map<string, Tensor>(
+    graph.initializer.map((t): [string, Tensor] => [t.name ?? '', t as Tensor]),
+  );
+  const shapes = statedShapes(graph, initializers);
+  /** Which node made a tensor's shape unknown (for the error message). */
+  const lostBy = new Map<string, string>();
 
   const layers: OnnxLayer[] = [];
   const skipped: SkippedNode[] = [];
@@ -299,132 +452,28 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
     };
     const skip = (reason: string) => skipped.push({ node: name, opType: op, reason });
 
+    const visit: NodeVisit = {
+      source,
+      node,
+      name,
+      op,
+      attr,
+      initializers,
+      lostBy,
+      layers,
+      input,
+      inShape,
+      setOut,
+      skip,
+    };
     if (op === 'Conv') {
-      const weight = initializers.get(input(1));
-      const x = inShape(0);
-      if (weight === undefined) {
-        skip(`weights '${input(1)}' are not an initializer (computed at run time): nothing to prune`);
-        setOut(undefined);
-        return;
-      }
-      const [m, cPerGroup, kh, kw] = weight.dims.map((d) => toNumber(d as Int));
-      if (
-        weight.dims.length !== 4 ||
-        m === undefined ||
-        cPerGroup === undefined ||
-        kh === undefined ||
-        kw === undefined
-      ) {
-        skip(
-          `weights '${weight.name}' have dims [${weight.dims.join(', ')}]; only 2-D convolutions (4-D weights) are timed`,
-        );
-        setOut(undefined);
-        return;
-      }
-      if (x === undefined || x.length !== 4) {
-        const why = lostBy.get(input(0));
-        throw new OnnxModelError(
-          `${source}: cannot tell the input size of Conv node '${name}' (input '${input(0)}')` +
-            (why === undefined ? '' : `: its shape is lost after ${why}, an op prunelab does not propagate`) +
-            '. Give the model input a fixed shape and run onnx.shape_inference.infer_shapes on the file ' +
-            '(it writes value_info, which prunelab reads).',
-          { source, node: name, opType: op },
-        );
-      }
-      const [, c, h, w] = x as [number, number, number, number];
-      const group = attr.int('group') ?? 1;
-      const strides = attr.ints('strides') ?? [1, 1];
-      const dilations = attr.ints('dilations') ?? [1, 1];
-      const autoPad = attr.text('auto_pad') ?? 'NOTSET';
-      let pads = attr.ints('pads') ?? [0, 0, 0, 0];
-      if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-        const total = (side: number, k: number, s: number) =>
-          Math.max(0, (Math.ceil(side / s) - 1) * s + k - side);
-        const ph = total(h, kh, strides[0] ?? 1);
-        const pw = total(w, kw, strides[1] ?? 1);
-        pads = [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)];
-      } else if (autoPad === 'VALID') pads = [0, 0, 0, 0];
-      const ho = pooledSide(h, kh, strides[0] ?? 1, (pads[0] ?? 0) + (pads[2] ?? 0), false);
-      const wo = pooledSide(w, kw, strides[1] ?? 1, (pads[1] ?? 0) + (pads[3] ?? 0), false);
-      setOut([1, m, ho, wo]);
-      const reasons: string[] = [];
-      if (kh !== kw) reasons.push(`non-square kernel ${kh}x${kw}`);
-      if (strides[0] !== strides[1]) reasons.push(`unequal strides ${strides.join('x')}`);
-      if (dilations.some((d) => d !== 1)) reasons.push(`dilation ${dilations.join('x')}`);
-      if (new Set(pads).size > 1) reasons.push(`uneven padding [${pads.join(', ')}]`);
-      const depthwise = group > 1 && group === c && m === c && cPerGroup === 1;
-      if (group > 1 && !depthwise) reasons.push(`grouped conv (group=${group}), neither dense nor depthwise`);
-      if (cPerGroup * group !== c)
-        reasons.push(`weights expect ${cPerGroup * group} input channels, input has ${c}`);
-      if (reasons.length > 0) {
-        skip(
-          `the agent times square, undilated, evenly padded dense or depthwise convs; this one has ${reasons.join(', ')}`,
-        );
-        return;
-      }
-      const floats = tensorFloats(weight, source);
-      if (typeof floats === 'string') {
-        skip(floats);
-        return;
-      }
-      const stride = strides[0] ?? 1;
-      const pad = pads[0] ?? 0;
-      const shape: LayerShape = depthwise
-        ? { ...dwconvShape(c, h, kh, stride, pad), w }
-        : { ...convShape(c, m, h, kh, stride, pad), w };
-      layers.push({ name: layerName(weight.name, name), node: name, opType: op, shape, weights: floats });
+      readConv(visit);
       return;
     }
-
     if (op === 'Gemm' || op === 'MatMul') {
-      const weight = initializers.get(input(1));
-      const a = inShape(0);
-      if (weight === undefined) {
-        skip(
-          `second input '${input(1)}' is not an initializer: a product of two activations has no weights to prune`,
-        );
-        setOut(undefined);
-        return;
-      }
-      if (weight.dims.length !== 2) {
-        skip(
-          `weights '${weight.name}' have dims [${weight.dims.join(', ')}]; only 2-D weight matrices are timed`,
-        );
-        setOut(undefined);
-        return;
-      }
-      const [d0, d1] = weight.dims.map((d) => toNumber(d as Int)) as [number, number];
-      const transB = op === 'Gemm' ? (attr.int('transB') ?? 0) : 0;
-      const transA = op === 'Gemm' ? (attr.int('transA') ?? 0) : 0;
-      const [inF, outF] = transB === 1 ? [d1, d0] : [d0, d1];
-      setOut(a === undefined ? undefined : [...a.slice(0, -1), outF]);
-      if (transA === 1) {
-        skip('transA=1 (the activation is transposed): not a batch-1 matrix-vector product');
-        return;
-      }
-      const rows = a === undefined ? 1 : a.slice(0, -1).reduce((p, v) => p * v, 1);
-      if (rows !== 1) {
-        skip(
-          `input '${input(0)}' has shape [${a?.join(', ')}]: ${rows} rows per inference, the agent times batch-1 FC (1 row)`,
-        );
-        return;
-      }
-      const floats = tensorFloats(weight, source);
-      if (typeof floats === 'string') {
-        skip(floats);
-        return;
-      }
-      const gemmWeights = transB === 1 ? floats : transpose(floats, d0, d1);
-      layers.push({
-        name: layerName(weight.name, name),
-        node: name,
-        opType: op,
-        shape: fcShape(inF, outF),
-        weights: gemmWeights,
-      });
+      readGemm(visit);
       return;
     }
-
     if (WEIGHTED_UNSUPPORTED.has(op)) {
       skip(`${op} is not a kernel the agent times (it times Conv, depthwise Conv, Gemm and MatMul)`);
       setOut(undefined);

@@ -218,6 +218,42 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
   await commits;
   if (storeError !== undefined) throw storeError;
 
+  return settleCall(context, tasks, {
+    settled,
+    outcomes,
+    endReason,
+    garbage,
+    doneSeen,
+    shell,
+    transportError,
+  });
+}
+
+/** How the agent call ended, as the line handler and the shell left it. */
+interface CallEnd {
+  readonly settled: ReadonlySet<number>;
+  readonly outcomes: CaseOutcome[];
+  readonly endReason: EndReason | undefined;
+  readonly garbage: string | undefined;
+  readonly doneSeen: boolean;
+  readonly shell: ShellResult | undefined;
+  readonly transportError: TransportError | undefined;
+}
+
+/**
+ * The cases without a result once the call is over: back to pending on a stop or a stable transport
+ * failure (which is rethrown); otherwise the first one is charged the call's failure and the rest go back
+ * uncharged (see the module comment).
+ */
+async function settleCall(
+  context: BatchContext,
+  tasks: readonly TaskRow[],
+  call: CallEnd,
+): Promise<BatchReport> {
+  const now = context.now ?? (() => new Date());
+  const { db, device, emit } = context;
+  const deviceId = device.identity.id;
+  const { settled, outcomes, endReason, garbage, doneSeen, shell, transportError } = call;
   const unsettled = tasks.filter((task) => !settled.has(task.id));
   if (transportError !== undefined && !transportError.transient) {
     await setTasksStatus(

@@ -123,6 +123,119 @@ async function runHeldQueue(queue: DeviceQueue, options: SchedulerOptions): Prom
 
 type Lost = { readonly lost: TransportError | string };
 
+/** One device's queue being worked through: what its batches and re-measures need. */
+interface QueueRun {
+  readonly queue: DeviceQueue;
+  readonly options: SchedulerOptions;
+  readonly batchContext: BatchContext;
+  /** Either stop. */
+  readonly anyStop: AbortSignal;
+  readonly deviceId: string;
+  /** Batches flagged and re-run once already (a second flag keeps them). */
+  readonly requeuedBatches: Set<number>;
+}
+
+/** One batch with its hygiene; a disconnect anywhere in it comes back as `lost`. */
+async function attempt(
+  run: QueueRun,
+  batch: Awaited<ReturnType<typeof pendingTasks>>,
+): Promise<BatchReport | Lost> {
+  const { queue, options, batchContext, anyStop, deviceId } = run;
+  const { db, runId, emit } = options;
+  const now = options.now ?? (() => new Date());
+  const hygiene = queue.hygiene;
+  const batchIndex = batch[0]?.batch_index ?? 0;
+  let start: BatchStartReport | undefined;
+  let batchRunId: number | undefined;
+  try {
+    if (hygiene !== undefined) {
+      start = await hygiene.beforeBatch(anyStop);
+      if (start.thermalWaitMs >= 1_000 || start.gate === 'max-wait') {
+        emit({
+          type: 'device-note',
+          deviceId,
+          message: `waited ${(start.thermalWaitMs / 1000).toFixed(1)} s to cool (${start.gate}, now ${start.temperatureC?.toFixed(1) ?? '?'} °C) before batch ${batchIndex}`,
+        });
+      }
+      batchRunId = await startBatchRun(
+        db,
+        runId,
+        deviceId,
+        { batchIndex, cases: batch.length, ...start },
+        now(),
+      );
+    }
+    const report = await runBatch(batchContext, batch);
+    if (report.callFailure?.reason === 'transport') return { lost: report.callFailure.message };
+    if (hygiene !== undefined && start !== undefined && batchRunId !== undefined) {
+      const end = await hygiene.afterBatch(start);
+      const requeue =
+        end.flag !== undefined && options.requeueFlagged !== false && !run.requeuedBatches.has(batchIndex);
+      if (end.flag !== undefined) {
+        emit({
+          type: 'device-note',
+          deviceId,
+          message: `batch ${batchIndex} flagged: ${end.flag}${requeue ? '; measuring it again' : ' (already re-run once: kept)'}`,
+        });
+      }
+      if (requeue) {
+        run.requeuedBatches.add(batchIndex);
+        await requeueTasks(
+          db,
+          batch.map((task) => task.id),
+          `re-queued: batch flagged (${end.flag})`,
+          now(),
+        );
+      }
+      await finishBatchRun(
+        db,
+        batchRunId,
+        {
+          temperatureC: end.temperatureC,
+          telemetry: end.telemetry,
+          flag: end.flag ?? null,
+          requeued: requeue,
+        },
+        now(),
+      );
+    }
+    return report;
+  } catch (error) {
+    if (error instanceof TransportError && error.transient) return { lost: error };
+    throw error;
+  }
+}
+
+/** Puts the disturbed cases back in the queue (after a wait for calm); false when there are none. */
+async function requeueDisturbedCases(run: QueueRun): Promise<boolean> {
+  const { queue, options, anyStop, deviceId } = run;
+  const { db, runId, emit } = options;
+  const now = options.now ?? (() => new Date());
+  const hygiene = queue.hygiene;
+  const policy = options.disturbance;
+  if (policy === undefined) return false;
+  const { fastestNs, cases } = await disturbedCases(db, runId, deviceId, queue.provenance.agentHash, policy);
+  if (cases.length === 0 || fastestNs === undefined) return false;
+  const calm = await waitForCalm(queue.device, queue.agentPath, fastestNs, policy, {
+    ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
+    signal: anyStop,
+    timeoutMs: options.caseTimeoutMs,
+  });
+  // A stop during the wait: back to the loop, which sees it and ends the device's work resumable.
+  if (anyStop.aborted) return true;
+  emit({
+    type: 'remeasure-start',
+    deviceId,
+    cases: cases.length,
+    worstRatio: cases[0]?.ratio ?? 1,
+    tolerance: policy.tolerance,
+    calmWaitMs: calm.waitedMs,
+    calm: calm.calm,
+  });
+  await requeueDisturbed(db, runId, deviceId, cases, now());
+  return true;
+}
+
 async function runDeviceQueue(
   queue: DeviceQueue,
   options: SchedulerOptions,
@@ -156,102 +269,13 @@ async function runDeviceQueue(
   let stoppedReason: string | undefined;
   let stoppedKind: DeviceOutcome['stoppedKind'];
   let interrupted = false;
-  const requeuedBatches = new Set<number>();
-
-  /** One batch with its hygiene; a disconnect anywhere in it comes back as `lost`. */
-  const attempt = async (batch: Awaited<ReturnType<typeof pendingTasks>>): Promise<BatchReport | Lost> => {
-    const batchIndex = batch[0]?.batch_index ?? 0;
-    let start: BatchStartReport | undefined;
-    let batchRunId: number | undefined;
-    try {
-      if (hygiene !== undefined) {
-        start = await hygiene.beforeBatch(anyStop);
-        if (start.thermalWaitMs >= 1_000 || start.gate === 'max-wait') {
-          emit({
-            type: 'device-note',
-            deviceId,
-            message: `waited ${(start.thermalWaitMs / 1000).toFixed(1)} s to cool (${start.gate}, now ${start.temperatureC?.toFixed(1) ?? '?'} °C) before batch ${batchIndex}`,
-          });
-        }
-        batchRunId = await startBatchRun(
-          db,
-          runId,
-          deviceId,
-          { batchIndex, cases: batch.length, ...start },
-          now(),
-        );
-      }
-      const report = await runBatch(context, batch);
-      if (report.callFailure?.reason === 'transport') return { lost: report.callFailure.message };
-      if (hygiene !== undefined && start !== undefined && batchRunId !== undefined) {
-        const end = await hygiene.afterBatch(start);
-        const requeue =
-          end.flag !== undefined && options.requeueFlagged !== false && !requeuedBatches.has(batchIndex);
-        if (end.flag !== undefined) {
-          emit({
-            type: 'device-note',
-            deviceId,
-            message: `batch ${batchIndex} flagged: ${end.flag}${requeue ? '; measuring it again' : ' (already re-run once: kept)'}`,
-          });
-        }
-        if (requeue) {
-          requeuedBatches.add(batchIndex);
-          await requeueTasks(
-            db,
-            batch.map((task) => task.id),
-            `re-queued: batch flagged (${end.flag})`,
-            now(),
-          );
-        }
-        await finishBatchRun(
-          db,
-          batchRunId,
-          {
-            temperatureC: end.temperatureC,
-            telemetry: end.telemetry,
-            flag: end.flag ?? null,
-            requeued: requeue,
-          },
-          now(),
-        );
-      }
-      return report;
-    } catch (error) {
-      if (error instanceof TransportError && error.transient) return { lost: error };
-      throw error;
-    }
-  };
-
-  /** Puts the disturbed cases back in the queue (after a wait for calm); false when there are none. */
-  const requeueDisturbedCases = async (): Promise<boolean> => {
-    const policy = options.disturbance;
-    if (policy === undefined) return false;
-    const { fastestNs, cases } = await disturbedCases(
-      db,
-      runId,
-      deviceId,
-      queue.provenance.agentHash,
-      policy,
-    );
-    if (cases.length === 0 || fastestNs === undefined) return false;
-    const calm = await waitForCalm(queue.device, queue.agentPath, fastestNs, policy, {
-      ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
-      signal: anyStop,
-      timeoutMs: options.caseTimeoutMs,
-    });
-    // A stop during the wait: back to the loop, which sees it and ends the device's work resumable.
-    if (anyStop.aborted) return true;
-    emit({
-      type: 'remeasure-start',
-      deviceId,
-      cases: cases.length,
-      worstRatio: cases[0]?.ratio ?? 1,
-      tolerance: policy.tolerance,
-      calmWaitMs: calm.waitedMs,
-      calm: calm.calm,
-    });
-    await requeueDisturbed(db, runId, deviceId, cases, now());
-    return true;
+  const run: QueueRun = {
+    queue,
+    options,
+    batchContext: context,
+    anyStop,
+    deviceId,
+    requeuedBatches: new Set(),
   };
 
   while (stoppedReason === undefined) {
@@ -263,13 +287,13 @@ async function runDeviceQueue(
     const first = pending[0];
     if (first === undefined) {
       // Everything measured once: the disturbed cases go round again, once the disturbance has passed.
-      if (await requeueDisturbedCases()) continue;
+      if (await requeueDisturbedCases(run)) continue;
       break;
     }
     const batch = pending.filter((task) => task.batch_index === first.batch_index);
     let report: BatchReport | Lost;
     try {
-      report = await attempt(batch);
+      report = await attempt(run, batch);
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
       stoppedReason = `quarantined: the agent cannot run on ${deviceId}: ${error.message}`;

@@ -1,25 +1,17 @@
 /**
  * `prunelab fit`: the store's measurements -> one latency lookup table per device (`lut-<device>.json`,
  * schema prunelab.lut/v1, cost-model/README.md); with --suggest N, also the sweep config of the N planned
- * cases the LUT is least sure about. Read (store, config) -> compute (cost-model, pure) -> write (files).
+ * cases the LUT is least sure about. The handler checks the flags and calls `runFit` (orchestrator/fit/run-fit.ts:
+ * read the store -> fit, pure -> write the files), then prints what it wrote.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
-import { type ConfigOverrides, loadConfig, OVERRIDE_FLAGS } from '../../../config/load.ts';
+import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
-import { formatBlockSize } from '../../../config/vocabulary.ts';
 import { familyId } from '../../../cost-model/family.ts';
-import { type SuggestedCase, suggest } from '../../../cost-model/suggest.ts';
-import type { Lut } from '../../../cost-model/types.ts';
-import { parseLutText, serializeLut } from '../../../cost-model/validate.ts';
 import { UsageError } from '../../errors.ts';
-import { withCostModelErrors } from '../../fit/errors.ts';
-import { type FittedDevice, fitDevices } from '../../fit/fit-devices.ts';
-import { readFitRows } from '../../fit/read-rows.ts';
-import { candidatesFromPlan, suggestedSweep } from '../../fit/suggest-sweep.ts';
-import { planFromConfig } from '../../sweep/plan-tasks.ts';
+import type { FittedDevice } from '../../fit/fit-devices.ts';
+import { runFit } from '../../fit/run-fit.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 
 /** The sweep flags that shape the candidate cases of --suggest. */
@@ -158,72 +150,15 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
           },
         );
       }
-      const config = args.suggest === undefined ? undefined : await candidateConfig(args);
-      const store = await context.openStore(args.db, { mustExist: true });
-      const storeShown = store.path;
-      let rows: Awaited<ReturnType<typeof readFitRows>>;
-      try {
-        rows = await readFitRows(store.db, args.device);
-      } finally {
-        await store.close();
-      }
-      if (rows.length === 0) {
-        const which = args.device === undefined ? '' : ` of device ${args.device.join(', ')}`;
-        throw new UsageError(
-          `no layer measurements${which} in ${storeShown}: expected a database filled by ` +
-            '`prunelab sweep --db FILE` (check --db and --device; `prunelab export` lists what is stored)',
-          { option: args.device === undefined ? '--db' : '--device' },
-        );
-      }
-      const fitted = withCostModelErrors(() =>
-        fitDevices(rows, {
-          createdAt: new Date().toISOString(),
-          ...(args.agent === undefined ? {} : { agentHash: args.agent }),
-        }),
-      );
-      if (fitted.length === 0) {
-        throw new UsageError(`no measurement of agent build ${args.agent ?? ''} in ${storeShown}`, {
-          option: '--agent',
-        });
-      }
-      await mkdir(args.out, { recursive: true });
-      const written: { fitted: FittedDevice; path: string; lut: Lut }[] = [];
-      for (const device of fitted) {
-        const path = join(args.out, device.fileName);
-        const text = serializeLut(device.lut);
-        // Check what is written with the loader every reader uses: a LUT this build cannot read is a bug here.
-        const lut = withCostModelErrors(() => parseLutText(text, path));
-        await writeFile(path, text);
-        written.push({ fitted: device, path, lut });
-      }
-
-      const suggestions: {
-        device: string;
-        path: string;
-        planned: number;
-        cases: readonly SuggestedCase[];
-      }[] = [];
-      if (config !== undefined && args.suggest !== undefined) {
-        const candidates = candidatesFromPlan(planFromConfig(config));
-        for (const { fitted: device, lut } of written) {
-          const cases = withCostModelErrors(() => suggest(lut, candidates, args.suggest as number));
-          if (cases.length === 0) continue;
-          const next = suggestedSweep(
-            cases,
-            { sparsities: config.sweep.sparsities, blocks: config.sweep.blocks.map(formatBlockSize) },
-            `prunelab fit --suggest ${args.suggest}: next sweep for ${device.deviceId} (LUT ${device.fileName})`,
-          );
-          // Plan the written file with the real loader: it must be a valid config, and its size is news.
-          const planned = planFromConfig(loadConfig(next.yaml, 'suggested sweep')).cases.length;
-          const path = join(
-            args.out,
-            device.fileName.replace(/^lut-/, 'sweep-suggest-').replace(/\.json$/, '.yaml'),
-          );
-          await writeFile(path, next.yaml);
-          suggestions.push({ device: device.deviceId, path, planned, cases });
-        }
-      }
-
+      const { written, suggestions } = await runFit((path, options) => context.openStore(path, options), {
+        dbPath: args.db,
+        outDir: args.out,
+        ...(args.device === undefined ? {} : { deviceIds: args.device }),
+        ...(args.agent === undefined ? {} : { agentHash: args.agent }),
+        ...(args.suggest === undefined
+          ? {}
+          : { suggest: { count: args.suggest, config: await candidateConfig(args) } }),
+      });
       if (args.json) {
         printJson(context.output, {
           luts: written.map(({ fitted: device, path }) => lutSummary(device, path)),

@@ -1,24 +1,17 @@
 /**
  * `prunelab map`: for every layer of a model, the pruning scheme, block and sparsity to run, from a device's
- * LUT. Read (LUT file, model) -> compute (orchestrator/map/compute.ts over cost-model/mappers, pure) ->
- * write (mapping.json), then optionally evaluate (--evaluate) and verify on a device (--verify-on).
+ * LUT. The handler checks the flags and calls `runMap` (orchestrator/map/run-map.ts): read (LUT file, model) ->
+ * compute (pure) -> write (mapping.json), then optionally evaluate (--evaluate) and verify on a device
+ * (--verify-on).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_MEASUREMENT } from '../../../config/defaults.ts';
 import { isScheme, parseBlockSize, type Scheme } from '../../../config/vocabulary.ts';
 import type { MapperEvent } from '../../../cost-model/mappers/types.ts';
-import { parseLutText } from '../../../cost-model/validate.ts';
 import { UsageError } from '../../errors.ts';
-import { withCostModelErrors } from '../../fit/errors.ts';
-import { computeMapping, DEFAULT_GRID } from '../../map/compute.ts';
-import { evaluateMapping } from '../../map/evaluate.ts';
-import { mappingJson, mappingText, verificationText } from '../../map/mapping-file.ts';
-import { verifyOnDevice } from '../../map/verify.ts';
-import { loadModel } from '../../models/load-model.ts';
+import { DEFAULT_GRID } from '../../map/compute.ts';
+import { type MapRequest, runMap } from '../../map/run-map.ts';
+import { selectDevices } from '../../sweep/select-devices.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
-import { selectDevices } from './sweep.ts';
 
 interface MapArgs extends GlobalArgs {
   readonly lut: string;
@@ -98,6 +91,53 @@ function progressPrinter(context: CliContext): (event: MapperEvent) => void {
   };
 }
 
+/** The flags, checked, as the use case's request. */
+function mapRequestOf(args: MapArgs): MapRequest {
+  if (args.latencyBudgetMs !== undefined && !(args.latencyBudgetMs > 0)) {
+    throw new UsageError(
+      `--latency-budget-ms: expected a positive number of ms; got ${args.latencyBudgetMs}`,
+      {
+        option: '--latency-budget-ms',
+      },
+    );
+  }
+  if (args.sparsity !== undefined && !(args.sparsity > 0 && args.sparsity < 1)) {
+    throw new UsageError(`--sparsity: expected a fraction in (0, 1); got ${args.sparsity}`, {
+      option: '--sparsity',
+    });
+  }
+  if (args.mapper === 'rule' && args.latencyBudgetMs !== undefined) {
+    throw new UsageError('--latency-budget-ms goes with --mapper search; the rule mapper takes --sparsity', {
+      option: '--latency-budget-ms',
+    });
+  }
+  if (!(Number.isInteger(args.threads) && args.threads >= 1)) {
+    throw new UsageError(`--threads: expected a whole number >= 1; got ${args.threads}`, {
+      option: '--threads',
+    });
+  }
+  const schemes = parseSchemes(args.schemes);
+  const blocks = parseBlocks(args.blocks);
+  const sparsities = parseSparsities(args.sparsities);
+  return {
+    lutPath: args.lut,
+    model: args.model,
+    mapper: args.mapper,
+    outPath: args.out,
+    threads: args.threads,
+    seed: args.seed,
+    tolerance: args.tolerance,
+    resolution: args.resolution,
+    ...(args.latencyBudgetMs === undefined ? {} : { latencyBudgetMs: args.latencyBudgetMs }),
+    ...(args.sparsity === undefined ? {} : { sparsity: args.sparsity }),
+    ...(schemes === undefined ? {} : { schemes }),
+    ...(blocks === undefined ? {} : { blocks }),
+    ...(sparsities === undefined ? {} : { sparsities }),
+    ...(args.evaluate === undefined ? {} : { evaluate: args.evaluate }),
+    ...(args.verifyOn === undefined ? {} : { verifyOn: args.verifyOn }),
+  };
+}
+
 export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapArgs> {
   return {
     command: 'map',
@@ -169,118 +209,17 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
           'search under 5 ms, verified',
         ) as unknown as Argv<MapArgs>,
     handler: async (args: ArgumentsCamelCase<MapArgs>) => {
-      if (args.latencyBudgetMs !== undefined && !(args.latencyBudgetMs > 0)) {
-        throw new UsageError(
-          `--latency-budget-ms: expected a positive number of ms; got ${args.latencyBudgetMs}`,
-          { option: '--latency-budget-ms' },
-        );
-      }
-      if (args.sparsity !== undefined && !(args.sparsity > 0 && args.sparsity < 1)) {
-        throw new UsageError(`--sparsity: expected a fraction in (0, 1); got ${args.sparsity}`, {
-          option: '--sparsity',
-        });
-      }
-      if (args.mapper === 'rule' && args.latencyBudgetMs !== undefined) {
-        throw new UsageError(
-          '--latency-budget-ms goes with --mapper search; the rule mapper takes --sparsity',
-          { option: '--latency-budget-ms' },
-        );
-      }
-      if (!(Number.isInteger(args.threads) && args.threads >= 1)) {
-        throw new UsageError(`--threads: expected a whole number >= 1; got ${args.threads}`, {
-          option: '--threads',
-        });
-      }
-      let lutText: string;
-      try {
-        lutText = await readFile(args.lut, 'utf8');
-      } catch (error) {
-        throw new UsageError(
-          `--lut: cannot read ${resolve(args.lut)} (${(error as Error).message}); expected a file written by \`prunelab fit\``,
-          { option: '--lut' },
-          { cause: error },
-        );
-      }
-      const lut = withCostModelErrors(() => parseLutText(lutText, args.lut));
-      const model = await loadModel(args.model, args.seed);
-      const schemes = parseSchemes(args.schemes);
-      const blocks = parseBlocks(args.blocks);
-      const sparsities = parseSparsities(args.sparsities);
-      const tolerance = {
-        conv3x3: args.tolerance,
-        conv1x1: args.tolerance,
-        fc: args.tolerance,
-        other: args.tolerance,
-      };
-      const result = withCostModelErrors(() =>
-        computeMapping({
-          lut,
-          modelName: model.name,
-          layers: model.layers,
-          mapper: args.mapper,
-          threads: args.threads,
-          seed: args.seed,
-          tolerance,
-          resolution: args.resolution,
+      const outcome = await runMap(
+        {
           progress: progressPrinter(context),
-          ...(args.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: args.latencyBudgetMs * 1e6 }),
-          ...(args.sparsity === undefined ? {} : { sparsity: args.sparsity }),
-          ...(schemes === undefined ? {} : { schemes }),
-          ...(blocks === undefined ? {} : { blocks }),
-          ...(sparsities === undefined ? {} : { sparsities }),
-        }),
+          note: (text) => context.output.err(text),
+          findDevice: async (selector) => selectDevices(await context.listDevices(), [selector])[0],
+          buildAgent: (abi) => context.buildAgent(abi),
+        },
+        mapRequestOf(args),
       );
-      const mappingContext = {
-        lutPath: args.lut,
-        lut,
-        model: { name: model.name, source: model.source, weightsFrom: model.weightsFrom },
-        skippedNodes: model.skipped,
-        createdAt: new Date().toISOString(),
-      };
-      const write = async (extra: Parameters<typeof mappingJson>[2]) => {
-        const json = mappingJson(result, mappingContext, extra);
-        await writeFile(args.out, `${JSON.stringify(json, null, 2)}\n`);
-        return json;
-      };
-      let json = await write({});
-      const extra: Parameters<typeof mappingJson>[2] = {};
-      if (args.evaluate !== undefined) {
-        const cachePath = join(dirname(resolve(args.out)), '.prunelab-evaluate-cache.json');
-        extra.evaluation = await evaluateMapping(
-          args.evaluate,
-          resolve(args.out),
-          result.choiceHash,
-          cachePath,
-        );
-      }
-      if (args.verifyOn !== undefined) {
-        const [device] = selectDevices(await context.listDevices(), [args.verifyOn]);
-        if (device === undefined)
-          throw new UsageError(`--verify-on: no device ${args.verifyOn}`, { option: '--verify-on' });
-        context.output.err(
-          `map: verifying ${result.layers.length} layers on ${device.identity.id} (one agent call)...\n`,
-        );
-        const build = await context.buildAgent(device.identity.abi);
-        extra.verification = await verifyOnDevice(device, build, result.layers, {
-          seed: args.seed,
-          threads: args.threads,
-          measurement: DEFAULT_MEASUREMENT,
-          timeoutMs: 30 * 60 * 1000,
-        });
-      }
-      if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
-      if (args.json) {
-        printJson(context.output, json);
-        return;
-      }
-      const text = [mappingText(result, mappingContext, args.out)];
-      if (extra.evaluation !== undefined) {
-        text.push(
-          `evaluated accuracy ${extra.evaluation.accuracy} by \`${extra.evaluation.command}\`${extra.evaluation.cached ? ' (cached)' : ''}`,
-        );
-      }
-      if (extra.verification !== undefined) text.push(verificationText(extra.verification));
-      context.output.out(`${text.join('\n')}\n`);
+      if (args.json) printJson(context.output, outcome.json);
+      else context.output.out(`${outcome.text}\n`);
     },
   };
 }

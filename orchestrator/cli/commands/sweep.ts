@@ -1,25 +1,19 @@
 /**
  * `prunelab sweep`: plan the sweep (embedded default, a --config file, flags on top), run it on the devices
- * into the store (an SQLite file or a PostgreSQL database), or continue an interrupted run with --resume.
+ * into the SQLite store, or continue an interrupted run with --resume. The handler checks the flags, calls
+ * `startSweep` (orchestrator/sweep/start-sweep.ts) and prints what it returns.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { DEFAULT_CONFIG, DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
-import { loadConfigFile } from '../../../config/read.ts';
-import { type DevicesConfig, type PrunelabConfig, storeTarget } from '../../../config/schema.ts';
-import { messageOf, UsageError } from '../../errors.ts';
-import type { Plan } from '../../plan/types.ts';
-import { loadReportAssets } from '../../report/assets.ts';
-import { defaultReportPath, generateReport } from '../../report/generate-report.ts';
-import { canonicalStoreText, parseStoreLocation, storeFolder } from '../../store/location.ts';
-import type { OpenedStore } from '../../store/open.ts';
-import { findRun, latestRun } from '../../store/runs.ts';
-import { SweepIncompleteError } from '../../sweep/errors.ts';
-import { planFromConfig } from '../../sweep/plan-tasks.ts';
-import { runSweep, type SweepSummary } from '../../sweep/run-sweep.ts';
-import type { Device } from '../../transport/port.ts';
+import { UsageError } from '../../errors.ts';
+import type { SweepSummary } from '../../sweep/run-sweep.ts';
+import {
+  incompleteError,
+  type StartSweepDeps,
+  type StartSweepRequest,
+  type SweepOutcome,
+  startSweep,
+} from '../../sweep/start-sweep.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 import { barProgress, formatDurationMs, plainProgress } from '../progress.ts';
 
@@ -38,65 +32,6 @@ function overridesFrom(args: SweepArgs): ConfigOverrides {
   const overrides: Record<string, unknown> = {};
   for (const { key } of OVERRIDE_FLAGS) if (args[key] !== undefined) overrides[key] = args[key];
   return overrides as ConfigOverrides;
-}
-
-/** Whether the --device filter (none: every device) takes this device. */
-export function admits(wanted: readonly string[] | undefined, device: Device): boolean {
-  return (
-    wanted === undefined ||
-    wanted.length === 0 ||
-    wanted.includes(device.identity.id) ||
-    wanted.includes(device.identity.kind)
-  );
-}
-
-/** `--device host|adb|appium`, `--device host:myhost` or `--device SERIAL` (an adb phone's id): by kind or by id. */
-export function selectDevices(all: readonly Device[], wanted: readonly string[] | undefined): Device[] {
-  if (wanted === undefined || wanted.length === 0) return [...all];
-  const chosen = all.filter((device) => admits(wanted, device));
-  const unknown = wanted.filter(
-    (name) => !all.some((d) => d.identity.id === name || d.identity.kind === name),
-  );
-  if (unknown.length > 0) {
-    const choices = all.map((device) => device.identity.id).join(', ');
-    throw new UsageError(
-      `--device: expected a device id (an adb serial for a phone) or kind from \`prunelab devices\` (${choices || 'no device found'}, or a kind: host, adb, appium); got ${unknown.map((name) => `'${name}'`).join(', ')}`,
-      { option: '--device' },
-    );
-  }
-  return chosen;
-}
-
-/** The devices section a resumed run was started with (its adb servers), or the defaults. */
-async function resumedDevicesConfig(
-  context: CliContext,
-  dbPath: string,
-  resume: string | undefined,
-): Promise<DevicesConfig | undefined> {
-  if (resume === undefined) return undefined;
-  const location = parseStoreLocation(dbPath);
-  if (location.kind === 'sqlite' && !existsSync(location.path)) return undefined;
-  const store = await context.openStore(dbPath);
-  try {
-    const run = resume === '' ? await latestRun(store.db) : await findRun(store.db, resume);
-    if (run === undefined) return undefined;
-    return (JSON.parse(run.config_json) as Partial<PrunelabConfig>).devices;
-  } finally {
-    await store.close();
-  }
-}
-
-function planSummary(plan: Plan) {
-  const reasons = new Map<string, number>();
-  for (const dropped of plan.dropped) reasons.set(dropped.reason, (reasons.get(dropped.reason) ?? 0) + 1);
-  return {
-    cases: plan.cases.length,
-    batches: plan.batches.length,
-    dropped: plan.dropped.length,
-    droppedReasons: Object.fromEntries(reasons),
-    estimatedMs: plan.estimatedMs,
-    estimateBasis: plan.estimateBasis,
-  };
 }
 
 function exportHint(summary: Pick<SweepSummary, 'dbPath' | 'runId'>): string {
@@ -119,33 +54,82 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
   context.output.out(`${lines.join('\n')}\n`);
 }
 
-/**
- * The report of the run, beside an SQLite database (in the working directory for PostgreSQL). A report that
- * cannot be written costs the sweep nothing: the measurements are stored, so it is a note, and
- * `prunelab report` can try again.
- */
-async function endOfSweepReport(
-  context: CliContext,
-  store: OpenedStore,
-  runId: string,
-): Promise<string | undefined> {
-  try {
-    const summary = await generateReport(
-      { db: store.db, dbPath: store.path, assets: loadReportAssets },
-      {
-        runId,
-        lutPaths: [],
-        mappingPaths: [],
-        outPath: join(storeFolder(parseStoreLocation(store.path)), defaultReportPath(runId)),
-      },
+/** The flags, checked: --resume takes the stored configuration, so nothing that shapes a sweep goes with it. */
+function sweepRequestOf(args: SweepArgs): StartSweepRequest {
+  if (args.resume !== undefined) {
+    const shaping = OVERRIDE_FLAGS.filter((flag) => flag.key !== 'db' && args[flag.key] !== undefined).map(
+      (flag) => flag.flag,
     );
-    return summary.outPath;
-  } catch (error) {
-    context.output.err(
-      `note: no HTML report for run ${runId}: ${messageOf(error)}. Try \`prunelab report --db ${store.path} --run ${runId}\`.\n`,
-    );
-    return undefined;
+    if (args.config !== undefined) shaping.unshift('--config');
+    if (shaping.length > 0 || args.dryRun) {
+      throw new UsageError(
+        `--resume continues a run with the configuration stored with it; expected no ${[...shaping, ...(args.dryRun ? ['--dry-run'] : [])].join(', ')} alongside it. Start a new run to change the sweep.`,
+        { option: '--resume' },
+      );
+    }
   }
+  return {
+    overrides: overridesFrom(args),
+    dryRun: args.dryRun,
+    report: args.report,
+    ...(args.config === undefined ? {} : { configPath: args.config }),
+    ...(args.resume === undefined ? {} : { resume: args.resume }),
+    ...(args.device === undefined ? {} : { deviceFilter: args.device }),
+  };
+}
+
+/** The real adapters, and the session a run reports to: progress on stderr, Ctrl-C to stop. */
+function sweepDeps(context: CliContext): StartSweepDeps {
+  return {
+    openStore: (path) => context.openStore(path),
+    listDevices: context.listDevices,
+    buildAgent: (abi) => context.buildAgent(abi),
+    gitRevision: context.gitRevision,
+    hostName: context.hostName,
+    note: (text) => context.output.err(text),
+    openSession: () => {
+      const stop = new AbortController();
+      const hardStop = new AbortController();
+      const progress = context.output.stderrIsTty
+        ? barProgress(context.output.stderr)
+        : plainProgress((text) => context.output.err(text));
+      const release = context.onInterrupt(() => {
+        if (!stop.signal.aborted) {
+          context.output.err('\nStopping after the current case (Ctrl-C again to stop now)...\n');
+          stop.abort();
+        } else hardStop.abort();
+      });
+      return {
+        emit: progress.onEvent,
+        stop: stop.signal,
+        hardStop: hardStop.signal,
+        close: () => {
+          progress.stop();
+          release();
+        },
+      };
+    },
+  };
+}
+
+function printDryRun(
+  context: CliContext,
+  { plan, deviceIds, dbPath }: Extract<SweepOutcome, { kind: 'dry-run' }>,
+  json: boolean,
+): void {
+  if (json) {
+    printJson(context.output, { dryRun: true, ...plan, devices: deviceIds, db: dbPath });
+    return;
+  }
+  const dropped = Object.entries(plan.droppedReasons).map(([reason, count]) => `    ${count} x ${reason}`);
+  const lines = [
+    `Plan: ${plan.cases} cases in ${plan.batches} agent calls per device, on ${deviceIds.join(', ')}`,
+    `Estimate: ${formatDurationMs(plan.estimatedMs)} per device (${plan.estimateBasis})`,
+    `Dropped: ${plan.dropped} cases that cannot exist${dropped.length > 0 ? ':' : ''}`,
+    ...dropped,
+    `Would store into ${dbPath}`,
+  ];
+  context.output.out(`${lines.join('\n')}\n`);
 }
 
 export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, SweepArgs> {
@@ -198,115 +182,19 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
         ) as unknown as Argv<SweepArgs>;
     },
     handler: async (args: ArgumentsCamelCase<SweepArgs>) => {
-      const overrides = overridesFrom(args);
-      if (args.resume !== undefined) {
-        const shaping = OVERRIDE_FLAGS.filter(
-          (flag) => flag.key !== 'db' && args[flag.key] !== undefined,
-        ).map((flag) => flag.flag);
-        if (args.config !== undefined) shaping.unshift('--config');
-        if (shaping.length > 0 || args.dryRun) {
-          throw new UsageError(
-            `--resume continues a run with the configuration stored with it; expected no ${[...shaping, ...(args.dryRun ? ['--dry-run'] : [])].join(', ')} alongside it. Start a new run to change the sweep.`,
-            { option: '--resume' },
-          );
-        }
-      }
-      const config: PrunelabConfig | undefined =
-        args.resume === undefined ? await loadConfigFile(args.config, overrides) : undefined;
-      // --db, else the config's store (store.url before store.path), else the default file.
-      const dbPath = canonicalStoreText(
-        (overrides.db as string | undefined) ??
-          (config === undefined ? DEFAULT_STORE_PATH : storeTarget(config.store)),
-      );
-      const devicesConfig = config?.devices ?? (await resumedDevicesConfig(context, dbPath, args.resume));
-      const devices = selectDevices(await context.listDevices(devicesConfig), args.device);
-
-      if (config !== undefined && args.dryRun) {
-        const plan = planSummary(planFromConfig(config));
-        const deviceIds = devices.map((device) => device.identity.id);
-        if (args.json) printJson(context.output, { dryRun: true, ...plan, devices: deviceIds, db: dbPath });
-        else {
-          const dropped = Object.entries(plan.droppedReasons).map(
-            ([reason, count]) => `    ${count} x ${reason}`,
-          );
-          const lines = [
-            `Plan: ${plan.cases} cases in ${plan.batches} agent calls per device, on ${deviceIds.join(', ')}`,
-            `Estimate: ${formatDurationMs(plan.estimatedMs)} per device (${plan.estimateBasis})`,
-            `Dropped: ${plan.dropped} cases that cannot exist${dropped.length > 0 ? ':' : ''}`,
-            ...dropped,
-            `Would store into ${dbPath}`,
-          ];
-          context.output.out(`${lines.join('\n')}\n`);
-        }
+      const outcome = await startSweep(sweepDeps(context), sweepRequestOf(args));
+      if (outcome.kind === 'dry-run') {
+        printDryRun(context, outcome, args.json);
         return;
       }
-
-      const stop = new AbortController();
-      const hardStop = new AbortController();
-      const progress = context.output.stderrIsTty
-        ? barProgress(context.output.stderr)
-        : plainProgress((text) => context.output.err(text));
-      const release = context.onInterrupt(() => {
-        if (!stop.signal.aborted) {
-          context.output.err('\nStopping after the current case (Ctrl-C again to stop now)...\n');
-          stop.abort();
-        } else hardStop.abort();
-      });
-      const store = await context.openStore(dbPath);
-      let summary: SweepSummary;
-      let reportPath: string | undefined;
-      try {
-        summary = await runSweep(
-          {
-            db: store.db,
-            dbPath: store.path,
-            devices,
-            buildAgent: (abi) => context.buildAgent(abi),
-            gitRevision: context.gitRevision,
-            hostName: context.hostName,
-            emit: progress.onEvent,
-            stop: stop.signal,
-            hardStop: hardStop.signal,
-            // Phones that connect during the run join it when --device admits them (notes were printed above).
-            discover: async () =>
-              (await context.listDevices(devicesConfig, { quiet: true })).filter((device) =>
-                admits(args.device, device),
-              ),
-            discoverEveryMs: devicesConfig?.adb.pollMs ?? DEFAULT_CONFIG.devices.adb.pollMs,
-          },
-          config === undefined
-            ? {
-                kind: 'resume',
-                ...(args.resume === '' || args.resume === undefined ? {} : { runId: args.resume }),
-              }
-            : { kind: 'new', config },
-        );
-        if (args.report) reportPath = await endOfSweepReport(context, store, summary.runId);
-      } finally {
-        progress.stop();
-        release();
-        await store.close();
-      }
+      const { summary, reportPath } = outcome;
       if (args.json)
         printJson(context.output, { ...summary, export: exportHint(summary), report: reportPath ?? null });
       else {
         printSummary(context, summary);
         if (reportPath !== undefined) context.output.out(`Report:  ${reportPath}\n`);
       }
-      if (summary.status !== 'done') {
-        const pending = summary.counts.pending + summary.counts.running + summary.counts.skipped;
-        throw new SweepIncompleteError(
-          summary.status === 'interrupted'
-            ? `run ${summary.runId} interrupted with ${pending} cases pending or skipped; continue with \`prunelab sweep --db ${summary.dbPath} --resume ${summary.runId}\``
-            : `run ${summary.runId} stopped: ${summary.devices
-                .map((d) => d.stoppedReason)
-                .filter(Boolean)
-                .join(
-                  '; ',
-                )}. Fix the device, then \`prunelab sweep --db ${summary.dbPath} --resume ${summary.runId}\``,
-          { runId: summary.runId, dbPath: summary.dbPath, pending, failed: summary.counts.failed },
-        );
-      }
+      if (summary.status !== 'done') throw incompleteError(summary);
     },
   };
 }

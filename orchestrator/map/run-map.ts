@@ -1,0 +1,152 @@
+/**
+ * The map use case: read (the LUT file, the model) -> compute (compute.ts, pure) -> write (mapping.json),
+ * then optionally evaluate the written mapping with the user's command and verify it on a device, and write
+ * the file again with what they found. The CLI parses the flags into a `MapRequest` and prints the outcome.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_MEASUREMENT } from '../../config/defaults.ts';
+import type { Scheme } from '../../config/vocabulary.ts';
+import type { MapperEvent } from '../../cost-model/mappers/types.ts';
+import type { Lut } from '../../cost-model/types.ts';
+import { parseLutText } from '../../cost-model/validate.ts';
+import type { AgentBuild } from '../build/agent-build.ts';
+import { UsageError } from '../errors.ts';
+import { withCostModelErrors } from '../fit/errors.ts';
+import { loadModel } from '../models/load-model.ts';
+import type { Device } from '../transport/port.ts';
+import { computeMapping, type MapResult } from './compute.ts';
+import { evaluateMapping } from './evaluate.ts';
+import { type MappingContext, mappingJson, mappingText, verificationText } from './mapping-file.ts';
+import { verifyOnDevice } from './verify.ts';
+
+export interface MapRequest {
+  readonly lutPath: string;
+  /** A built-in model name or an .onnx file. */
+  readonly model: string;
+  readonly mapper: 'rule' | 'search';
+  readonly latencyBudgetMs?: number;
+  readonly sparsity?: number;
+  readonly outPath: string;
+  readonly threads: number;
+  readonly seed: number;
+  readonly schemes?: readonly Scheme[];
+  readonly blocks?: readonly string[];
+  readonly sparsities?: readonly number[];
+  /** Rule mapper: latency tolerance from the fastest option, for every layer kind. */
+  readonly tolerance: number;
+  /** Search mapper: steps of the exact knapsack DP. */
+  readonly resolution: number;
+  /** Command that gets the mapping file and prints {"accuracy": x} (--evaluate). */
+  readonly evaluate?: string;
+  /** Device id or kind to run the mapped layers on (--verify-on). */
+  readonly verifyOn?: string;
+}
+
+export interface MapDeps {
+  readonly progress: (event: MapperEvent) => void;
+  /** Progress lines for people (stderr). */
+  readonly note: (text: string) => void;
+  /** The device `--verify-on` names (undefined: none). */
+  readonly findDevice: (selector: string) => Promise<Device | undefined>;
+  readonly buildAgent: (abi: string) => Promise<AgentBuild>;
+}
+
+type MappingExtra = NonNullable<Parameters<typeof mappingJson>[2]>;
+
+export interface MapOutcome {
+  /** What was written to `outPath` last. */
+  readonly json: ReturnType<typeof mappingJson>;
+  /** The mapping for people, with the evaluation and verification when there were any. */
+  readonly text: string;
+}
+
+async function readLut(lutPath: string): Promise<Lut> {
+  let lutText: string;
+  try {
+    lutText = await readFile(lutPath, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `--lut: cannot read ${resolve(lutPath)} (${(error as Error).message}); expected a file written by \`prunelab fit\``,
+      { option: '--lut' },
+      { cause: error },
+    );
+  }
+  return withCostModelErrors(() => parseLutText(lutText, lutPath));
+}
+
+/** --evaluate and --verify-on, on the mapping already written. */
+async function checkMapping(deps: MapDeps, request: MapRequest, result: MapResult): Promise<MappingExtra> {
+  const extra: MappingExtra = {};
+  if (request.evaluate !== undefined) {
+    const cachePath = join(dirname(resolve(request.outPath)), '.prunelab-evaluate-cache.json');
+    extra.evaluation = await evaluateMapping(
+      request.evaluate,
+      resolve(request.outPath),
+      result.choiceHash,
+      cachePath,
+    );
+  }
+  if (request.verifyOn !== undefined) {
+    const device = await deps.findDevice(request.verifyOn);
+    if (device === undefined)
+      throw new UsageError(`--verify-on: no device ${request.verifyOn}`, { option: '--verify-on' });
+    deps.note(`map: verifying ${result.layers.length} layers on ${device.identity.id} (one agent call)...\n`);
+    const build = await deps.buildAgent(device.identity.abi);
+    extra.verification = await verifyOnDevice(device, build, result.layers, {
+      seed: request.seed,
+      threads: request.threads,
+      measurement: DEFAULT_MEASUREMENT,
+      timeoutMs: 30 * 60 * 1000,
+    });
+  }
+  return extra;
+}
+
+export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOutcome> {
+  const lut = await readLut(request.lutPath);
+  const model = await loadModel(request.model, request.seed);
+  const { tolerance } = request;
+  const result = withCostModelErrors(() =>
+    computeMapping({
+      lut,
+      modelName: model.name,
+      layers: model.layers,
+      mapper: request.mapper,
+      threads: request.threads,
+      seed: request.seed,
+      tolerance: { conv3x3: tolerance, conv1x1: tolerance, fc: tolerance, other: tolerance },
+      resolution: request.resolution,
+      progress: deps.progress,
+      ...(request.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: request.latencyBudgetMs * 1e6 }),
+      ...(request.sparsity === undefined ? {} : { sparsity: request.sparsity }),
+      ...(request.schemes === undefined ? {} : { schemes: request.schemes }),
+      ...(request.blocks === undefined ? {} : { blocks: request.blocks }),
+      ...(request.sparsities === undefined ? {} : { sparsities: request.sparsities }),
+    }),
+  );
+  const mappingContext: MappingContext = {
+    lutPath: request.lutPath,
+    lut,
+    model: { name: model.name, source: model.source, weightsFrom: model.weightsFrom },
+    skippedNodes: model.skipped,
+    createdAt: new Date().toISOString(),
+  };
+  const write = async (extra: MappingExtra) => {
+    const json = mappingJson(result, mappingContext, extra);
+    await writeFile(request.outPath, `${JSON.stringify(json, null, 2)}\n`);
+    return json;
+  };
+  // Written before the checks, so the evaluation command reads the mapping it judges.
+  let json = await write({});
+  const extra = await checkMapping(deps, request, result);
+  if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
+  const text = [mappingText(result, mappingContext, request.outPath)];
+  if (extra.evaluation !== undefined) {
+    text.push(
+      `evaluated accuracy ${extra.evaluation.accuracy} by \`${extra.evaluation.command}\`${extra.evaluation.cached ? ' (cached)' : ''}`,
+    );
+  }
+  if (extra.verification !== undefined) text.push(verificationText(extra.verification));
+  return { json, text: text.join('\n') };
+}
