@@ -1,5 +1,5 @@
 /**
- * The agent's JSON-lines protocol (DESIGN.md, "The agent protocol"), declared once as types.
+ * The agent's JSON-lines protocol (device-agent/README.md, plan and result lines), declared once as types.
  * Fields may be added, never renamed: both the C agent and the orchestrator read these names.
  */
 import type { Op, Scheme } from './vocabulary.ts';

@@ -6,16 +6,16 @@ import type {
   AdbDevicesConfig,
   AppiumDeviceConfig,
   LabConfig,
+  MeasurementPolicy,
   NightlyConfig,
   PrunelabConfig,
   SchedulerConfig,
   SweepConfig,
-} from './schema.ts';
-import type { MeasurementPolicy } from './types.ts';
+} from './types.ts';
 import { SCHEMES } from './vocabulary.ts';
 
 /**
- * DESIGN.md anchors: 2 warm-up runs, then at least 10 repetitions AND 100 ms (TFLite's benchmark_model
+ * Lab anchors (README.md, "How a case is measured"): 2 warm-up runs, then at least 10 repetitions AND 100 ms (TFLite's benchmark_model
  * makes 50 runs and 1 s per whole model; one layer is far shorter and a sweep times hundreds of cases).
  * maxTimeMs caps a case whose layer is slower than expected (a throttled phone, a naive kernel) at 1 s,
  * warm-up included (the agent's own default is 10 s), so one case cannot stall a batch and the ~400 cases
@@ -34,7 +34,7 @@ export const DEFAULT_MEASUREMENT: MeasurementPolicy = {
  * The embedded default sweep: every scheme over the ResNet-18 CIFAR-10 layers (12 distinct shapes),
  * single thread, three sparsities and four block sizes.
  * Blocks: 4x1 and 8x1 are the column blocks (4 or 8 filters sharing one list of kept columns) that gave
- * the best sparse speedups on this kind of CPU (shared/notes/kernels.md); 4x4 and 8x4 are the square-ish
+ * the best sparse speedups on this kind of CPU (device-agent/bench/README.md); 4x4 and 8x4 are the square-ish
  * blocks of the paper's block-based scheme. All divide the 64-512 filters and the cin*k*k columns of
  * every ResNet-18 conv except the 3-channel stem (x4 blocks dropped there) and the 10-output FC (4- and
  * 8-row blocks dropped there); the planner lists those drops with their reasons.
@@ -59,7 +59,7 @@ export const DEFAULT_SWEEP: SweepConfig = {
   batch: { maxCases: 100, targetMs: 20_000 },
 };
 
-/** FAI-PEP anchors (DESIGN.md): 3 retries, 300 s timeouts; a device is given up after a few misses. */
+/** FAI-PEP anchors (README.md): 3 retries, 300 s timeouts; a device is given up after a few misses. */
 export const DEFAULT_SCHEDULER: SchedulerConfig = {
   retries: 3,
   maxConsecutiveFailures: 5,
@@ -79,7 +79,7 @@ export const DEFAULT_ADB: AdbDevicesConfig = {
 };
 
 /**
- * Tradefed's thermal gate (DESIGN.md anchors): wait for <= 30 °C, poll every 30 s, give up waiting after
+ * Tradefed's thermal gate (README.md's anchors): wait for <= 30 °C, poll every 30 s, give up waiting after
  * 20 min. A batch ending above 45 °C (where phones commonly start throttling) or with its pinned CPUs more
  * than 10% slower than at its start is flagged and measured once more.
  */

@@ -1,6 +1,6 @@
 /**
  * Pure arithmetic on layer shapes: output size, MACs, the GEMM view, and a canonical text key.
- * GEMM view (DESIGN.md, device-agent/src/layer.h): a conv weight is `cout` rows x `cin*k*k` columns;
+ * GEMM view (README.md, device-agent/src/spec.h): a conv weight is `cout` rows x `cin*k*k` columns;
  * FC is `out` x `in` (k = 1); depthwise has one k x k kernel per channel.
  */
 import type { LayerShape } from './types.ts';

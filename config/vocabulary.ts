@@ -6,7 +6,7 @@
 export const OPS = ['conv', 'dwconv', 'fc', 'idle'] as const;
 export type Op = (typeof OPS)[number];
 
-/** Pruning schemes, from least to most regular (see DESIGN.md, "Pruning schemes"). */
+/** Pruning schemes, from least to most regular (README.md, "Pruning schemes"). */
 export const SCHEMES = [
   'unstructured',
   'pattern',

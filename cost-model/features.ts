@@ -55,7 +55,7 @@ export function l1MissShare(sliceBytes: number, l1Bytes: number): number {
 const BYTES_PER_VALUE = 4;
 
 /**
- * Kept weights that share one stored index (DESIGN.md, "Pruning schemes"): a CSR nonzero has its own;
+ * Kept weights that share one stored index (README.md, "Pruning schemes"): a CSR nonzero has its own;
  * a bcr block keeps whole columns of `br` rows under one index; block-punched keeps one kernel position
  * across `br x bc` weights; a pattern kernel keeps 4 taps under one pattern id. The dense-GEMM schemes
  * (dense, filter, channel) store no index: 0.

@@ -2,7 +2,7 @@
  * The CLI as a user meets it (the real entry point and adapters, in this process with captured output; the
  * SIGKILL test drives it as a child process): help with examples, --json output, and the
  * messages and exit codes for bad input (2) — unknown scheme, malformed block, a block that divides no
- * layer, malformed YAML, a database from a newer schema, an unknown run.
+ * layer, malformed YAML, a database from a newer schema, an unknown run, a virtual phone option.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -148,4 +148,16 @@ test('devices and doctor print JSON with --json', async () => {
   assert.equal(doctor.exitCode, report.ok ? 0 : 1);
   assert.ok(report.tools.some((tool) => tool.name === 'cc' && tool.present));
   assert.ok(report.tools.some((tool) => tool.name === 'android-ndk'));
+});
+
+test('a virtual phone option that cannot describe a phone is bad input (exit 2), not an unexpected error', async () => {
+  const result = await prunelab('virtual-phone', '--model', 'a;b', '--abi', 'x86_64', '--port', '0');
+  assert.equal(result.exitCode, 2);
+  assert.match(result.stderr, /^prunelab: virtual phone option model \(--model\): expected .*got "a;b"/);
+  assert.doesNotMatch(result.stderr, /unexpected|\n\s+at /, 'a named input error prints no stack trace');
+  const json = await prunelab('virtual-phone', '--json', '--model', 'a;b', '--abi', 'x86_64', '--port', '0');
+  assert.equal(json.exitCode, 2);
+  const parsed = JSON.parse(json.stdout) as { error: { name: string; data: { option: string } } };
+  assert.equal(parsed.error.name, 'PhoneOptionError');
+  assert.equal(parsed.error.data.option, 'model');
 });

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real. Run as root, or as a user who may sudo: it escalates only
-# for the steps that need it.
+# Debian packages the test suite drives for real. Run it as root or as a user who may sudo: it installs what is
+# missing, and calls sudo only when not root (a root-only machine or container has no sudo).
 #   gcc-aarch64-linux-gnu  cross compiler for the arm64 agent (static)
 #   qemu-user-static       runs that arm64 agent on an x86_64 host
 #   libopenblas-dev        the dense baseline of `npm run bench:kernels` (benchmark only)
 #   adb                    the real adb server the virtual phones connect to (ADB transport tests)
 #   bubblewrap             the virtual phone's sandbox (/data/local/tmp, /sys, /system)
 #   chromium               headless browser that opens the HTML reports in the report tests
-#   postgresql             the shared store of a lab bigger than one host (store and worker tests)
+#   postgresql             the shared store of a lab bigger than one host (the store tests)
 # Then it starts the PostgreSQL cluster (no systemd in containers: pg_ctlcluster) and creates the test role
 # `prunelab` (password `prunelab`, may create databases) that the default PRUNELAB_TEST_PG_URL names.
 # Every step is skipped when already done, so it is safe to run again.
@@ -21,7 +21,8 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # sudo resets the environment, so the frontend is set inside it.
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # PostgreSQL: start the newest cluster (the version is its folder under /etc/postgresql) when it is down.

@@ -45,7 +45,9 @@ if (!unitOnly) {
     console.error('The test suite drives these tools for real and they are missing:');
     for (const tool of missing)
       console.error(`  ${tool.command}: apt-get install ${tool.debianPackage}  (${tool.why})`);
-    console.error('Install them all with: sudo bash test/install-system-packages.sh');
+    console.error(
+      'Install them all with: bash test/install-system-packages.sh (it calls sudo itself when not root)',
+    );
     process.exit(1);
   }
 }

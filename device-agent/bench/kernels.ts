@@ -201,8 +201,8 @@ function runOpenblas(
   shapes: readonly string[],
   opts: Options,
 ): { core: string; medians: Map<string, number> } {
-  // A fair baseline: OpenBLAS picks its own kernel for this CPU (these variables may be set machine-wide,
-  // shared/notes/kernels.md), on one thread like the agent's single-thread figures.
+  // A fair baseline: OpenBLAS picks its own kernel for this CPU (these variables pin a kernel when set
+  // machine-wide), on one thread like the agent's single-thread figures.
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;

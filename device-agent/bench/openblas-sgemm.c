@@ -11,7 +11,8 @@
  *
  * Usage: openblas-sgemm [--min-reps N] [--min-time-ms T] MxKxN...
  * The caller sets OPENBLAS_NUM_THREADS=1 and unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks
- * its own kernel for this CPU (shared/notes/kernels.md); openblas_get_corename() says which one ran.
+ * its own kernel for this CPU (either variable pins a kernel when set machine-wide);
+ * openblas_get_corename() says which one ran.
  * Prototypes are declared here rather than through cblas.h, whose include path differs between distros.
  */
 #include <stdio.h>

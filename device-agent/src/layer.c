@@ -82,33 +82,6 @@ struct pl_layer {
   float *fc_x, *fc_y;
 };
 
-static const char *const scheme_names[] = {"dense", "unstructured", "filter", "channel", "pattern", "bcr", "block-punched"};
-static const char *const op_names[] = {"conv", "dwconv", "fc", "idle"};
-#define NSCHEMES (int)(sizeof scheme_names / sizeof *scheme_names)
-#define NOPS (int)(sizeof op_names / sizeof *op_names)
-
-const char *pl_scheme_name(pl_scheme s) { return (int)s >= 0 && (int)s < NSCHEMES ? scheme_names[s] : "unknown"; }
-
-int pl_scheme_parse(const char *name, pl_scheme *out) {
-  for (int i = 0; i < NSCHEMES; i++)
-    if (strcmp(name, scheme_names[i]) == 0) {
-      *out = (pl_scheme)i;
-      return 0;
-    }
-  return -1;
-}
-
-const char *pl_op_name(pl_op op) { return (int)op >= 0 && (int)op < NOPS ? op_names[op] : "unknown"; }
-
-int pl_op_parse(const char *name, pl_op *out) {
-  for (int i = 0; i < NOPS; i++)
-    if (strcmp(name, op_names[i]) == 0) {
-      *out = (pl_op)i;
-      return 0;
-    }
-  return -1;
-}
-
 static double now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -384,7 +357,7 @@ static int prepare_conv(pl_layer *l, char *err, size_t errlen) {
 
 static int prepare_conv_engine(pl_layer *l, char *err, size_t errlen) {
   const pl_layer_spec *s = &l->spec;
-  const char *scheme = pl_scheme_name(s->scheme);
+  const char *scheme = spec_scheme_name(s->scheme);
   if (s->op == PL_OP_DWCONV) {
     if (build_rgs(l, 1, err, errlen)) return -1;
     l->engine = ENGINE_RGS;
@@ -492,7 +465,7 @@ static int prepare_fc_engine(pl_layer *l, char *err, size_t errlen) {
     l->fc = fc_plan_create(sub, l->nfc_rows, l->nfc_cols, 16, 1, s->threads, err, errlen);
     free(sub);
     if (!l->fc) return -1;
-    snprintf(l->kernel, sizeof l->kernel, "fc-%s-dense-rows%d", pl_scheme_name(s->scheme), fc_plan_rows_per_kernel(l->fc));
+    snprintf(l->kernel, sizeof l->kernel, "fc-%s-dense-rows%d", spec_scheme_name(s->scheme), fc_plan_rows_per_kernel(l->fc));
     return 0;
   }
   default: {
@@ -503,11 +476,11 @@ static int prepare_fc_engine(pl_layer *l, char *err, size_t errlen) {
     if (s->scheme == PL_SCHEME_UNSTRUCTURED)
       snprintf(l->kernel, sizeof l->kernel, "fc-unstructured-csr");
     else
-      snprintf(l->kernel, sizeof l->kernel, "fc-%s-rows%d", pl_scheme_name(s->scheme), fc_plan_rows_per_kernel(l->fc));
+      snprintf(l->kernel, sizeof l->kernel, "fc-%s-rows%d", spec_scheme_name(s->scheme), fc_plan_rows_per_kernel(l->fc));
     return 0;
   }
   }
-  snprintf(err, errlen, "out of memory preparing fc %s", pl_scheme_name(s->scheme));
+  snprintf(err, errlen, "out of memory preparing fc %s", spec_scheme_name(s->scheme));
   return -1;
 }
 

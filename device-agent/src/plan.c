@@ -211,7 +211,7 @@ static int read_fc_geometry(plan_reader *r, pl_layer_spec *s) {
 static int read_pruning(plan_reader *r, pl_case *c, pl_layer_spec *s) {
   const char *scheme;
   if (read_string(r, "scheme", 1, &scheme)) return -1;
-  if (pl_scheme_parse(scheme, &s->scheme) != 0) {
+  if (spec_scheme_parse(scheme, &s->scheme) != 0) {
     snprintf(r->err, r->errlen,
              "unknown scheme \"%.40s\" (expected dense, unstructured, filter, channel, pattern, bcr or block-punched)", scheme);
     return -1;
@@ -236,7 +236,7 @@ static int read_pruning(plan_reader *r, pl_case *c, pl_layer_spec *s) {
     snprintf(r->err, r->errlen, "scheme %s needs field \"block\" (BRxBC, e.g. \"8x4\")", scheme);
     return -1;
   }
-  /* layer.h: br/bc are 0 for schemes without blocks; the block text is still echoed in the result. */
+  /* spec.h: br/bc are 0 for schemes without blocks; the block text is still echoed in the result. */
   s->br = blocky ? br : 0;
   s->bc = blocky ? bc : 0;
   return 0;
@@ -252,7 +252,7 @@ int plan_from_json(const json_value *root, int line, pl_case *out, char *err, si
   plan_reader r = {.root = root, .err = err, .errlen = errlen, .needs = "every plan line needs id and op"};
   const char *op;
   if (read_string(&r, "op", 1, &op)) return -1;
-  if (pl_op_parse(op, &out->op) != 0) {
+  if (spec_op_parse(op, &out->op) != 0) {
     snprintf(err, errlen, "unknown op \"%.40s\" (expected conv, dwconv, fc or idle)", op);
     return -1;
   }

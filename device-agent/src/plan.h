@@ -1,7 +1,7 @@
 /*
  * plan.h: one plan line (a parsed JSON object) -> one validated case. Pure: no I/O, no clock.
  *
- * Field names are the protocol's (DESIGN.md "The agent protocol", config/agent-protocol.ts). Unknown fields
+ * Field names are the protocol's (device-agent/README.md, config/agent-protocol.ts). Unknown fields
  * are ignored, because the protocol lets the orchestrator add fields over time; every known field is checked
  * for type and range, and a bad one names the field, what was expected and what was found.
  */
@@ -11,13 +11,13 @@
 #include <stddef.h>
 
 #include "json.h"
-#include "layer.h"
+#include "spec.h"
 #include "options.h"
 
 #define PL_ID_MAX 256
 #define PL_BLOCK_TEXT_MAX 32
 #define PL_MAX_THREADS 256
-/* Seed used when a plan line has none (DESIGN.md's example line uses 1). */
+/* Seed used when a plan line has none (device-agent/README.md: the default is 1). */
 #define PL_DEFAULT_SEED 1
 /* Longest single sleep of the idle op: longer is surely a unit mistake (durationUs, not ms). */
 #define PL_MAX_IDLE_US 60000000L

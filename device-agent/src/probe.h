@@ -1,8 +1,8 @@
 /*
  * probe.h: a short fixed workload timed before and after each case, so the host can tell a case measured
  * while something else shared the CPU core (on a VM, another guest's vCPU on the SMT sibling; on a phone,
- * a background app on the same core) from a case that is really that slow (DESIGN.md, "The measurement
- * protocol"). The work never changes, so on one CPU its time only moves when the core's throughput does.
+ * a background app on the same core) from a case that is really that slow (README.md, "How a case
+ * is measured"). The work never changes, so on one CPU its time only moves when the core's throughput does.
  */
 #ifndef PL_PROBE_H
 #define PL_PROBE_H

@@ -25,7 +25,7 @@ const uint16_t prune_patterns[PRUNE_NPATTERNS] = {
 static int spec_k(const pl_layer_spec *s) { return s->op == PL_OP_FC ? 1 : s->k; }
 
 int prune_validate(const pl_layer_spec *spec, char *err, size_t errlen) {
-  const char *scheme = pl_scheme_name(spec->scheme);
+  const char *scheme = spec_scheme_name(spec->scheme);
   if (!(spec->sparsity >= 0.0 && spec->sparsity < 1.0)) {
     snprintf(err, errlen, "sparsity must be in [0, 1), got %g", spec->sparsity);
     return -1;
@@ -41,7 +41,7 @@ int prune_validate(const pl_layer_spec *spec, char *err, size_t errlen) {
   int k = spec_k(spec);
   if (spec->scheme == PL_SCHEME_PATTERN) {
     if (spec->op != PL_OP_CONV || k != 3) {
-      snprintf(err, errlen, "pattern needs a 3x3 conv, got %s with k=%d", pl_op_name(spec->op), k);
+      snprintf(err, errlen, "pattern needs a 3x3 conv, got %s with k=%d", spec_op_name(spec->op), k);
       return -1;
     }
     if (1.0 - spec->sparsity > PATTERN_DENSITY + 1e-9) {
@@ -315,7 +315,7 @@ int prune_mask(const pl_layer_spec *spec, int rows, int cols, const float *w, ui
   prune_unit *u = NULL;
   if (spec->scheme != PL_SCHEME_DENSE) {
     u = malloc(sizeof *u * (size_t)(total > 0 ? total : 1));
-    if (!u) return oom(err, errlen, pl_scheme_name(spec->scheme));
+    if (!u) return oom(err, errlen, spec_scheme_name(spec->scheme));
   }
   switch (spec->scheme) {
   case PL_SCHEME_DENSE: break;

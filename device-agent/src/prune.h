@@ -1,5 +1,5 @@
 /*
- * prune: magnitude pruning masks for every scheme, over the GEMM view of the weights (layer.h):
+ * prune: magnitude pruning masks for every scheme, over the GEMM view of the weights (spec.h):
  * a matrix of `rows` (= cout) by `cols` (= cin*k*k; k*k for dwconv, in for fc), column = (ci*k + ky)*k + kx.
  *
  * Every mask removes the units of its scheme with the smallest sum of squared weights, smallest first,
@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "layer.h"
+#include "spec.h"
 
 #define PRUNE_NPATTERNS 8
 /* Tap masks over a 3x3 kernel, bit (ky*3 + kx). */

@@ -5,7 +5,7 @@
 #ifndef PL_REFERENCE_H
 #define PL_REFERENCE_H
 
-#include "layer.h"
+#include "spec.h"
 
 /* Output spatial size of a conv/dwconv (1 for fc). */
 int reference_out_dim(int in, int k, int stride, int pad);

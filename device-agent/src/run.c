@@ -234,8 +234,8 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_field_string(w, "id", c->id);
   json_field_int(w, "line", c->line);
   json_field_string(w, "status", "ok");
-  json_field_string(w, "op", pl_op_name(c->op));
-  json_field_string(w, "scheme", idle ? NULL : pl_scheme_name(c->spec.scheme));
+  json_field_string(w, "op", spec_op_name(c->op));
+  json_field_string(w, "scheme", idle ? NULL : spec_scheme_name(c->spec.scheme));
   json_field_string(w, "block", c->block[0] ? c->block : NULL);
   json_field_number(w, "sparsity", idle ? 0 : c->spec.sparsity);
   if (idle) json_field_int(w, "durationUs", c->duration_us);

@@ -36,7 +36,7 @@ static void shape_text(const selftest_shape *s, char *buf, size_t len) {
   if (s->op == PL_OP_FC)
     snprintf(buf, len, "fc %dx%d", s->cout, s->cin);
   else
-    snprintf(buf, len, "%s %d->%d %dx%d k%d s%d p%d", pl_op_name(s->op), s->cin, s->cout, s->h, s->w, s->k, s->stride,
+    snprintf(buf, len, "%s %d->%d %dx%d k%d s%d p%d", spec_op_name(s->op), s->cin, s->cout, s->h, s->w, s->k, s->stride,
              s->pad);
 }
 
@@ -68,8 +68,8 @@ static void emit_common(selftest_state *st, const pl_layer_spec *s, const selfte
   shape_text(sh, shape, sizeof shape);
   json_object_begin(&st->w);
   json_field_string(&st->w, "type", "selftest");
-  json_field_string(&st->w, "op", pl_op_name(s->op));
-  json_field_string(&st->w, "scheme", pl_scheme_name(s->scheme));
+  json_field_string(&st->w, "op", spec_op_name(s->op));
+  json_field_string(&st->w, "scheme", spec_scheme_name(s->scheme));
   if (s->br > 0) {
     snprintf(block, sizeof block, "%dx%d", s->br, s->bc);
     json_field_string(&st->w, "block", block);

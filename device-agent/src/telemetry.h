@@ -1,6 +1,6 @@
 /*
  * telemetry.h: temperatures and CPU frequencies read from sysfs before and after each case, so the host can
- * flag a case that ran throttled or hot (DESIGN.md, "The measurement protocol").
+ * flag a case that ran throttled or hot (README.md, "How a case is measured").
  *
  * Reads every <root>/class/thermal/thermal_zone*\/temp (named by the zone's "type" file when present) and
  * every <root>/devices/system/cpu/cpu*\/cpufreq/scaling_cur_freq, where <root> is $PRUNELAB_SYSFS_ROOT or

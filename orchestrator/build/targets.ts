@@ -13,7 +13,7 @@ export interface AgentTarget {
   readonly binaryPath: string;
 }
 
-/** ABIs we can build; `armeabi-v7a` is optional in DESIGN.md and has no make target yet. */
+/** ABIs we can build; `armeabi-v7a` is an optional ABI with no make target yet. */
 export const BUILDABLE_ABIS = ['host', 'arm64-v8a'] as const;
 
 /**

@@ -4,6 +4,7 @@
  * 1 = the work failed.
  */
 import { ConfigError } from '../../config/errors.ts';
+import { PhoneOptionError, VirtualPhoneError } from '../../device-agent/virtual/errors.ts';
 import { PrunelabError } from '../errors.ts';
 
 export const EXIT_OK = 0;
@@ -27,21 +28,36 @@ function isYargsError(error: unknown): boolean {
   return error instanceof Error && error.name === 'YError';
 }
 
+interface Classified {
+  readonly exitCode: number;
+  readonly data?: unknown;
+}
+
+/**
+ * The exit code and data of an error some layer named, or undefined for one nobody named (a bug). Each
+ * layer's base class is recognised here: config's, the orchestrator's (by its kind) and the virtual phone's,
+ * whose option errors are bad input like a bad flag.
+ */
+function classify(error: unknown): Classified | undefined {
+  if (error instanceof ConfigError)
+    return { exitCode: EXIT_BAD_INPUT, data: { source: error.source, issues: error.issues } };
+  if (error instanceof PrunelabError) {
+    const exitCode =
+      error.kind === 'input' ? EXIT_BAD_INPUT : error.kind === 'lab' ? EXIT_LAB_TROUBLE : EXIT_FAILURE;
+    return { exitCode, data: error.data };
+  }
+  if (error instanceof PhoneOptionError) return { exitCode: EXIT_BAD_INPUT, data: error.data };
+  if (error instanceof VirtualPhoneError) return { exitCode: EXIT_FAILURE, data: error.data };
+  if (isYargsError(error)) return { exitCode: EXIT_BAD_INPUT };
+  return undefined;
+}
+
 export function describeError(error: unknown, options: { readonly debug?: boolean } = {}): ReportedError {
   const asError = error instanceof Error ? error : new Error(String(error));
-  let exitCode = EXIT_FAILURE;
-  let data: unknown;
-  if (error instanceof ConfigError) {
-    exitCode = EXIT_BAD_INPUT;
-    data = { source: error.source, issues: error.issues };
-  } else if (error instanceof PrunelabError) {
-    exitCode =
-      error.kind === 'input' ? EXIT_BAD_INPUT : error.kind === 'lab' ? EXIT_LAB_TROUBLE : EXIT_FAILURE;
-    data = error.data;
-  } else if (isYargsError(error)) {
-    exitCode = EXIT_BAD_INPUT;
-  }
-  const known = error instanceof ConfigError || error instanceof PrunelabError || isYargsError(error);
+  const classified = classify(error);
+  const exitCode = classified?.exitCode ?? EXIT_FAILURE;
+  const data = classified?.data;
+  const known = classified !== undefined;
   let text = `prunelab: ${asError.message}`;
   if (!known || options.debug === true) {
     // An error we did not name is a bug: show where it came from.

@@ -3,7 +3,7 @@
  * PrunelabError but cannot extend it (cost-model/ imports only config/). This adapter re-throws them as
  * PrunelabErrors, keeping their name, data and kind, so the CLI's one handler reports them like any other.
  */
-import { CostModelError } from '../../cost-model/errors.ts';
+import { CostModelError } from '../../cost-model/index.ts';
 import { PrunelabError } from '../errors.ts';
 
 export class CostModelFailure extends PrunelabError<object> {

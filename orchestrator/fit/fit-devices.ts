@@ -2,8 +2,9 @@
  * `prunelab fit`'s pure core: store rows in, one LUT per device out (cost-model/fit.ts does the fitting).
  * run-fit.ts reads the rows and writes the files.
  */
-import { fitLut } from '../../cost-model/fit.ts';
-import type { Lut, LutFitSettings } from '../../cost-model/types.ts';
+
+import type { Lut, LutFitSettings } from '../../cost-model/index.ts';
+import { fitLut } from '../../cost-model/index.ts';
 import { type FitRow, groupPointsByDevice } from './points.ts';
 
 export interface FittedDevice {

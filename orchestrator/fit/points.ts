@@ -4,7 +4,7 @@
  */
 import { DEFAULT_LAB } from '../../config/defaults.ts';
 import { isScheme } from '../../config/vocabulary.ts';
-import type { DeviceIdentity, MeasuredPoint } from '../../cost-model/types.ts';
+import type { DeviceIdentity, MeasuredPoint } from '../../cost-model/index.ts';
 import { fastestProbeNs, probeMaxNs } from '../store/probes.ts';
 import { shapeOfColumns } from '../store/shape-columns.ts';
 

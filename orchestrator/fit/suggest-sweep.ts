@@ -9,7 +9,7 @@
  */
 import { stringify } from 'yaml';
 import type { SweepSpec } from '../../config/types.ts';
-import type { SuggestCandidate, SuggestedCase } from '../../cost-model/suggest.ts';
+import type { SuggestCandidate, SuggestedCase } from '../../cost-model/index.ts';
 import type { Plan } from '../plan/types.ts';
 
 /** Every planned case as a candidate: dense at density 1, the others at 1 - sparsity. */

@@ -6,13 +6,21 @@
 import { createHash } from 'node:crypto';
 import { shapeKey } from '../../config/shape.ts';
 import { parseBlockSize, SCHEMES, type Scheme } from '../../config/vocabulary.ts';
-import { createLookup } from '../../cost-model/lookup.ts';
+import type {
+  LayerCandidates,
+  LayerKind,
+  Lut,
+  MapperProgress,
+  MappingTotals,
+  SearchGoal,
+} from '../../cost-model/index.ts';
 import {
   type BaselineAtProxy,
   baselinesAtProxy,
   bestBaseline,
   buildCandidates,
   type CandidateSettings,
+  createLookup,
   DEFAULT_RULE_TOLERANCE,
   InfeasibleGoalError,
   type KnapsackSolution,
@@ -23,15 +31,7 @@ import {
   toKnapsack,
   totals,
   type UnpricedLayer,
-} from '../../cost-model/mappers/index.ts';
-import type {
-  LayerCandidates,
-  LayerKind,
-  MapperProgress,
-  MappingTotals,
-  SearchGoal,
-} from '../../cost-model/mappers/types.ts';
-import type { Lut } from '../../cost-model/types.ts';
+} from '../../cost-model/index.ts';
 import { infeasibleReason } from '../plan/feasibility.ts';
 import { MapInputError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 /** The `prunelab.mapping/v1` file and the text report (pure: a MapResult in, JSON or lines out). */
-import type { Lut } from '../../cost-model/types.ts';
+import type { Lut } from '../../cost-model/index.ts';
 import { MAPPING_SCHEMA, type MapResult, PROXY_DEFINITION } from './compute.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { VerifyReport } from './verify.ts';

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseLutText, serializeLut } from '../../cost-model/validate.ts';
+import { parseLutText, serializeLut } from '../../cost-model/index.ts';
 import type { ReportAssets } from '../../reports/types.ts';
 import { messageOf } from '../errors.ts';
 import { withCostModelErrors } from '../fit/errors.ts';

@@ -19,7 +19,7 @@ export interface RateModel {
 
 /**
  * Conservative host defaults. A 2-vCPU EPYC VM reached 45-100 GFLOP/s with a vectorised GEMM and 2.5-5 with
- * naive loops (shared/notes/kernels.md); 2 GFLOP/s on the dense FLOPs, single thread, with no speedup
+ * naive loops (device-agent/bench/README.md); 2 GFLOP/s on the dense FLOPs, single thread, with no speedup
  * from sparsity or threads, is below the slowest kernel seen there. Prepare: a seeded fill plus a sort per
  * weight, taken as 100 ns. A phone's big core is slower than this host, but so are its sweeps smaller.
  */

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { getModel } from '../../config/models/index.ts';
 import type { PrunelabConfig } from '../../config/schema.ts';
-import { parseLutText } from '../../cost-model/validate.ts';
+import { parseLutText } from '../../cost-model/index.ts';
 import { renderReport } from '../../reports/render.ts';
 import type { ReportAssets, ReportDroppedGroup, ReportInput } from '../../reports/types.ts';
 import { messageOf } from '../errors.ts';

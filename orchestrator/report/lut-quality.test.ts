@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { convShape } from '../../config/shape.ts';
-import { familyId } from '../../cost-model/family.ts';
-import { fitLut } from '../../cost-model/fit.ts';
+import { familyId, fitLut } from '../../cost-model/index.ts';
 import { CONV3X3_SHAPES, formulaNs, point, syntheticLut } from '../../cost-model/test-support.ts';
 import { lutQuality } from './lut-quality.ts';
 

@@ -8,16 +8,18 @@
  * minimum number of shapes have no honest held-out estimate; their knots are shown as in-sample fits and
  * labelled so.
  */
-import { familyId, familyOf } from '../../cost-model/family.ts';
+
+import type { CurveKnot, Lut, LutEntry } from '../../cost-model/index.ts';
 import {
   anchorSettingsOf,
   distinctShapes,
+  familyId,
+  familyOf,
   leaveOneShapeOut,
   paramsOf,
   predictCaseNs,
   type TrainingPoint,
-} from '../../cost-model/predictor.ts';
-import type { CurveKnot, Lut, LutEntry } from '../../cost-model/types.ts';
+} from '../../cost-model/index.ts';
 import type { ReportLut, ReportLutPair } from '../../reports/types.ts';
 
 /** Same rule as the fit (cost-model/fit.ts): a knot measured while the device was disturbed is not graded. */

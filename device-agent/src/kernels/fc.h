@@ -7,7 +7,7 @@
  * one h-wide vector and multiplied by the broadcast x[col] (no gathers, no horizontal sums). A dense layer
  * is the same with every column kept and no index stream (16-row groups); bcr and block-punched use h = br;
  * unstructured uses h = 1, which is CSR (value + 32-bit index per nonzero, 2x the bytes of dense per kept
- * weight: it only pays beyond 50% sparsity, as DESIGN.md expects). Filter pruning keeps fewer rows, channel
+ * weight: it only pays beyond 50% sparsity, as the README's scheme figures expect). Filter pruning keeps fewer rows, channel
  * pruning fewer columns: both stay dense.
  */
 #ifndef PL_FC_H

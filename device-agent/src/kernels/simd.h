@@ -3,7 +3,7 @@
  *
  * Why vector extensions and not plain arrays: GCC does not keep `float acc[6][16]` in registers (measured
  * here: 2.5-4.7 GFLOP/s, worse than a naive loop), but it does keep named vector values in registers
- * (90-100 GFLOP/s), see shared/notes/kernels.md. Why not intrinsics: one source for x86 and arm64.
+ * (90-100 GFLOP/s; device-agent/bench/README.md). Why not intrinsics: one source for x86 and arm64.
  *
  * Width: 64 bytes where AVX-512 is enabled (the host build, -march=native on this EPYC), 32 with AVX2,
  * 16 elsewhere (NEON on arm64). PL_VBYTES may be forced with -DPL_VBYTES=32 for experiments.

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "../layer.h"
+#include "../spec.h"
 
 typedef struct {
   int cin, h, w, k, s, p;

@@ -8,7 +8,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { loadConfigFile } from '../../../config/read.ts';
-import { familyId } from '../../../cost-model/family.ts';
+import { familyId } from '../../../cost-model/index.ts';
 import { UsageError } from '../../errors.ts';
 import type { FittedDevice } from '../../fit/fit-devices.ts';
 import { runFit } from '../../fit/run-fit.ts';

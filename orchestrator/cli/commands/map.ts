@@ -6,7 +6,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { isScheme, parseBlockSize, type Scheme } from '../../../config/vocabulary.ts';
-import type { MapperEvent } from '../../../cost-model/mappers/types.ts';
+import type { MapperEvent } from '../../../cost-model/index.ts';
 import { UsageError } from '../../errors.ts';
 import { DEFAULT_GRID } from '../../map/compute.ts';
 import { type MapRequest, runMap } from '../../map/run-map.ts';

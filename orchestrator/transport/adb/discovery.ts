@@ -4,7 +4,7 @@
  * Devices that are there but not usable (offline, unauthorized) are reported, not returned.
  *
  * Tracking is by polling `listDevices`: adb 29's `track-devices` announces a TCP device going offline up
- * to ~20 s late (shared/notes/adb-virtual-phone.md), while `devices` is prompt.
+ * to ~20 s late (measured here against virtual phones), while `devices` is prompt.
  */
 import { execa } from 'execa';
 import { PrunelabError } from '../../errors.ts';

@@ -1,6 +1,6 @@
 /**
  * How a command runs over adb's shell protocol v1 (pure). v1 gives one merged byte stream and no exit
- * status, and adbkit always uses v1 (shared/notes/adb-virtual-phone.md), so the command is wrapped:
+ * status, and adbkit always uses v1 (it opens `shell:`, never `shell,v2:`), so the command is wrapped:
  *
  *   echo <M>P$$; mkdir -p <dir>; E=<err-file>; ( <command>
  *   ) <stdin-file-or-/dev/null 2>"$E"; printf '<M>X%d\n' $?; tail -c <keep> "$E"; rm -f <files>

@@ -1,7 +1,7 @@
 /**
  * How a command runs through `mobile: shell` (pure). One `mobile: shell` call is one HTTP request that
  * webdriverio may re-send and that Appium bounds with a timeout, so a command never runs inside one: it
- * runs as a detached job on the phone and short calls collect its output (shared/notes/appium.md).
+ * runs as a detached job on the phone and short calls collect its output (README.md).
  *
  * Files of a job, in its own folder `<dir>` (a random nonce in its name):
  *   in    the command's stdin

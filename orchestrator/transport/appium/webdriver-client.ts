@@ -3,8 +3,8 @@
  * (`mobile: shell`, push_file, pull_file, delete session), in plain promises and our own types.
  *
  * Retries are off (`connectionRetryCount: 0`): webdriverio re-sends a request that outlives
- * `connectionRetryTimeout`, and a re-sent `mobile: shell` runs its command again (shared/notes/appium.md:
- * a benchmark ran four times). The transport never makes a call that is meant to last long instead.
+ * `connectionRetryTimeout`, and a re-sent `mobile: shell` runs its command again (seen
+ * here: a benchmark ran four times). The transport never makes a call that is meant to last long instead.
  */
 
 export interface AppiumEndpoint {

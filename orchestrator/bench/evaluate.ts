@@ -3,14 +3,20 @@
  * well the machine repeats its own measurements. costmodel.ts does the sweeps and the printing.
  */
 import { shapeKey } from '../../config/shape.ts';
-import { medianOf } from '../../orchestrator/stats/index.ts';
-import { accuracyOf, type PredictionPair } from '../accuracy.ts';
-import { nearestOctaves } from '../anchors.ts';
-import { LutLookupError } from '../errors.ts';
-import { entryId, familyId, familyOf, lutBlock } from '../family.ts';
-import { fitLut } from '../fit.ts';
-import { createLookup } from '../lookup.ts';
-import type { Accuracy, LutFitSettings, MeasuredPoint } from '../types.ts';
+import type { Accuracy, LutFitSettings, MeasuredPoint } from '../../cost-model/index.ts';
+import {
+  accuracyOf,
+  createLookup,
+  entryId,
+  familyId,
+  familyOf,
+  fitLut,
+  LutLookupError,
+  lutBlock,
+  nearestOctaves,
+  type PredictionPair,
+} from '../../cost-model/index.ts';
+import { medianOf } from '../stats/index.ts';
 
 /** One case (shape, scheme, block, threads, requested sparsity) with every repeat of it. */
 export interface CaseGroup {

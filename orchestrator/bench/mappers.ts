@@ -12,7 +12,7 @@
  *  3. `--verify-repeats` (3) runs of `prunelab map --verify-on host` on ResNet-18's search mapping:
  *     measured against predicted total, median over the runs.
  * A benchmark, not a test: its figures are this machine's and move with whatever else runs on it (it prints
- * the CPU count and load average). Like bench:costmodel it is an I/O edge, so it imports the orchestrator.
+ * the CPU count and load average). Like bench:costmodel it is an I/O edge, so it lives in the orchestrator.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -21,9 +21,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getModel } from '../../config/models/index.ts';
-import { computeMapping, type MapResult } from '../../orchestrator/map/compute.ts';
-import { medianOf } from '../../orchestrator/stats/index.ts';
-import { parseLutText } from '../validate.ts';
+import { parseLutText } from '../../cost-model/index.ts';
+import { computeMapping, type MapResult } from '../map/compute.ts';
+import { medianOf } from '../stats/index.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const { values: options } = parseArgs({

@@ -12,8 +12,8 @@
  *     held-out cases again by distance to the nearest measured shape; and the ten predicted worst.
  *
  * A benchmark, not a test: it takes minutes of CPU and its figures depend on the machine and its load.
- * It is an I/O edge (it runs sweeps and reads the store), so unlike the rest of cost-model/ it imports the
- * orchestrator.
+ * It is an I/O edge (it runs sweeps and reads the store), so it lives in the orchestrator and reaches the
+ * cost model through cost-model/index.ts like the rest of it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -22,10 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getModel, MODEL_NAMES } from '../../config/models/index.ts';
 import { shapeKey } from '../../config/shape.ts';
-import { groupPointsByDevice } from '../../orchestrator/fit/points.ts';
-import { readFitRows } from '../../orchestrator/fit/read-rows.ts';
-import { openStore } from '../../orchestrator/store/open.ts';
-import type { Accuracy } from '../types.ts';
+import type { Accuracy } from '../../cost-model/index.ts';
+import { groupPointsByDevice } from '../fit/points.ts';
+import { readFitRows } from '../fit/read-rows.ts';
+import { openStore } from '../store/open.ts';
 import { groupCases, type HoldoutReport, holdOutShapes, type NoiseReport, repeatNoise } from './evaluate.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

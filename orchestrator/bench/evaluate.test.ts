@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { shapeKey } from '../../config/shape.ts';
-import { CONV3X3_SHAPES, FC_SHAPE, formulaNs, point, shapeAt } from '../test-support.ts';
-import type { MeasuredPoint } from '../types.ts';
+import type { MeasuredPoint } from '../../cost-model/index.ts';
+import { CONV3X3_SHAPES, FC_SHAPE, formulaNs, point, shapeAt } from '../../cost-model/test-support.ts';
 import { groupCases, holdOutShapes, NEIGHBOUR_BANDS, repeatNoise, WORST_CASES } from './evaluate.ts';
 
 const DENSITIES = [0.1, 0.25, 0.5];
