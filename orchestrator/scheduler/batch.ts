@@ -13,8 +13,10 @@
  */
 import type { OkResultLine } from '../../config/agent-protocol.ts';
 import { parseAgentOutputLine } from '../agent/parse-output.ts';
+import { messageOf } from '../errors.ts';
 import type { LeaseFence } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
+import { retryOnConnectionLoss } from '../store/retry.ts';
 import type { TaskRow } from '../store/schema.ts';
 import { commitMeasurement, type FailureInput, recordFailure, setTasksStatus } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
@@ -79,6 +81,24 @@ function clip(text: string): string {
 
 type EndReason = 'stop' | 'hard-stop' | 'timeout' | 'garbage' | 'store';
 
+/**
+ * Commits run one after another in arrival order (the line handler only queues them). A commit that lost its
+ * store connection is tried again with growing waits while the agent goes on (store/retry.ts), so a store
+ * that is away for a while costs no result; any other store failure goes to `onFailure`.
+ */
+function serialCommits(
+  onLoss: (error: unknown, waitMs: number) => void,
+  onFailure: (error: unknown) => void,
+): { queue: (work: () => Promise<void>) => void; drained: () => Promise<void> } {
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    queue: (work) => {
+      chain = chain.then(() => retryOnConnectionLoss(work, onLoss)).catch(onFailure);
+    },
+    drained: () => chain,
+  };
+}
+
 export async function runBatch(context: BatchContext, tasks: readonly TaskRow[]): Promise<BatchReport> {
   const now = context.now ?? (() => new Date());
   const { db, device, emit } = context;
@@ -111,16 +131,20 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
     watchdog = setTimeout(() => end('timeout'), context.caseTimeoutMs);
   };
 
-  // Commits run one after another in arrival order; the line handler only queues them.
-  let commits: Promise<void> = Promise.resolve();
   // A store failure stops the call (nothing more could be kept) and is rethrown once the agent is gone.
   let storeError: unknown;
-  const queue = (work: () => Promise<void>): void => {
-    commits = commits.then(work).catch((error: unknown) => {
+  const { queue, drained } = serialCommits(
+    (error, waitMs) =>
+      emit({
+        type: 'device-note',
+        deviceId,
+        message: `store unreachable (${messageOf(error)}); keeping the result, trying again in ${(waitMs / 1000).toFixed(1)} s`,
+      }),
+    (error) => {
       storeError ??= error;
       end('store');
-    });
-  };
+    },
+  );
 
   const commitOk = async (task: TaskRow, result: OkResultLine, receivedMs: number): Promise<void> => {
     const summary = summarizeResult(result);
@@ -215,7 +239,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
     context.stop.removeEventListener('abort', onStop);
     context.hardStop.removeEventListener('abort', onHardStop);
   }
-  await commits;
+  await drained();
   if (storeError !== undefined) throw storeError;
 
   return settleCall(context, tasks, {

@@ -65,9 +65,13 @@ export async function openPostgres(location: PostgresLocation): Promise<Kysely<D
     types: typeParsers,
     connectionTimeoutMillis: 10_000,
   });
-  // An idle connection that the server drops emits 'error' on the pool; unhandled, it would end the process.
-  // The next query fails (or reconnects) and says why.
+  // A connection the server (or the network) drops emits 'error': on the pool when it was idle, on the client
+  // when it was checked out. Unhandled, either would end the process; the query on it fails and says why
+  // (and a commit is tried again: store/retry.ts).
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   try {
     const client = await pool.connect();
     client.release();
