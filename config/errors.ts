@@ -1,7 +1,34 @@
 /**
- * Errors of the config area. One typed error for every way a configuration can be wrong, carrying every
- * problem found (not just the first), so a user fixes the whole file in one pass.
+ * The one error base of prunelab, and the errors of the config area. config/ is the lowest layer and imports
+ * nothing of ours, so the base lives here and every layer (cost-model/, reports/, orchestrator/) extends it.
+ * One typed error (ConfigError) for every way a configuration can be wrong, carrying every problem found
+ * (not just the first), so a user fixes the whole file in one pass.
  */
+
+/**
+ * What the CLI's single top-level handler makes of an error: `input` = the user can fix it by changing
+ * what they gave (flags, a config or LUT file, a query): exit code 2; `failure` = something failed while
+ * doing the work: exit code 1; `lab` = the device lab itself is in trouble (devices missing, too many
+ * failures, a phone too hot or too noisy to trust): exit code 3.
+ */
+export type ErrorKind = 'input' | 'failure' | 'lab';
+
+/**
+ * The base of every prunelab error. Each area has its own errors.ts with named subclasses; this base only
+ * fixes the shape the CLI's handler relies on: a name, the data that explains the failure, its kind, and
+ * the original error as `cause`.
+ */
+export class PrunelabError<Data extends object = Record<string, unknown>> extends Error {
+  override readonly name: string = 'PrunelabError';
+  readonly data: Data;
+  readonly kind: ErrorKind;
+
+  constructor(message: string, data: Data, options: { kind?: ErrorKind; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.data = data;
+    this.kind = options.kind ?? 'failure';
+  }
+}
 
 /** One problem in a configuration, addressed by its field path. */
 export interface ConfigIssue {
@@ -32,7 +59,11 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${where}: expected ${issue.expected}; got ${issue.found}${hint}`;
 }
 
-export class ConfigError extends Error {
+/** A configuration that cannot be used (always `input`: exit code 2); data = { source, issues }. */
+export class ConfigError extends PrunelabError<{
+  readonly source: string;
+  readonly issues: readonly ConfigIssue[];
+}> {
   override readonly name = 'ConfigError';
   /** The file the configuration came from, or `defaults` / `flags` when there was no file. */
   readonly source: string;
@@ -44,7 +75,8 @@ export class ConfigError extends Error {
     super(
       `invalid configuration in ${source}: ${count}\n${lines.join('\n')}\n` +
         'See config/README.md for the format (or run without --config to use the embedded default sweep).',
-      options,
+      { source, issues },
+      { kind: 'input', ...options },
     );
     this.source = source;
     this.issues = issues;

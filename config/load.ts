@@ -14,167 +14,163 @@ import { checkConfig, describeValue, type LocatedIssue, type PrunelabConfig } fr
 
 type OverrideKind = 'list' | 'number-list' | 'number' | 'string';
 
-/** One CLI flag that overrides a config field. The CLI may build its yargs options from this table. */
-export interface OverrideFlag {
-  /** Key in ConfigOverrides (yargs' camel-case name of the flag). */
-  readonly key: keyof ConfigOverrides;
-  /** The flag as typed, used in error paths: `--min-reps`. */
-  readonly flag: string;
-  /** The field it replaces. */
-  readonly configPath: readonly string[];
+/**
+ * What a flag of each kind may hold: lists may be arrays or comma-separated text (`"dense,bcr"`, or
+ * `["dense,bcr", "pattern"]` from a repeated flag); numbers may be numbers or numeric text.
+ */
+interface OverrideValueOf {
+  readonly list: string | readonly string[];
+  readonly 'number-list': string | number | readonly (number | string)[];
+  readonly number: number | string;
+  readonly string: string;
+}
+
+/** Every path to a field of T, as a tuple of keys (lists are leaves). */
+type FieldPath<T> = T extends readonly unknown[]
+  ? never
+  : T extends object
+    ? { [K in keyof T & string]: readonly [K] | readonly [K, ...FieldPath<T[K]>] }[keyof T & string]
+    : never;
+
+interface OverrideSpec {
+  /** yargs' camel-case name of the flag; the flag is its kebab-case form (`minReps` -> `--min-reps`). */
+  readonly key: string;
+  /** The field it replaces (the compiler checks that PrunelabConfig has it). */
+  readonly configPath: FieldPath<PrunelabConfig>;
   readonly kind: OverrideKind;
   readonly description: string;
 }
 
-export const OVERRIDE_FLAGS: readonly OverrideFlag[] = [
+/**
+ * The CLI flags that override a config field, declared once: ConfigOverrides, the flag names and the
+ * sweep and fit commands' yargs options all derive from this table, so a new override is one entry here.
+ */
+const OVERRIDE_SPECS = [
   {
     key: 'models',
-    flag: '--models',
     configPath: ['sweep', 'models'],
     kind: 'list',
     description: 'built-in models',
   },
   {
     key: 'schemes',
-    flag: '--schemes',
     configPath: ['sweep', 'schemes'],
     kind: 'list',
     description: 'pruning schemes',
   },
   {
     key: 'blocks',
-    flag: '--blocks',
     configPath: ['sweep', 'blocks'],
     kind: 'list',
     description: 'block sizes BRxBC',
   },
   {
     key: 'sparsities',
-    flag: '--sparsities',
     configPath: ['sweep', 'sparsities'],
     kind: 'number-list',
     description: 'fractions of weights removed, in [0, 1)',
   },
   {
     key: 'threads',
-    flag: '--threads',
     configPath: ['sweep', 'threads'],
     kind: 'number-list',
     description: 'thread counts',
   },
   {
     key: 'seed',
-    flag: '--seed',
     configPath: ['sweep', 'seed'],
     kind: 'number',
     description: 'weight and mask seed',
   },
   {
     key: 'warmup',
-    flag: '--warmup',
     configPath: ['sweep', 'measurement', 'warmup'],
     kind: 'number',
     description: 'untimed runs per case',
   },
   {
     key: 'minReps',
-    flag: '--min-reps',
     configPath: ['sweep', 'measurement', 'minReps'],
     kind: 'number',
     description: 'fewest timed repetitions per case',
   },
   {
     key: 'minTimeMs',
-    flag: '--min-time-ms',
     configPath: ['sweep', 'measurement', 'minTimeMs'],
     kind: 'number',
     description: 'least timed ms per case',
   },
   {
     key: 'maxReps',
-    flag: '--max-reps',
     configPath: ['sweep', 'measurement', 'maxReps'],
     kind: 'number',
     description: 'cap on timed repetitions per case',
   },
   {
     key: 'maxTimeMs',
-    flag: '--max-time-ms',
     configPath: ['sweep', 'measurement', 'maxTimeMs'],
     kind: 'number',
     description: 'cap on the ms of one case, warm-up included',
   },
   {
     key: 'batchMaxCases',
-    flag: '--batch-max-cases',
     configPath: ['sweep', 'batch', 'maxCases'],
     kind: 'number',
     description: 'cases per agent call',
   },
   {
     key: 'batchTargetMs',
-    flag: '--batch-target-ms',
     configPath: ['sweep', 'batch', 'targetMs'],
     kind: 'number',
     description: 'estimated ms per agent call',
   },
   {
     key: 'retries',
-    flag: '--retries',
     configPath: ['scheduler', 'retries'],
     kind: 'number',
     description: 'retries after a transient error',
   },
   {
     key: 'maxConsecutiveFailures',
-    flag: '--max-consecutive-failures',
     configPath: ['scheduler', 'maxConsecutiveFailures'],
     kind: 'number',
     description: 'stop after this many failed cases in a row',
   },
   {
     key: 'caseTimeoutMs',
-    flag: '--case-timeout-ms',
     configPath: ['scheduler', 'caseTimeoutMs'],
     kind: 'number',
     description: 'kill a case after this many ms',
   },
-  {
-    key: 'db',
-    flag: '--db',
-    configPath: ['store', 'path'],
-    kind: 'string',
-    description: 'SQLite file or postgres:// URL',
-  },
-];
+  { key: 'db', configPath: ['store', 'path'], kind: 'string', description: 'SQLite file or postgres:// URL' },
+] as const satisfies readonly OverrideSpec[];
+
+type OverrideSpecs = (typeof OVERRIDE_SPECS)[number];
 
 /**
  * CLI flags that override the file (see OVERRIDE_FLAGS for the flag names). They are merged into the raw
  * config BEFORE validation, so the same schema checks them; an issue on a value from a flag is reported
- * under the flag (`--schemes[1]`, `--min-reps`) and has no line number.
- * Lists may be arrays or comma-separated text (`"dense,bcr"`, or `["dense,bcr", "pattern"]` from a
- * repeated flag); numbers may be numbers or numeric text. Undefined fields are ignored.
+ * under the flag (`--schemes[1]`, `--min-reps`) and has no line number. Undefined fields are ignored.
  */
-export interface ConfigOverrides {
-  readonly models?: string | readonly string[] | undefined;
-  readonly schemes?: string | readonly string[] | undefined;
-  readonly blocks?: string | readonly string[] | undefined;
-  readonly sparsities?: string | number | readonly (number | string)[] | undefined;
-  readonly threads?: string | number | readonly (number | string)[] | undefined;
-  readonly seed?: number | string | undefined;
-  readonly warmup?: number | string | undefined;
-  readonly minReps?: number | string | undefined;
-  readonly minTimeMs?: number | string | undefined;
-  readonly maxReps?: number | string | undefined;
-  readonly maxTimeMs?: number | string | undefined;
-  readonly batchMaxCases?: number | string | undefined;
-  readonly batchTargetMs?: number | string | undefined;
-  readonly retries?: number | string | undefined;
-  readonly maxConsecutiveFailures?: number | string | undefined;
-  readonly caseTimeoutMs?: number | string | undefined;
-  /** `--db FILE`: the store path. */
-  readonly db?: string | undefined;
+export type ConfigOverrides = {
+  readonly [Spec in OverrideSpecs as Spec['key']]?: OverrideValueOf[Spec['kind']] | undefined;
+};
+
+/** One CLI flag that overrides a config field. The CLI builds its yargs options from this table. */
+export interface OverrideFlag extends OverrideSpec {
+  readonly key: keyof ConfigOverrides;
+  /** The flag as typed, used in error paths: `--min-reps`. */
+  readonly flag: string;
 }
+
+function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+}
+
+export const OVERRIDE_FLAGS: readonly OverrideFlag[] = OVERRIDE_SPECS.map((spec) => ({
+  ...spec,
+  flag: flagOf(spec.key),
+}));
 
 const NUMERIC_TEXT = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?\s*$/i;
 

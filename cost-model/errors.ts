@@ -1,21 +1,21 @@
 /**
- * Errors of the cost model. cost-model/ may import only config/, so the base mirrors the orchestrator's
- * PrunelabError shape (name, data, kind, cause) that the CLI's top-level handler reads.
+ * Errors of the cost model. They extend prunelab's one error base (config/errors.ts: name, data, kind,
+ * cause), so the CLI's top-level handler reports them like any other.
  */
+import { PrunelabError } from '../config/errors.ts';
 import type { FamilyKey } from './types.ts';
 
 export type CostModelErrorKind = 'input' | 'failure';
 
-export class CostModelError<Data extends object = Record<string, unknown>> extends Error {
+export class CostModelError<Data extends object = Record<string, unknown>> extends PrunelabError<Data> {
   override readonly name: string = 'CostModelError';
-  readonly data: Data;
-  /** `input`: the user can fix it by changing what they gave (a file, a query); exit code 2 in the CLI. */
-  readonly kind: CostModelErrorKind;
 
+  /** `kind` defaults to `input`: the user can fix it by changing what they gave (a file, a query). */
   constructor(message: string, data: Data, options: { kind?: CostModelErrorKind; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.data = data;
-    this.kind = options.kind ?? 'input';
+    super(message, data, {
+      kind: options.kind ?? 'input',
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
   }
 }
 

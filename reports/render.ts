@@ -3,7 +3,7 @@
  * inline), readable from file:// with no network. Pure: data and library sources in, a string out.
  *
  * Provenance tables are written here, escaped; charts and the case table are drawn by the page script
- * (reports/client/report-client.js) from the embedded data block, so the controls can narrow them to a
+ * (bundled from reports/client/) from the embedded data block, so the controls can narrow them to a
  * device, model or layer without a server.
  */
 import { type EmbeddedData, embedData } from './aggregate.ts';

@@ -196,30 +196,34 @@ export interface ReportMapping {
   readonly baselines: readonly ReportMappingBaseline[];
 }
 
+/**
+ * The nightly trends, declared once: orchestrator/nightly reads them from its store keyed by case key
+ * (NightlyTrend* with a `caseKey`), the report shows them with a readable case label (ReportNightly*).
+ */
+
 /** What a night found on a device: a confirmed regression or improvement, an update, lab trouble... */
-export interface ReportNightlyFinding {
+export interface NightlyFindingFields {
   /** regression, improvement, device-slower, updated, unfit, lab-trouble (orchestrator/nightly). */
   readonly kind: string;
-  /** The case it is about (shape | scheme block sparsity), null for a finding about the whole device. */
-  readonly caseLabel: string | null;
   /** Tonight's sentinel-normalised latency over the case's baseline. */
   readonly ratio: number | null;
-  /** Relative change it had to exceed (0.08 = 8%). */
+  /** Relative change it had to exceed (0.08 = 8%); null without a baseline. */
   readonly threshold: number | null;
   readonly confirmed: boolean;
   readonly message: string;
 }
 
 /** One case of a device on one night, against its own history. */
-export interface ReportNightlyCase {
-  readonly caseLabel: string;
+export interface NightlyCaseFields {
   readonly sentinel: boolean;
   /** Sentinel-normalised latency over the baseline; null while the case has too little history. */
   readonly ratio: number | null;
+  /** The relative change it had to exceed to be suspect (0.08 = 8%); null without a baseline. */
   readonly threshold: number | null;
 }
 
-export interface ReportNightlyNight {
+/** One night of one device, with its findings and cases of type Finding and Case. */
+export interface NightlyNightFields<Finding, Case> {
   readonly nightlyRunId: string;
   /** YYYY-MM-DD (UTC). */
   readonly night: string;
@@ -230,18 +234,32 @@ export interface ReportNightlyNight {
   readonly sentinelFactor: number | null;
   /** Robust spread of the sentinels' repeats tonight (relative). */
   readonly sentinelSpread: number | null;
-  /** False when the night was lab trouble or the device unfit for LUT production. */
+  /** False when the night was lab trouble or the device unfit for LUT production (it is in no history). */
   readonly usable: boolean;
-  readonly findings: readonly ReportNightlyFinding[];
-  readonly cases: readonly ReportNightlyCase[];
+  readonly findings: readonly Finding[];
+  readonly cases: readonly Case[];
 }
 
-export interface ReportNightlyDevice {
+/** A device's last nights, of type Night. */
+export interface NightlyDeviceFields<Night> {
   readonly deviceId: string;
   readonly model: string;
   /** Oldest first. */
-  readonly nights: readonly ReportNightlyNight[];
+  readonly nights: readonly Night[];
 }
+
+export interface ReportNightlyFinding extends NightlyFindingFields {
+  /** The case it is about (shape | scheme block sparsity), null for a finding about the whole device. */
+  readonly caseLabel: string | null;
+}
+
+export interface ReportNightlyCase extends NightlyCaseFields {
+  readonly caseLabel: string;
+}
+
+export type ReportNightlyNight = NightlyNightFields<ReportNightlyFinding, ReportNightlyCase>;
+
+export type ReportNightlyDevice = NightlyDeviceFields<ReportNightlyNight>;
 
 export interface ReportInput {
   /** ISO-8601. */
@@ -268,6 +286,6 @@ export interface ReportInput {
 export interface ReportAssets {
   readonly d3Js: string;
   readonly plotJs: string;
-  /** The page's own script (reports/client/report-client.js). */
+  /** The page's own script, bundled from reports/client/ (dist/reports/client/report-client.js). */
   readonly clientJs: string;
 }

@@ -1,7 +1,7 @@
 /**
  * The test command (`npm test`): preflight for the system tools the suite drives for real, then the
- * formatter/linter and the type checker, then the agent builds, then every `*.test.ts` under node's
- * test runner. A missing tool fails the run with the Debian package to install: nothing is skipped.
+ * formatter/linter and the type checkers, then the builds (report page script, agents), then every
+ * `*.test.ts` under node's test runner. A missing tool fails the run with the Debian package to install: nothing is skipped.
  *
  *   npm test               everything
  *   npm test -- --unit     skip preflight and builds (pure tests only)
@@ -54,7 +54,10 @@ if (!unitOnly) {
 
 step('format and lint', 'npx', ['biome', 'check', '.']);
 step('type check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+// The report page's script has its own program: DOM types, checked against the data the report embeds.
+step('type check (report page)', 'npx', ['tsc', '-p', 'reports/client/tsconfig.json']);
 if (!unitOnly) {
+  step('report page script', 'npm', ['run', '-s', 'build:client']);
   step('host agent', 'make', ['-s', '-C', 'device-agent', 'host']);
   step('arm64 agent', 'make', ['-s', '-C', 'device-agent', 'arm64']);
 }

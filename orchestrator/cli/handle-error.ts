@@ -3,7 +3,6 @@
  * the entry point reports). 2 = the input was wrong (flags, config, a database this version cannot read);
  * 1 = the work failed.
  */
-import { ConfigError } from '../../config/errors.ts';
 import { PhoneOptionError, VirtualPhoneError } from '../../device-agent/virtual/errors.ts';
 import { PrunelabError } from '../errors.ts';
 
@@ -35,12 +34,11 @@ interface Classified {
 
 /**
  * The exit code and data of an error some layer named, or undefined for one nobody named (a bug). Each
- * layer's base class is recognised here: config's, the orchestrator's (by its kind) and the virtual phone's,
+ * base class is recognised here: PrunelabError (by its kind) and the virtual phone's,
  * whose option errors are bad input like a bad flag.
  */
 function classify(error: unknown): Classified | undefined {
-  if (error instanceof ConfigError)
-    return { exitCode: EXIT_BAD_INPUT, data: { source: error.source, issues: error.issues } };
+  // Every error of config/, cost-model/ and orchestrator/ extends PrunelabError (config/errors.ts).
   if (error instanceof PrunelabError) {
     const exitCode =
       error.kind === 'input' ? EXIT_BAD_INPUT : error.kind === 'lab' ? EXIT_LAB_TROUBLE : EXIT_FAILURE;

@@ -3,11 +3,13 @@
  * JSON lines. Column names are the contract with whoever reads the files; add columns, do not rename.
  */
 import type { MeasurementExportRow } from '../store/export-query.ts';
+import { CASE_COLUMN_NAMES, type CaseColumnValues } from '../store/shape-columns.ts';
 
 export const EXPORT_FORMATS = ['csv', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export interface ExportRecord {
+/** A measurement as exported: its run, device and case key, the case columns, then its statistics. */
+export interface ExportRecord extends CaseColumnValues {
   readonly run_id: string;
   readonly run_created_at: string;
   readonly git_revision: string | null;
@@ -20,18 +22,6 @@ export interface ExportRecord {
   readonly case_key: string;
   /** Model layers (`model/layer`) that have this shape, `;`-separated. */
   readonly layers: string;
-  readonly op: string;
-  readonly scheme: string | null;
-  readonly block: string | null;
-  readonly sparsity: number | null;
-  readonly threads: number | null;
-  readonly cin: number | null;
-  readonly cout: number | null;
-  readonly h: number | null;
-  readonly w: number | null;
-  readonly k: number | null;
-  readonly stride: number | null;
-  readonly pad: number | null;
   readonly density: number;
   readonly kept_blocks: number;
   readonly kept_energy: number;
@@ -63,18 +53,7 @@ export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
   'agent_hash',
   'case_key',
   'layers',
-  'op',
-  'scheme',
-  'block',
-  'sparsity',
-  'threads',
-  'cin',
-  'cout',
-  'h',
-  'w',
-  'k',
-  'stride',
-  'pad',
+  ...CASE_COLUMN_NAMES,
   'density',
   'kept_blocks',
   'kept_energy',

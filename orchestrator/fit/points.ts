@@ -6,27 +6,15 @@ import { DEFAULT_LAB } from '../../config/defaults.ts';
 import { isScheme } from '../../config/vocabulary.ts';
 import type { DeviceIdentity, MeasuredPoint } from '../../cost-model/index.ts';
 import { fastestProbeNs, probeMaxNs } from '../store/probes.ts';
-import { shapeOfColumns } from '../store/shape-columns.ts';
+import { type CaseColumnValues, shapeOfColumns } from '../store/shape-columns.ts';
 
 /** The columns the fit needs, named as in the store (orchestrator/store/schema.ts). */
-export interface FitRow {
+export interface FitRow extends CaseColumnValues {
   readonly device_id: string;
   readonly device_model: string;
   readonly abi: string;
   readonly build_fingerprint: string;
   readonly agent_hash: string;
-  readonly op: string;
-  readonly scheme: string | null;
-  readonly block: string | null;
-  readonly sparsity: number | null;
-  readonly threads: number | null;
-  readonly cin: number | null;
-  readonly cout: number | null;
-  readonly h: number | null;
-  readonly w: number | null;
-  readonly k: number | null;
-  readonly stride: number | null;
-  readonly pad: number | null;
   readonly density: number;
   readonly kept_blocks: number;
   readonly flops: number;

@@ -13,7 +13,6 @@ import { parseLutText, type SuggestedCase, serializeLut, suggest } from '../../c
 import { UsageError } from '../errors.ts';
 import type { OpenedStore } from '../store/open.ts';
 import { planFromConfig } from '../sweep/plan-tasks.ts';
-import { withCostModelErrors } from './errors.ts';
 import { type FittedDevice, fitDevices } from './fit-devices.ts';
 import { readFitRows } from './read-rows.ts';
 import { candidatesFromPlan, suggestedSweep } from './suggest-sweep.ts';
@@ -69,12 +68,10 @@ async function fitStore(
       { option: request.deviceIds === undefined ? '--db' : '--device' },
     );
   }
-  const fitted = withCostModelErrors(() =>
-    fitDevices(rows, {
-      createdAt: new Date().toISOString(),
-      ...(request.agentHash === undefined ? {} : { agentHash: request.agentHash }),
-    }),
-  );
+  const fitted = fitDevices(rows, {
+    createdAt: new Date().toISOString(),
+    ...(request.agentHash === undefined ? {} : { agentHash: request.agentHash }),
+  });
   if (fitted.length === 0) {
     throw new UsageError(`no measurement of agent build ${request.agentHash ?? ''} in ${storeShown}`, {
       option: '--agent',
@@ -90,7 +87,7 @@ async function writeLuts(fitted: readonly FittedDevice[], outDir: string): Promi
     const path = join(outDir, device.fileName);
     const text = serializeLut(device.lut);
     // Check what is written with the loader every reader uses: a LUT this build cannot read is a bug here.
-    const lut = withCostModelErrors(() => parseLutText(text, path));
+    const lut = parseLutText(text, path);
     await writeFile(path, text);
     written.push({ fitted: device, path, lut });
   }
@@ -105,7 +102,7 @@ async function writeSuggestions(
   const suggestions: Suggestion[] = [];
   const candidates = candidatesFromPlan(planFromConfig(config));
   for (const { fitted: device, lut } of written) {
-    const cases = withCostModelErrors(() => suggest(lut, candidates, count));
+    const cases = suggest(lut, candidates, count);
     if (cases.length === 0) continue;
     const next = suggestedSweep(
       cases,

@@ -11,7 +11,6 @@ import type { Lut, MapperEvent } from '../../cost-model/index.ts';
 import { parseLutText } from '../../cost-model/index.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { UsageError } from '../errors.ts';
-import { withCostModelErrors } from '../fit/errors.ts';
 import { loadModel } from '../models/load-model.ts';
 import type { Device } from '../transport/port.ts';
 import { computeMapping, type MapResult } from './compute.ts';
@@ -71,7 +70,7 @@ async function readLut(lutPath: string): Promise<Lut> {
       { cause: error },
     );
   }
-  return withCostModelErrors(() => parseLutText(lutText, lutPath));
+  return parseLutText(lutText, lutPath);
 }
 
 /** --evaluate and --verify-on, on the mapping already written. */
@@ -106,24 +105,22 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   const lut = await readLut(request.lutPath);
   const model = await loadModel(request.model, request.seed);
   const { tolerance } = request;
-  const result = withCostModelErrors(() =>
-    computeMapping({
-      lut,
-      modelName: model.name,
-      layers: model.layers,
-      mapper: request.mapper,
-      threads: request.threads,
-      seed: request.seed,
-      tolerance: { conv3x3: tolerance, conv1x1: tolerance, fc: tolerance, other: tolerance },
-      resolution: request.resolution,
-      progress: deps.progress,
-      ...(request.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: request.latencyBudgetMs * 1e6 }),
-      ...(request.sparsity === undefined ? {} : { sparsity: request.sparsity }),
-      ...(request.schemes === undefined ? {} : { schemes: request.schemes }),
-      ...(request.blocks === undefined ? {} : { blocks: request.blocks }),
-      ...(request.sparsities === undefined ? {} : { sparsities: request.sparsities }),
-    }),
-  );
+  const result = computeMapping({
+    lut,
+    modelName: model.name,
+    layers: model.layers,
+    mapper: request.mapper,
+    threads: request.threads,
+    seed: request.seed,
+    tolerance: { conv3x3: tolerance, conv1x1: tolerance, fc: tolerance, other: tolerance },
+    resolution: request.resolution,
+    progress: deps.progress,
+    ...(request.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: request.latencyBudgetMs * 1e6 }),
+    ...(request.sparsity === undefined ? {} : { sparsity: request.sparsity }),
+    ...(request.schemes === undefined ? {} : { schemes: request.schemes }),
+    ...(request.blocks === undefined ? {} : { blocks: request.blocks }),
+    ...(request.sparsities === undefined ? {} : { sparsities: request.sparsities }),
+  });
   const mappingContext: MappingContext = {
     lutPath: request.lutPath,
     lut,

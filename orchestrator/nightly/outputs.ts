@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { parseLutText, serializeLut } from '../../cost-model/index.ts';
 import type { ReportAssets } from '../../reports/types.ts';
 import { messageOf } from '../errors.ts';
-import { withCostModelErrors } from '../fit/errors.ts';
 import { fitDevices } from '../fit/fit-devices.ts';
 import { readFitRows } from '../fit/read-rows.ts';
 import { defaultReportPath, generateReport } from '../report/generate-report.ts';
@@ -39,13 +38,11 @@ export async function writeNightOutputs(request: OutputsRequest): Promise<NightO
   for (const [deviceId, agentHash] of request.fitDevices) {
     try {
       const rows = await readFitRows(request.db, [deviceId]);
-      const fitted = withCostModelErrors(() =>
-        fitDevices(rows, { createdAt: request.now.toISOString(), agentHash }),
-      );
+      const fitted = fitDevices(rows, { createdAt: request.now.toISOString(), agentHash });
       for (const device of fitted) {
         const path = join(request.outDir, device.fileName);
         const text = serializeLut(device.lut);
-        withCostModelErrors(() => parseLutText(text, path));
+        parseLutText(text, path);
         await writeFile(path, text);
         luts.push(path);
       }

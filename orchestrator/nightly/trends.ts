@@ -1,54 +1,35 @@
 /**
  * The data behind the report's "nightly trends" section: per device, its last nights with the sentinel
  * factor, what was found and each case's normalised ratio to its baseline. Reads only; the HTML is built
- * by reports/ from this.
+ * by reports/ from this. The fields shared with the report are declared once, in reports/types.ts.
  */
+import type {
+  NightlyCaseFields,
+  NightlyDeviceFields,
+  NightlyFindingFields,
+  NightlyNightFields,
+} from '../../reports/types.ts';
 import type { StoreDb } from '../store/open.ts';
 import type { FindingKind, NightlyStatus } from '../store/schema.ts';
 
-export interface TrendFinding {
+export interface TrendFinding extends NightlyFindingFields {
   readonly kind: FindingKind;
   readonly caseKey: string | null;
-  readonly ratio: number | null;
-  readonly threshold: number | null;
-  readonly confirmed: boolean;
-  readonly message: string;
 }
 
-export interface TrendCase {
+export interface TrendCase extends NightlyCaseFields {
   readonly caseKey: string;
-  readonly sentinel: boolean;
   readonly latencyNs: number;
   /** latencyNs divided by the night's sentinel factor. */
   readonly normalisedNs: number;
-  /** normalisedNs over the case's baseline; null while it has too little history. */
-  readonly ratio: number | null;
-  /** The relative change it had to exceed to be suspect (0.08 = 8%); null without a baseline. */
-  readonly threshold: number | null;
 }
 
-export interface TrendNight {
-  readonly nightlyRunId: string;
-  /** YYYY-MM-DD (UTC). */
-  readonly night: string;
+export interface TrendNight extends NightlyNightFields<TrendFinding, TrendCase> {
   readonly startedAt: string;
   readonly status: NightlyStatus;
-  readonly agentHash: string;
-  readonly fingerprint: string;
-  readonly sentinelFactor: number | null;
-  readonly sentinelSpread: number | null;
-  /** False when the night was lab trouble or the device unfit (it is not part of any history). */
-  readonly usable: boolean;
-  readonly findings: readonly TrendFinding[];
-  readonly cases: readonly TrendCase[];
 }
 
-export interface TrendDevice {
-  readonly deviceId: string;
-  readonly model: string;
-  /** Oldest first. */
-  readonly nights: readonly TrendNight[];
-}
+export type TrendDevice = NightlyDeviceFields<TrendNight>;
 
 export interface TrendRequest {
   readonly deviceId?: string;

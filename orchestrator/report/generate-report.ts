@@ -10,7 +10,6 @@ import { parseLutText } from '../../cost-model/index.ts';
 import { renderReport } from '../../reports/render.ts';
 import type { ReportAssets, ReportDroppedGroup, ReportInput } from '../../reports/types.ts';
 import { messageOf } from '../errors.ts';
-import { withCostModelErrors } from '../fit/errors.ts';
 import { RunNotFoundError } from '../store/errors.ts';
 import type { StoreDb } from '../store/open.ts';
 import { findRun, latestRun, listRunIds } from '../store/runs.ts';
@@ -120,8 +119,8 @@ export async function generateReport(deps: ReportDeps, request: ReportRequest): 
   const luts = [];
   for (const path of request.lutPaths) {
     const text = await readText(path, '--lut');
-    const lut = withCostModelErrors(() => parseLutText(text, path));
-    luts.push(withCostModelErrors(() => lutQuality(lut, path)));
+    const lut = parseLutText(text, path);
+    luts.push(lutQuality(lut, path));
   }
   const mappings = [];
   for (const path of request.mappingPaths) {

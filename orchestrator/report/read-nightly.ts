@@ -6,6 +6,7 @@ import type { ReportNightlyDevice } from '../../reports/types.ts';
 import { sentinelNameOf } from '../nightly/sentinels.ts';
 import { readNightlyTrends } from '../nightly/trends.ts';
 import type { StoreDb } from '../store/open.ts';
+import { CASE_COLUMN_NAMES } from '../store/shape-columns.ts';
 import { caseLabel } from './read-store.ts';
 
 /** Nights shown by default: two weeks, the span a regression hunt usually looks back over. */
@@ -18,20 +19,7 @@ async function labelsOf(db: StoreDb, keys: readonly string[]): Promise<Map<strin
   for (let start = 0; start < keys.length; start += KEYS_PER_QUERY) {
     const rows = await db
       .selectFrom('tasks')
-      .select([
-        'case_key',
-        'op',
-        'scheme',
-        'block',
-        'sparsity',
-        'cin',
-        'cout',
-        'h',
-        'w',
-        'k',
-        'stride',
-        'pad',
-      ])
+      .select(['case_key', ...CASE_COLUMN_NAMES])
       .where('case_key', 'in', keys.slice(start, start + KEYS_PER_QUERY))
       .execute();
     for (const row of rows) if (!labels.has(row.case_key)) labels.set(row.case_key, caseLabel(row));

@@ -42,19 +42,14 @@ export interface RunsTable {
   finished_at: string | null;
 }
 
-export interface TasksTable {
-  id: Generated<number>;
-  run_id: string;
-  device_id: string;
-  case_key: string;
-  /** Position in the plan: batches run in this order. */
-  batch_index: number;
-  seq: number;
-  /** The planned case as JSON (parameters and the model layers that share it). */
-  case_json: string;
-  /** What the agent receives for this case, without its `id` (config/agent-protocol.ts). */
-  plan_line_json: string;
-  // Case parameters as columns, for SQL over results; null where the op has none (idle).
+/**
+ * A case's parameters as columns of the tasks table, for SQL over results; null where the op has none (idle).
+ * The one definition of the case columns: export, fit and report select them by the names listed in
+ * orchestrator/store/shape-columns.ts (the compiler checks that list against this interface), so a new case
+ * dimension is a field here, its migration, and its value from the plan line in tasks.ts (Kysely inserts a
+ * nullable column left out as NULL, so the compiler requires that value only of a NOT NULL column).
+ */
+export interface CaseColumns {
   op: string;
   scheme: string | null;
   block: string | null;
@@ -67,6 +62,20 @@ export interface TasksTable {
   k: number | null;
   stride: number | null;
   pad: number | null;
+}
+
+export interface TasksTable extends CaseColumns {
+  id: Generated<number>;
+  run_id: string;
+  device_id: string;
+  case_key: string;
+  /** Position in the plan: batches run in this order. */
+  batch_index: number;
+  seq: number;
+  /** The planned case as JSON (parameters and the model layers that share it). */
+  case_json: string;
+  /** What the agent receives for this case, without its `id` (config/agent-protocol.ts). */
+  plan_line_json: string;
   status: TaskStatus;
   /** Transient failures charged to this case so far (retries used + 1 once it fails for good). */
   attempts: number;

@@ -1,35 +1,43 @@
-/** The layer-shape columns that the store's row queries select (export, fit, report), back as a LayerShape. */
+/** The case columns that the store's row queries select (export, fit, report), and a layer shape from them. */
 import type { LayerShape } from '../../config/types.ts';
+import type { CaseColumns } from './schema.ts';
 
-export interface ShapeColumns {
-  readonly op: string;
-  readonly cin: number | null;
-  readonly cout: number | null;
-  readonly h: number | null;
-  readonly w: number | null;
-  readonly k: number | null;
-  readonly stride: number | null;
-  readonly pad: number | null;
-}
+/** The case columns of a row as read back (every query that selects CASE_COLUMNS returns these). */
+export type CaseColumnValues = Readonly<CaseColumns>;
+
+/** The columns of a layer's shape (and its op). */
+export type ShapeColumns = Pick<CaseColumnValues, 'op' | 'cin' | 'cout' | 'h' | 'w' | 'k' | 'stride' | 'pad'>;
+
+/**
+ * The case columns by name, in the order exports list them. Checked both ways against CaseColumns
+ * (orchestrator/store/schema.ts): a name that is not a column does not compile, nor does a column left out.
+ */
+export const CASE_COLUMN_NAMES = [
+  'op',
+  'scheme',
+  'block',
+  'sparsity',
+  'threads',
+  'cin',
+  'cout',
+  'h',
+  'w',
+  'k',
+  'stride',
+  'pad',
+] as const satisfies readonly (keyof CaseColumns)[];
+
+export type CaseColumnName = (typeof CASE_COLUMN_NAMES)[number];
+
+// Fails to compile when CaseColumns gains a column that CASE_COLUMN_NAMES does not list.
+const everyColumnListed: Exclude<keyof CaseColumns, CaseColumnName> extends never ? true : never = true;
+void everyColumnListed;
 
 /**
  * A case's parameters as the tasks table (alias `t`) keeps them: what every measurement-row query selects
  * beside its own statistics, so that export, fit and report read one set of names.
  */
-export const CASE_COLUMNS = [
-  't.op',
-  't.scheme',
-  't.block',
-  't.sparsity',
-  't.threads',
-  't.cin',
-  't.cout',
-  't.h',
-  't.w',
-  't.k',
-  't.stride',
-  't.pad',
-] as const;
+export const CASE_COLUMNS = CASE_COLUMN_NAMES.map((name) => `t.${name}` as const);
 
 /** The shape of a layer case; undefined for rows that are not layer timings (idle cases, missing columns). */
 export function shapeOfColumns(row: ShapeColumns): LayerShape | undefined {
