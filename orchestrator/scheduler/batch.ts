@@ -87,10 +87,17 @@ type EndReason = 'stop' | 'hard-stop' | 'timeout' | 'garbage' | 'store';
  * that is away for a while costs no result; any other store failure goes to `onFailure`.
  */
 function serialCommits(
-  onLoss: (error: unknown, waitMs: number) => void,
+  emit: EventSink,
+  deviceId: string,
   onFailure: (error: unknown) => void,
 ): { queue: (work: () => Promise<void>) => void; drained: () => Promise<void> } {
   let chain: Promise<void> = Promise.resolve();
+  const onLoss = (error: unknown, waitMs: number): void =>
+    emit({
+      type: 'device-note',
+      deviceId,
+      message: `store unreachable (${messageOf(error)}); keeping the result, trying again in ${(waitMs / 1000).toFixed(1)} s`,
+    });
   return {
     queue: (work) => {
       chain = chain.then(() => retryOnConnectionLoss(work, onLoss)).catch(onFailure);
@@ -133,18 +140,10 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
 
   // A store failure stops the call (nothing more could be kept) and is rethrown once the agent is gone.
   let storeError: unknown;
-  const { queue, drained } = serialCommits(
-    (error, waitMs) =>
-      emit({
-        type: 'device-note',
-        deviceId,
-        message: `store unreachable (${messageOf(error)}); keeping the result, trying again in ${(waitMs / 1000).toFixed(1)} s`,
-      }),
-    (error) => {
-      storeError ??= error;
-      end('store');
-    },
-  );
+  const { queue, drained } = serialCommits(emit, deviceId, (error) => {
+    storeError ??= error;
+    end('store');
+  });
 
   const commitOk = async (task: TaskRow, result: OkResultLine, receivedMs: number): Promise<void> => {
     const summary = summarizeResult(result);
@@ -152,13 +151,8 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
       await commitStable(task, 'bad-result', `the agent's result is unusable: ${summary}`);
       return;
     }
-    await commitMeasurement(
-      db,
-      task.id,
-      toMeasurement(result, summary, context.provenance),
-      now(),
-      context.fence,
-    );
+    const measured = toMeasurement(result, summary, context.provenance);
+    await commitMeasurement(db, task.id, measured, now(), context.fence);
     outcomes.push('ok');
     emit({
       type: 'case-done',
