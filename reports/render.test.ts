@@ -55,6 +55,11 @@ test('every section is present, with units and the run provenance', () => {
   assert.match(html, /block 4x1 does not divide cout=10/, 'dropped reason');
   assert.match(html, /device lost: disconnected/, 'skipped reason');
   assert.match(html, /12 measured again, 3 still disturbed/, 'disturbed cases per device');
+  assert.match(
+    html,
+    /lost at 2026-01-01T00:01:00.000Z, back after 12\.5 s, lost 1 more time\(s\) while being prepared; BUILD CHANGED from vendor\/phone:13\/OLD\/1:user\/release-keys to vendor\/phone:14\/NEW\/2:user\/release-keys/,
+    'a connection gap with a build change',
+  );
   assert.match(html, /No LUT given/, 'LUT section explains how to add one');
   assert.match(html, /No mapping given/);
   // Self-contained: no external script, stylesheet or image reference.

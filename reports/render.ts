@@ -57,6 +57,24 @@ details pre { background:var(--panel); padding:10px; border-radius:4px; max-heig
 footer { color:var(--muted); font-size:12px; padding:18px 28px; border-top:1px solid var(--line); }
 `;
 
+/** One line per gap: how long the device was away, flaps, and a build change, which splits its results. */
+function gapsText(device: ReportDevice): string {
+  if (device.gaps.length === 0) return 'none';
+  return device.gaps
+    .map((gap) => {
+      const awayMs = spanMs(gap.lostAt, gap.backAt);
+      const away =
+        gap.backAt === null || awayMs === null ? 'never back' : `back after ${formatDurationMs(awayMs)}`;
+      const flaps = gap.flaps === 0 ? '' : `, lost ${gap.flaps} more time(s) while being prepared`;
+      const build =
+        gap.fingerprintAfter === null || gap.fingerprintAfter === gap.fingerprintBefore
+          ? ''
+          : `; BUILD CHANGED from ${gap.fingerprintBefore} to ${gap.fingerprintAfter}: results before and after are not one population`;
+      return `lost at ${gap.lostAt}, ${away}${flaps}${build}`;
+    })
+    .join('\n');
+}
+
 function labText(device: ReportDevice): string {
   if (device.lab === null) return '—';
   const { lab } = device;
@@ -143,6 +161,7 @@ function overviewSection(input: ReportInput): string {
         sort: (d) => d.disturbedCases,
         className: 'num',
       },
+      { title: 'connection gaps', cell: (d) => text(gapsText(d)), className: 'wrap' },
       { title: 'lab state', cell: (d) => text(labText(d)), className: 'wrap' },
     ],
     false,

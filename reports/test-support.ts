@@ -94,6 +94,7 @@ export function literalInput(overrides: Partial<ReportInput> = {}): ReportInput 
         thermalWaitMs: 0,
         remeasuredCases: 0,
         disturbedCases: 0,
+        gaps: [],
         lab: null,
       },
       {
@@ -111,6 +112,16 @@ export function literalInput(overrides: Partial<ReportInput> = {}): ReportInput 
         thermalWaitMs: 5000,
         remeasuredCases: 12,
         disturbedCases: 3,
+        gaps: [
+          {
+            lostAt: '2026-01-01T00:01:00.000Z',
+            backAt: '2026-01-01T00:01:12.500Z',
+            reason: 'the connection ended before the command finished',
+            flaps: 1,
+            fingerprintBefore: 'vendor/phone:13/OLD/1:user/release-keys',
+            fingerprintAfter: 'vendor/phone:14/NEW/2:user/release-keys',
+          },
+        ],
         lab: { screenOn: false, charging: false, batteryLevel: 80, root: 'su', bigCpus: [4, 5, 6, 7] },
       },
     ],

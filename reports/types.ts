@@ -40,6 +40,8 @@ export interface ReportDevice {
   readonly remeasuredCases: number;
   /** Cases whose kept measurement still ran disturbed (probe over the tolerance): read them with care. */
   readonly disturbedCases: number;
+  /** Times the device was lost mid-run, in order (orchestrator/scheduler/returns.ts); empty when none. */
+  readonly gaps: readonly ReportDeviceGap[];
   /** What lab hygiene found (screen, charging, root, big CPUs), as recorded; null for the host. */
   readonly lab: {
     readonly screenOn: boolean | null;
@@ -48,6 +50,20 @@ export interface ReportDevice {
     readonly root: string;
     readonly bigCpus: readonly number[] | null;
   } | null;
+}
+
+/** A device lost mid-run: when, why, and whether it came back (and with which build). */
+export interface ReportDeviceGap {
+  /** ISO-8601. */
+  readonly lostAt: string;
+  /** null: it did not come back within the grace. */
+  readonly backAt: string | null;
+  readonly reason: string;
+  /** Times it was lost again while being prepared again. */
+  readonly flaps: number;
+  readonly fingerprintBefore: string;
+  /** Different from `fingerprintBefore`: measurements before and after are not one population. */
+  readonly fingerprintAfter: string | null;
 }
 
 export interface ReportAgentBuild {

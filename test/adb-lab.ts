@@ -34,6 +34,12 @@ export interface AdbLab {
   /** The transport's device for a phone; `workDir` gives a test its own folder on the phone. */
   device(phone: VirtualPhone, workDir?: string): AdbDevice;
   adb(args: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /**
+   * Kills a phone as a reboot or a pulled cable does: its process ends, its links drop, its /data/local/tmp
+   * is gone. The returned function starts it again on the same port (so the same serial), with `change`
+   * over its first options (a new build fingerprint, say); the lab then lists the new phone in its place.
+   */
+  kill(phone: VirtualPhone): Promise<(change?: Partial<VirtualPhoneOptions>) => Promise<VirtualPhone>>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +105,18 @@ export async function startAdbLab(phoneOptions: readonly VirtualPhoneOptions[]):
     throw error;
   }
   const client = createAdbServerClient({ host: '127.0.0.1', port });
+  const kill = async (phone: VirtualPhone) => {
+    const index = phones.indexOf(phone);
+    const options = phoneOptions[index];
+    if (index < 0 || options === undefined)
+      throw new Error(`kill: ${phone.serial} is not a phone of this lab`);
+    await phone.stop();
+    return async (change: Partial<VirtualPhoneOptions> = {}) => {
+      const again = await startVirtualPhone({ ...options, ...change, port: phone.port });
+      phones[index] = again;
+      return again;
+    };
+  };
   return {
     port,
     env,
@@ -113,6 +131,7 @@ export async function startAdbLab(phoneOptions: readonly VirtualPhoneOptions[]):
         ...(deviceWorkDir === undefined ? {} : { workDir: deviceWorkDir }),
       }),
     adb,
+    kill,
     stop,
   };
 }

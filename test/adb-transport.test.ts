@@ -14,9 +14,13 @@ import { detectRoot, lockGovernor } from '../orchestrator/lab/governor.ts';
 import { batchFlag, bigClusterCpus, gateStep } from '../orchestrator/lab/policy.ts';
 import { parsePowerState } from '../orchestrator/lab/power.ts';
 import { cpuTemperatureC, parseTelemetry } from '../orchestrator/lab/telemetry.ts';
-import { classifyAdbFailure } from '../orchestrator/transport/adb/classify.ts';
-import { clustersFromFreqs, parseCpuFreqs, parseCpuList } from '../orchestrator/transport/adb/identity.ts';
 import { WrappedOutputParser } from '../orchestrator/transport/adb/shell-script.ts';
+import { classifyAdbFailure } from '../orchestrator/transport/android/classify.ts';
+import {
+  clustersFromFreqs,
+  parseCpuFreqs,
+  parseCpuList,
+} from '../orchestrator/transport/android/identity.ts';
 import { type AdbLab, startAdbLab } from './adb-lab.ts';
 
 describe('pure parts', () => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectAppiumDevice } from '../orchestrator/transport/appium/connect.ts';
 import type { AppiumDevice } from '../orchestrator/transport/appium/device.ts';
-import { CommandStartError } from '../orchestrator/transport/errors.ts';
+import { CommandStartError, DeviceUnavailableError } from '../orchestrator/transport/errors.ts';
 import { type AppiumLab, isRunning, startAppiumLab } from './appium-lab.ts';
 
 let lab: AppiumLab;
@@ -178,4 +178,31 @@ test('close deletes the session on the server', async () => {
   await second.close();
   await second.close();
   assert.equal(await lab.server.sessionCount(), 1);
+});
+
+test('a session the server ended is opened again: waitUntilReachable gives a new one, commands run on it', async () => {
+  const [phone] = lab.phones;
+  assert.ok(phone !== undefined);
+  const third = await connectAppiumDevice({
+    entry: lab.entry(phone, { name: 'third', workDir: WORK }),
+    index: 2,
+  });
+  try {
+    const before = ((await third.info()).details as { appium: { sessionId: string } }).appium.sessionId;
+    // What an idle timeout or a server restart does: the server forgets the session.
+    const deleted = await fetch(`${lab.server.url}/session/${before}`, { method: 'DELETE' });
+    assert.equal(deleted.status, 200);
+    await assert.rejects(third.shell('echo hi', { timeoutMs: 10_000 }), (error: unknown) => {
+      assert.ok(error instanceof DeviceUnavailableError, String(error));
+      assert.match(error.message, /session was ended by the server/);
+      return true;
+    });
+    assert.equal(await third.waitUntilReachable(20_000), true);
+    const after = ((await third.info()).details as { appium: { sessionId: string } }).appium.sessionId;
+    assert.notEqual(after, before);
+    assert.equal((await third.shell('echo hi', { timeoutMs: 10_000 })).stdout, 'hi\n');
+  } finally {
+    await third.close();
+  }
+  assert.equal(await lab.server.sessionCount(), 1, 'only the first device keeps a session');
 });

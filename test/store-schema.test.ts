@@ -96,6 +96,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   assert.deepEqual(tables, [
     'agent_builds',
     'batch_runs',
+    'device_gaps',
     'device_leases',
     'devices',
     'failures',
@@ -115,7 +116,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
   raw.close();
   assert.deepEqual(
     applied.map((row) => row.name),
-    ['0001_initial', '0002_nightly', '0003_probe', '0005_leases_and_hosts'],
+    ['0001_initial', '0002_nightly', '0003_probe', '0004_device_gaps', '0005_leases_and_hosts'],
   );
   const again = await openStore(path);
   await again.close();
@@ -287,7 +288,7 @@ test('PostgreSQL: every table, floating-point columns as double precision, a new
   assert.equal(store.dialect, 'postgres');
   assert.doesNotMatch(store.path, /:prunelab@/, 'the shown URL carries no password');
   const tables = (await store.db.introspection.getTables()).map((table) => table.name).sort();
-  assert.equal(tables.length, 13);
+  assert.equal(tables.length, 14);
   await store.close();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();

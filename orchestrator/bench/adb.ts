@@ -9,6 +9,8 @@
  *    Median of 3 runs. Target: <= 10 ms per case through adb.
  * 2. Scaling: every phone runs the same idle sweep (each device gets every case), on 1, 2 and 4 phones at
  *    once; throughput = measurements per second over all phones. Target: 4 phones >= 3x the throughput of 1.
+ * 3. A phone restarted mid-sweep (restart.ts): from listed again to its next agent call (median of 5
+ *    restarts; target: within 5 s), and the wall-time cost of one restart on a 2-phone sweep.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,9 +21,11 @@ import { type OpenedStore, openStore } from '../store/open.ts';
 import { createHostDevice } from '../transport/host.ts';
 import type { Device } from '../transport/port.ts';
 import { idleSweep } from './idle-sweep.ts';
+import { restartBench } from './restart.ts';
 
 const TARGET_OVERHEAD_MS = 10;
 const TARGET_SPEEDUP_4 = 3;
+const TARGET_RESUME_MS = 5_000;
 async function overhead(store: OpenedStore, device: Device, durationUs: number, quick: boolean) {
   const cases = quick ? 40 : 100;
   const perCase: number[] = [];
@@ -81,17 +85,21 @@ async function main(): Promise<void> {
         casesPerS: (count * scaleCases) / (wallMs / 1000),
       });
     }
+    const restart = await restartBench(lab, store, quick);
     const base = scaling[0]?.casesPerS ?? Number.NaN;
     const speedup4 = (scaling[2]?.casesPerS ?? Number.NaN) / base;
     const result = {
       note: 'virtual phones on this host: orchestration overhead and scaling only, not phone latencies',
       idle,
       scaling: scaling.map((s) => ({ ...s, speedup: s.casesPerS / base })),
+      restart,
       targets: {
         adbOverheadMsPerCase: TARGET_OVERHEAD_MS,
         adbOverheadMet: idle.every((r) => r.adb.overheadMsPerCase <= TARGET_OVERHEAD_MS),
         speedup4: TARGET_SPEEDUP_4,
         speedup4Met: speedup4 >= TARGET_SPEEDUP_4,
+        resumeMs: TARGET_RESUME_MS,
+        resumeMet: restart.resumeMsMedian <= TARGET_RESUME_MS,
       },
     };
     if (json) {
@@ -112,6 +120,10 @@ async function main(): Promise<void> {
           `${String(s.phones).padEnd(8)}${String(s.casesPerPhone).padEnd(13)}${`${(s.wallMs / 1000).toFixed(2)} s`.padEnd(10)}${s.casesPerS.toFixed(1).padEnd(10)}${s.speedup.toFixed(2)}x`,
       ),
       `  target: 4 phones >= ${TARGET_SPEEDUP_4}x of 1: ${result.targets.speedup4Met ? 'met' : 'NOT met'}`,
+      `phone restarted mid-sweep (down ${restart.downMs / 1000} s, ${restart.restarts} restarts):`,
+      `  listed again -> next agent call: median ${(restart.resumeMsMedian / 1000).toFixed(2)} s (${restart.resumeMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s)`,
+      `  target: <= ${TARGET_RESUME_MS / 1000} s: ${result.targets.resumeMet ? 'met' : 'NOT met'}`,
+      `  2 phones x ${restart.twoPhones.casesPerPhone} cases: undisturbed ${(restart.twoPhones.undisturbedWallMs / 1000).toFixed(2)} s, one restart ${(restart.twoPhones.oneRestartWallMs / 1000).toFixed(2)} s: +${(restart.twoPhones.restartCostMs / 1000).toFixed(2)} s (${(restart.twoPhones.restartCostBeyondDownMs / 1000).toFixed(2)} s beyond the time down)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -5,6 +5,7 @@
 import { DEFAULT_LAB } from '../../config/defaults.ts';
 import type { LabConfig } from '../../config/schema.ts';
 import { prepareIdleRun } from '../../test/adb-lab.ts';
+import type { EventSink } from '../scheduler/events.ts';
 import { runQueues } from '../scheduler/scheduler.ts';
 import type { OpenedStore } from '../store/open.ts';
 import type { Device } from '../transport/port.ts';
@@ -24,6 +25,8 @@ export async function idleSweep(
   cases: number,
   durationUs: number,
   batchCases: number,
+  /** Scheduler events (the restart bench watches them); a lost phone is waited for `disconnectGraceMs`. */
+  watch: { readonly emit?: EventSink; readonly disconnectGraceMs?: number } = {},
 ) {
   runCounter += 1;
   const runId = `bench-${runCounter}`;
@@ -37,7 +40,8 @@ export async function idleSweep(
     caseTimeoutMs: 60_000,
     stop: new AbortController().signal,
     hardStop: new AbortController().signal,
-    emit: () => {},
+    emit: watch.emit ?? (() => {}),
+    ...(watch.disconnectGraceMs === undefined ? {} : { disconnectGraceMs: watch.disconnectGraceMs }),
   });
   const wallMs = performance.now() - started;
   for (const outcome of outcomes) {

@@ -24,6 +24,7 @@ function read(fields: Partial<DeviceNightRead> & Pick<DeviceNightRead, 'deviceId
     lastUsable: { build_fingerprint: 'fp-1', agent_hash: 'old' },
     history: new Map(),
     labTrouble: [],
+    gaps: [],
     failedShare: 0,
     ...fields,
   };
@@ -165,4 +166,29 @@ test('a device with lab trouble: its suspects are not re-measured, and it says s
   assert.deepEqual(device?.notes, [
     'cases beyond their threshold were not judged: the lab was not trustworthy tonight',
   ]);
+});
+
+test('a phone back during the night with the same build is judged as usual, with a note; with another build, lab trouble', () => {
+  const gap = {
+    lost_at: '2026-01-01T02:10:00.000Z',
+    back_at: '2026-01-01T02:10:12.500Z',
+    flaps: 0,
+    fingerprint_before: 'fp-1',
+    fingerprint_after: 'fp-1',
+  };
+  const back = night('A', { ...healthy.read, gaps: [gap] });
+  const judged = judgeNight([back], RULE);
+  assert.deepEqual(judged.troubles, []);
+  assert.deepEqual([...judged.suspects.keys()], ['A'], 'its slow case is still re-measured');
+  assert.deepEqual(judged.devices[0]?.notes, [
+    'lost at 2026-01-01T02:10:00.000Z, back after 12.5 s; prepared again',
+  ]);
+  const rebuilt = night('A', { ...healthy.read, gaps: [{ ...gap, fingerprint_after: 'fp-2' }] });
+  const troubled = judgeNight([rebuilt], RULE);
+  assert.equal(troubled.devices[0]?.state, 'lab-trouble');
+  assert.match(
+    troubled.troubles[0] ?? '',
+    /^A: its build fingerprint changed during the night \(fp-1 -> fp-2/,
+  );
+  assert.deepEqual([...troubled.suspects.keys()], []);
 });

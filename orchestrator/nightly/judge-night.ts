@@ -6,6 +6,7 @@
  */
 import type { NightlyConfig } from '../../config/schema.ts';
 import { finding, type NightlyFinding, percent } from './findings.ts';
+import { judgeGaps } from './gaps.ts';
 import type { NightlyDeviceRecord } from './nightly-store.ts';
 import type { DeviceNightRead, MedianRow } from './read-night.ts';
 import {
@@ -99,11 +100,15 @@ export function judgeNight(nights: readonly DeviceNight[], rule: NightlyConfig):
   return { findings, troubles, devices, records, suspects, fitDevices };
 }
 
-/** Lab trouble of the night on this device: the scheduler stopped it, hygiene flagged it, cases failed. */
+/**
+ * Lab trouble of the night on this device: the scheduler stopped it, hygiene flagged it, cases failed, it
+ * came back from a disconnect with another build. Back with the same build and finished is no trouble.
+ */
 function deviceTroublesOf({ tonight, read }: DeviceNight, rule: NightlyConfig): string[] {
   const troubles: string[] = [];
   if (tonight.stoppedReason !== undefined) troubles.push(tonight.stoppedReason);
   troubles.push(...read.labTrouble);
+  troubles.push(...judgeGaps(read.gaps).troubles);
   if (read.failedShare > rule.maxFailedShare)
     troubles.push(
       `${percent(read.failedShare)} of its cases did not finish (nightly.maxFailedShare: ${percent(rule.maxFailedShare)})`,
@@ -140,7 +145,8 @@ function judgeDevice(night: DeviceNight, rule: NightlyConfig): DeviceJudgement {
   const agentHash = tonight.buildHash ?? read.medians[0]?.agent_hash ?? 'unknown';
   const findings: NightlyFinding[] = [];
   const troubles: string[] = [];
-  const notes: string[] = [];
+  // A phone back during the night (a reboot, a cable) and prepared again: noted, not trouble.
+  const notes: string[] = [...judgeGaps(read.gaps).notes];
   if (read.previous !== undefined && read.previous.build_fingerprint !== fingerprint) {
     findings.push(
       finding('updated', {

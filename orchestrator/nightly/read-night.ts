@@ -1,10 +1,12 @@
 /**
  * The one read the night is judged from: per device, tonight's medians and case labels, its last nights
  * (any, and the last one that counts as history), its history on tonight's fingerprint, what lab hygiene
- * reported, and the share of its cases that did not finish. `judgeNight` takes this and touches no store.
+ * reported, the times it was lost and back, and the share of its cases that did not finish. `judgeNight` takes this and touches no store.
  */
+import { deviceGaps } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { caseLabel } from './findings.ts';
+import type { NightGap } from './gaps.ts';
 import {
   type CaseHistory,
   previousNight,
@@ -37,6 +39,8 @@ export interface DeviceNightRead {
   readonly lastUsable: PastNight | undefined;
   readonly history: ReadonlyMap<string, CaseHistory>;
   readonly labTrouble: readonly string[];
+  /** Times the device was lost during tonight's sweep (device_gaps), oldest first. */
+  readonly gaps: readonly NightGap[];
   /** Share of the device's tasks not done (0 when it had none). */
   readonly failedShare: number;
 }
@@ -71,6 +75,7 @@ async function failedShare(db: StoreDb, runId: string, deviceId: string): Promis
 export async function readNight(db: StoreDb, request: NightReadRequest): Promise<DeviceNightRead[]> {
   const { nightlyRunId, sweepRunId } = request;
   const medians = await readRunMedians(db, sweepRunId);
+  const gaps = await deviceGaps(db, sweepRunId);
   const reads: DeviceNightRead[] = [];
   for (const { deviceId, fingerprint } of request.devices) {
     const tasks = await readTaskCases(db, sweepRunId, deviceId);
@@ -82,6 +87,7 @@ export async function readNight(db: StoreDb, request: NightReadRequest): Promise
       lastUsable: await previousNight(db, deviceId, nightlyRunId, { usableOnly: true }),
       history: await readHistory(db, deviceId, fingerprint, request.historyNights, nightlyRunId),
       labTrouble: await readLabTrouble(db, sweepRunId, deviceId),
+      gaps: gaps.filter((gap) => gap.device_id === deviceId),
       failedShare: await failedShare(db, sweepRunId, deviceId),
     });
   }

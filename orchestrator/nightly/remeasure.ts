@@ -40,6 +40,33 @@ export interface Confirmation {
  * The confirm phase: a run of its own for the re-measures, then one finding per suspect that got a
  * verdict (confirmed or not).
  */
+/**
+ * The queue that runs the previous night's build: the current build's queue with the other binary. After
+ * a disconnect it is prepared again as the current one is, then the previous binary is pushed again too
+ * (a reboot empties the work folder), so the B side of ABAB never silently turns into A.
+ */
+function previousBuildQueue(
+  current: DeviceQueue,
+  build: { readonly hash: string; readonly binaryPath: string },
+  agentPath: string,
+): DeviceQueue {
+  const prepareAgain = current.prepareAgain;
+  return {
+    ...current,
+    agentPath,
+    provenance: { ...current.provenance, agentHash: build.hash },
+    ...(prepareAgain === undefined
+      ? {}
+      : {
+          prepareAgain: async () => {
+            const again = await prepareAgain();
+            await again.device.push(build.binaryPath, agentPath, { mode: 0o755 });
+            return previousBuildQueue(again, build, agentPath);
+          },
+        }),
+  };
+}
+
 export async function confirmSuspects(
   deps: NightlyDeps,
   config: PrunelabConfig,
@@ -115,8 +142,9 @@ export async function remeasure(
         entry.info,
         confirmRunId,
         config.lab,
+        // Every lab set up, also after a phone came back mid-confirmation: each is restored at the end.
+        (lab) => labs.push(lab),
       );
-      if (prepared.lab !== undefined) labs.push(prepared.lab);
       current.push(prepared.queue);
       if (entry.previousHash === undefined) continue;
       const cached = await findCachedBuild(deps.buildCacheDir, entry.previousHash);
@@ -127,11 +155,7 @@ export async function remeasure(
       await recordAgentBuild(deps.db, cached, now());
       const agentPath = posix.join(entry.info.workDir, `prunelab-agent-${cached.hash}`);
       await entry.device.push(cached.binaryPath, agentPath, { mode: 0o755 });
-      previous.push({
-        ...prepared.queue,
-        agentPath,
-        provenance: { ...prepared.queue.provenance, agentHash: cached.hash },
-      });
+      previous.push(previousBuildQueue(prepared.queue, cached, agentPath));
     }
     const rounds = config.nightly.confirmRounds;
     for (let round = 0; round < rounds && !deps.stop.aborted; round++) {

@@ -14,6 +14,7 @@ import type {
   ReportRun,
   ReportTelemetryPoint,
 } from '../../reports/types.ts';
+import { deviceGaps } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { fastestProbeNs, probeMaxNs } from '../store/probes.ts';
 import type { RunRow } from '../store/schema.ts';
@@ -261,6 +262,7 @@ async function readDevices(db: StoreDb, runId: string, tolerance: number): Promi
     .where('t.run_id', '=', runId)
     .execute();
   const labs = await db.selectFrom('run_devices').selectAll().where('run_id', '=', runId).execute();
+  const gaps = await deviceGaps(db, runId);
   const probes = await db
     .selectFrom('measurements as m')
     .innerJoin('tasks as t', 't.id', 'm.task_id')
@@ -294,6 +296,16 @@ async function readDevices(db: StoreDb, runId: string, tolerance: number): Promi
       samplingMs: samplingNs.length > 0 ? samplingNs.reduce((sum, v) => sum + Number(v), 0) / 1e6 : null,
       thermalWaitMs: Number(waits.find((w) => w.device_id === device.id)?.wait_ms ?? 0),
       remeasuredCases: myProbes.filter((p) => p.remeasures > 0).length,
+      gaps: gaps
+        .filter((gap) => gap.device_id === device.id)
+        .map((gap) => ({
+          lostAt: gap.lost_at,
+          backAt: gap.back_at,
+          reason: gap.reason,
+          flaps: gap.flaps,
+          fingerprintBefore: gap.fingerprint_before,
+          fingerprintAfter: gap.fingerprint_after,
+        })),
       disturbedCases:
         fastest === undefined
           ? 0

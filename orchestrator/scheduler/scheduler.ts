@@ -7,7 +7,8 @@
  *   case, not of the device, so they do not count. Its remaining cases stay pending for `sweep --resume`;
  * - gone: the device disconnected (a transient transport failure) and did not come back within
  *   `disconnectGraceMs`. Cases finished before the drop stay; the rest were put back in its queue by the
- *   batch, and are now marked skipped with the reason. When it comes back in time, work resumes.
+ *   batch, and are now marked skipped with the reason. When it comes back in time it is prepared again
+ *   (the queue's `prepareAgain`) and work resumes with the new queue (returns.ts).
  *
  * With lab hygiene (queue.hygiene), each batch waits for the device to cool first, runs pinned to the big
  * cluster, and is checked afterwards: a batch whose frequency dropped or that ran too hot is flagged
@@ -21,56 +22,18 @@
  * are the tasks a dead process left `running` put back to pending, and every commit carries the lease's
  * fencing token.
  */
-import { finishBatchRun, requeueTasks, skipPendingTasks, startBatchRun } from '../store/lab.ts';
+import { finishBatchRun, requeueTasks, startBatchRun } from '../store/lab.ts';
 import type { LeaseFence } from '../store/leases.ts';
-import type { StoreDb } from '../store/open.ts';
 import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
-import type { Device } from '../transport/port.ts';
 import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
-import { defaultLeasePolicy, heldMessage, holdDevice, type LeasePolicy } from './device-lease.ts';
-import { type DisturbancePolicy, disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
-import type { EventSink } from './events.ts';
-import type { BatchHygiene, BatchStartReport } from './hygiene.ts';
-import type { Provenance } from './measurement.ts';
+import { defaultLeasePolicy, heldMessage, holdDevice } from './device-lease.ts';
+import { disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
+import type { BatchStartReport } from './hygiene.ts';
+import type { DeviceQueue, SchedulerOptions } from './queue.ts';
+import { awaitReturn, canReturn } from './returns.ts';
 
-/** A device that can tell when it is back after a disconnect (the adb transport's devices can). */
-export interface ReturningDevice extends Device {
-  waitUntilReachable(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-}
-
-function canReturn(device: Device): device is ReturningDevice {
-  return typeof (device as Partial<ReturningDevice>).waitUntilReachable === 'function';
-}
-
-export interface DeviceQueue {
-  readonly device: Device;
-  /** The agent binary's path on the device (already pushed). */
-  readonly agentPath: string;
-  readonly provenance: Provenance;
-  /** Lab hygiene around each batch (thermal gate, pinning, telemetry); absent on the host. */
-  readonly hygiene?: BatchHygiene;
-}
-
-export interface SchedulerOptions {
-  readonly db: StoreDb;
-  readonly runId: string;
-  readonly retries: number;
-  readonly maxConsecutiveFailures: number;
-  readonly caseTimeoutMs: number;
-  /** How long a disconnected device may take to come back before its remaining cases are skipped. */
-  readonly disconnectGraceMs?: number;
-  /** Measure a flagged batch once more (lab.requeueFlagged). */
-  readonly requeueFlagged?: boolean;
-  /** Measure again the cases whose probe says they ran disturbed (lab.disturbance); absent = never. */
-  readonly disturbance?: DisturbancePolicy;
-  readonly stop: AbortSignal;
-  readonly hardStop: AbortSignal;
-  readonly emit: EventSink;
-  readonly now?: () => Date;
-  /** Device leases (default: 30 s, this host and process). */
-  readonly lease?: LeasePolicy;
-}
+export type { DeviceQueue, SchedulerOptions } from './queue.ts';
 
 export interface DeviceOutcome {
   readonly deviceId: string;
@@ -236,20 +199,9 @@ async function requeueDisturbedCases(run: QueueRun): Promise<boolean> {
   return true;
 }
 
-async function runDeviceQueue(
-  queue: DeviceQueue,
-  options: SchedulerOptions,
-  fence: LeaseFence,
-): Promise<DeviceOutcome> {
-  const { db, runId, emit } = options;
-  const now = options.now ?? (() => new Date());
-  const deviceId = queue.device.identity.id;
-  const hygiene = queue.hygiene;
-  await releaseRunningTasks(db, runId, deviceId);
-  emit({ type: 'device-start', deviceId, counts: await taskCounts(db, runId, deviceId) });
-
-  const context: BatchContext = {
-    db,
+function batchContext(queue: DeviceQueue, options: SchedulerOptions, fence: LeaseFence): BatchContext {
+  return {
+    db: options.db,
     device: queue.device,
     agentPath: queue.agentPath,
     provenance: queue.provenance,
@@ -257,11 +209,23 @@ async function runDeviceQueue(
     retries: options.retries,
     stop: options.stop,
     hardStop: options.hardStop,
-    emit,
+    emit: options.emit,
     ...(options.now === undefined ? {} : { now: options.now }),
-    ...(hygiene?.cpus === undefined ? {} : { cpus: hygiene.cpus }),
+    ...(queue.hygiene?.cpus === undefined ? {} : { cpus: queue.hygiene.cpus }),
     fence,
   };
+}
+
+async function runDeviceQueue(
+  queue: DeviceQueue,
+  options: SchedulerOptions,
+  fence: LeaseFence,
+): Promise<DeviceOutcome> {
+  const { db, runId, emit } = options;
+  const deviceId = queue.device.identity.id;
+  await releaseRunningTasks(db, runId, deviceId);
+  emit({ type: 'device-start', deviceId, counts: await taskCounts(db, runId, deviceId) });
+
   const anyStop = AbortSignal.any([options.stop, options.hardStop]);
   let consecutiveFailures = 0;
   // Calls that failed before settling any case (the device refused to run the agent at all).
@@ -269,10 +233,11 @@ async function runDeviceQueue(
   let stoppedReason: string | undefined;
   let stoppedKind: DeviceOutcome['stoppedKind'];
   let interrupted = false;
-  const run: QueueRun = {
+  // A device prepared again after a disconnect goes on with a new queue (agent path, provenance, hygiene).
+  let run: QueueRun = {
     queue,
     options,
-    batchContext: context,
+    batchContext: batchContext(queue, options, fence),
     anyStop,
     deviceId,
     requeuedBatches: new Set(),
@@ -303,26 +268,21 @@ async function runDeviceQueue(
 
     if ('lost' in report) {
       const why = typeof report.lost === 'string' ? report.lost : report.lost.message;
-      const device = queue.device;
+      const device = run.queue.device;
       if (canReturn(device) && (options.disconnectGraceMs ?? 0) > 0) {
-        const graceMs = options.disconnectGraceMs ?? 0;
-        emit({
-          type: 'device-note',
-          deviceId,
-          message: `lost (${why}); its unfinished cases are back in its queue; waiting up to ${(graceMs / 1000).toFixed(0)} s for it to return`,
-        });
-        if (await device.waitUntilReachable(graceMs, anyStop)) {
-          emit({ type: 'device-note', deviceId, message: 'back: resuming its queue' });
+        const back = await awaitReturn(device, run.queue, why, options, options.disconnectGraceMs ?? 0);
+        if (back.kind === 'back') {
+          run = { ...run, queue: back.queue, batchContext: batchContext(back.queue, options, fence) };
+          consecutiveFailures = 0;
+          callsWithoutProgress = 0;
           continue;
         }
-        if (options.stop.aborted || options.hardStop.aborted) {
+        if (back.kind === 'stopped') {
           interrupted = true;
           break;
         }
-        const reason = `device ${deviceId} disconnected (${why}) and did not come back within scheduler.disconnectGraceMs = ${graceMs} ms`;
-        const skipped = await skipPendingTasks(db, runId, deviceId, `skipped: ${reason}`, now());
-        stoppedReason = `gone: ${reason}; ${skipped} cases skipped`;
-        stoppedKind = 'gone';
+        stoppedReason = back.reason;
+        stoppedKind = back.kind;
         break;
       }
       // No way to wait for it: count the call like any other that made no progress.

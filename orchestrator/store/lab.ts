@@ -1,5 +1,6 @@
-/** Store side of lab hygiene and of lost devices: run_devices, batch_runs, re-queued and skipped tasks. */
+/** Store side of lab hygiene and of lost devices: run_devices, batch_runs, device_gaps, re-queued and skipped tasks. */
 import type { StoreDb } from './open.ts';
+import type { DeviceGapRow } from './schema.ts';
 import { moveDeviceTasks } from './tasks.ts';
 
 export interface RunDeviceInput {
@@ -142,4 +143,45 @@ export function skipPendingTasks(
 /** On resume: cases skipped because their device went away are pending again now that it is back. */
 export function reviveSkippedTasks(db: StoreDb, runId: string, deviceId: string, now: Date = new Date()) {
   return moveDeviceTasks(db, runId, deviceId, { from: ['skipped'], to: 'pending' }, now);
+}
+
+export interface DeviceGapInput {
+  readonly lostAt: Date;
+  readonly reason: string;
+  readonly backAt: Date | null;
+  readonly flaps: number;
+  readonly fingerprintBefore: string;
+  readonly fingerprintAfter: string | null;
+}
+
+/** Records a gap in a device's work (orchestrator/scheduler/returns.ts). */
+export async function recordDeviceGap(
+  db: StoreDb,
+  runId: string,
+  deviceId: string,
+  gap: DeviceGapInput,
+): Promise<void> {
+  await db
+    .insertInto('device_gaps')
+    .values({
+      run_id: runId,
+      device_id: deviceId,
+      lost_at: gap.lostAt.toISOString(),
+      reason: gap.reason,
+      back_at: gap.backAt === null ? null : gap.backAt.toISOString(),
+      flaps: gap.flaps,
+      fingerprint_before: gap.fingerprintBefore,
+      fingerprint_after: gap.fingerprintAfter,
+    })
+    .execute();
+}
+
+export async function deviceGaps(db: StoreDb, runId: string): Promise<DeviceGapRow[]> {
+  return db
+    .selectFrom('device_gaps')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy('device_id')
+    .orderBy('lost_at')
+    .execute();
 }

@@ -169,6 +169,22 @@ export interface BatchRunsTable {
   finished_at: string | null;
 }
 
+/** A gap in a device's work during a run: lost, then back (or not, within the grace). */
+export interface DeviceGapsTable {
+  run_id: string;
+  device_id: string;
+  lost_at: string;
+  /** The transport failure that ended the device's last call. */
+  reason: string;
+  /** null: it did not come back within scheduler.disconnectGraceMs. */
+  back_at: string | null;
+  /** Times it was lost again while being prepared again (a phone that flaps). */
+  flaps: number;
+  fingerprint_before: string;
+  /** Its build fingerprint when it was back; different from before: a new population. */
+  fingerprint_after: string | null;
+}
+
 export const NIGHTLY_STATUSES = ['running', 'clean', 'regression', 'lab-trouble', 'failed'] as const;
 export type NightlyStatus = (typeof NIGHTLY_STATUSES)[number];
 
@@ -265,6 +281,7 @@ export interface Database {
   measurements: MeasurementsTable;
   run_devices: RunDevicesTable;
   batch_runs: BatchRunsTable;
+  device_gaps: DeviceGapsTable;
   nightly_runs: NightlyRunsTable;
   nightly_devices: NightlyDevicesTable;
   nightly_cases: NightlyCasesTable;
@@ -277,3 +294,4 @@ export type TaskRow = Selectable<TasksTable>;
 export type NewTask = Insertable<TasksTable>;
 export type MeasurementRow = Selectable<MeasurementsTable>;
 export type NewMeasurement = Insertable<MeasurementsTable>;
+export type DeviceGapRow = Selectable<DeviceGapsTable>;

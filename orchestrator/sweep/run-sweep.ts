@@ -41,6 +41,7 @@ import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
 import { EmptyPlanError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
+import { prepareAllowingReturns } from './prepare-on-return.ts';
 
 export interface SweepDeps {
   readonly db: StoreDb;
@@ -97,7 +98,10 @@ async function registerDevice(deps: SweepDeps, device: Device, runId: string, ta
 
 /**
  * Builds the agent for the device's ABI (cached) and pushes it; on a phone, sets up lab hygiene (big
- * cluster, screen and charging state, root and governor) and records what it found with the run.
+ * cluster, screen and charging state, root and governor) and records what it found with the run. The queue
+ * can prepare the device again after a disconnect (`prepareAgain`): a phone that rebooted has an empty work
+ * directory, maybe a new build, and its pinning and governor reset. `onLab` hears of every lab set up, so
+ * the caller can restore the last one's governor at the end.
  */
 export async function prepareDevice(
   deps: Pick<SweepDeps, 'db' | 'buildAgent' | 'now'>,
@@ -105,6 +109,7 @@ export async function prepareDevice(
   info: DeviceInfo,
   runId: string,
   labConfig: LabConfig,
+  onLab: (lab: DeviceLab) => void = () => {},
 ): Promise<{ queue: DeviceQueue; lab?: DeviceLab }> {
   const now = deps.now ?? (() => new Date());
   const build = await deps.buildAgent(info.identity.abi);
@@ -112,14 +117,21 @@ export async function prepareDevice(
   // One file per build hash: a resumed sweep with a rebuilt agent never overwrites a binary still running.
   const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
   await device.push(build.binaryPath, agentPath, { mode: 0o755 });
+  const prepareAgain = async (): Promise<DeviceQueue> => {
+    const again = await device.info();
+    await upsertDevice(deps.db, again, now());
+    return (await prepareDevice(deps, device, again, runId, labConfig, onLab)).queue;
+  };
   const queue = {
     device,
     agentPath,
     provenance: { agentHash: build.hash, buildFingerprint: info.buildFingerprint },
+    prepareAgain,
   };
   // Lab hygiene is for phones, whichever way they are reached (adb or Appium); the host has no thermal gate.
   if (device.identity.kind === 'host') return { queue };
   const lab = await prepareDeviceLab(device, agentPath, labConfig);
+  onLab(lab);
   await recordRunDevice(
     deps.db,
     runId,
@@ -261,7 +273,8 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       : deps.devices.filter((d) => known.has(d.identity.id));
   let outcomes: DeviceOutcome[];
   const leasePolicy = deps.lease ?? defaultLeasePolicy();
-  const labs: DeviceLab[] = [];
+  // The last lab set up on each device (a device prepared again after a disconnect gets a new one).
+  const labs = new Map<string, DeviceLab>();
   const unprepared: DeviceOutcome[] = [];
   /** Registers the device and its tasks, then builds, pushes and sets up its lab; no queue when nothing is left. */
   const bringIn = async (device: Device): Promise<DeviceQueue | undefined> => {
@@ -288,8 +301,21 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     const counts = await taskCounts(deps.db, runId, device.identity.id);
     if (counts.pending + counts.running === 0) return undefined;
     try {
-      const prepared = await prepareDevice(deps, device, info, runId, config.lab);
-      if (prepared.lab !== undefined) labs.push(prepared.lab);
+      const prepared = await prepareAllowingReturns(
+        device,
+        info,
+        async (current) => {
+          if (current !== info) await upsertDevice(deps.db, current, now());
+          return prepareDevice(deps, device, current, runId, config.lab, (lab) =>
+            labs.set(device.identity.id, lab),
+          );
+        },
+        {
+          graceMs: config.scheduler.disconnectGraceMs,
+          signal: AbortSignal.any([deps.stop, deps.hardStop]),
+          note: (message) => deps.emit({ type: 'device-note', deviceId: device.identity.id, message }),
+        },
+      );
       return prepared.queue;
     } catch (error) {
       // A device that cannot take the agent (full disk, permission, gone) stops alone.
@@ -361,7 +387,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     throw error;
   } finally {
     // Restore what the lab changed (a locked governor) even when the sweep failed; a phone gone stays as is.
-    await Promise.all(labs.map((lab) => lab.finish().catch(() => undefined)));
+    await Promise.all([...labs.values()].map((lab) => lab.finish().catch(() => undefined)));
   }
 
   const counts = await taskCounts(deps.db, runId);

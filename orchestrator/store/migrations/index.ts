@@ -7,6 +7,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_nightly.ts';
 import * as m0003 from './0003_probe.ts';
+import * as m0004 from './0004_device_gaps.ts';
 import * as m0005 from './0005_leases_and_hosts.ts';
 import { COLUMN_TYPES, type ColumnTypes, type StoreDialect } from './column-types.ts';
 
@@ -21,6 +22,7 @@ const STEPS: Readonly<Record<string, MigrationStep>> = {
   '0001_initial': m0001,
   '0002_nightly': m0002,
   '0003_probe': m0003,
+  '0004_device_gaps': m0004,
   '0005_leases_and_hosts': m0005,
 };
 

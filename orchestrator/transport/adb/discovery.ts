@@ -8,8 +8,8 @@
  */
 import { execa } from 'execa';
 import { PrunelabError } from '../../errors.ts';
+import { errorMessage } from '../android/messages.ts';
 import { type AdbServerAddress, type AdbServerClient, createAdbServerClient } from './adbkit-client.ts';
-import { errorMessage } from './classify.ts';
 import { type AdbDevice, createAdbDevice } from './device.ts';
 
 export interface AdbDiscoveryOptions {

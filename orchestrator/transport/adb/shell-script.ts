@@ -12,13 +12,9 @@
  * - `<M>` holds a random nonce, so no output of the command can fake the marker.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { shellQuote } from '../android/shell-quote.ts';
 import type { Command } from '../port.ts';
 import { STDERR_KEEP_BYTES } from '../port.ts';
-
-/** Single-quotes a word for the device's /bin/sh (mksh on Android, dash or bash elsewhere). */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * Stdin up to this size travels inside the command as a here-document: one round trip instead of a sync

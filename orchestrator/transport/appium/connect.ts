@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AppiumDeviceConfig } from '../../../config/schema.ts';
-import { errorMessage } from '../adb/classify.ts';
-import { agentAbiFor } from '../adb/device.ts';
+import { agentAbiFor } from '../android/abi.ts';
+import { parseGetprop } from '../android/getprop.ts';
+import { errorMessage } from '../android/messages.ts';
 import { DeviceUnavailableError, TransportError } from '../errors.ts';
 import { type AppiumDevice, createAppiumDevice } from './device.ts';
 import { AppiumShellRefusedError, classifyAppiumFailure, shellRefusedAdvice } from './errors.ts';
-import { parseGetprop } from './getprop.ts';
 import { type AppiumEndpoint, type AppiumSession, openAppiumSession } from './webdriver-client.ts';
 
 /** The first check and getprop: one short call. */
@@ -113,8 +113,16 @@ export async function connectAppiumDevice(options: ConnectAppiumOptions): Promis
       capability(entry.capabilities, 'udid') ??
       properties['ro.serialno'] ??
       'unknown';
+    // A new session for the same phone: the udid pinned, so the server cannot hand out another one.
+    const reopen = () =>
+      (options.open ?? openAppiumSession)({
+        url: entry.url,
+        capabilities: { ...entry.capabilities, 'appium:udid': serial },
+        commandTimeoutMs: entry.commandTimeoutMs,
+      });
     return createAppiumDevice({
       session,
+      reopen,
       identity: { id: `appium:${entry.name}:${serial}`, kind: 'appium', abi: agentAbiFor(abi) },
       serial,
       where,

@@ -2,7 +2,7 @@
  * Appium failures (pure): which ones a retry may cure, and the one that no retry can: a server that does
  * not let a client run shell commands, without which a native binary cannot even be made executable.
  */
-import { classifyAdbFailure, type FailureClass } from '../adb/classify.ts';
+import { classifyAdbFailure, type FailureClass } from '../android/classify.ts';
 import { TransportError, type TransportErrorData } from '../errors.ts';
 
 /** The server refuses `mobile: shell` (the adb_shell insecure feature is off, or the driver has no shell). */

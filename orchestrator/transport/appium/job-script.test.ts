@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isRunning } from '../../../test/appium-lab.ts';
+import { parseGetprop } from '../android/getprop.ts';
 import { classifyAppiumFailure } from './errors.ts';
-import { parseGetprop } from './getprop.ts';
 import {
   CHUNK_MAX_BYTES,
   collectScript,

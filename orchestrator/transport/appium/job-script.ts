@@ -16,7 +16,7 @@
  * `<M>C` (finished and cleaned: stderr's tail follows, the folder is removed) or `<M>E` (more to come).
  * `<M>` holds a random nonce, so no output of the command can fake it.
  */
-import { shellQuote } from '../adb/shell-script.ts';
+import { shellQuote } from '../android/shell-quote.ts';
 import type { Command } from '../port.ts';
 import { STDERR_KEEP_BYTES } from '../port.ts';
 

@@ -6,7 +6,7 @@
  * every RETRY_AFTER_MS (a sweep lists devices every second: a farm should not get a session request each).
  */
 import type { AppiumDeviceConfig } from '../../../config/schema.ts';
-import { errorMessage } from '../adb/classify.ts';
+import { errorMessage } from '../android/messages.ts';
 import { TransportError } from '../errors.ts';
 import { connectAppiumDevice } from './connect.ts';
 import type { AppiumDevice } from './device.ts';

@@ -1,9 +1,10 @@
 /**
- * Who an adb device is, from `getprop` and sysfs (pure). Clusters are the CPUs grouped by their maximum
+ * Who an Android phone is, from `getprop` and sysfs (pure), whichever transport reached it. Clusters are the CPUs grouped by their maximum
  * frequency, fastest first, the same rule the agent's `info` applies (device-agent/README.md, "info"):
  * the lab pins from the agent's own answer; this copy lets `prunelab devices` show clusters without
  * pushing the agent.
  */
+import type { DeviceIdentity, DeviceInfo } from '../port.ts';
 
 export interface CpuMaxFreq {
   readonly cpu: number;
@@ -16,7 +17,7 @@ export interface ClusterSummary {
   readonly cpus: readonly number[];
 }
 
-export interface AdbIdentityDetails {
+export interface AndroidIdentityDetails {
   readonly serial: string;
   readonly manufacturer: string;
   readonly brand: string;
@@ -75,7 +76,7 @@ export function identityDetails(
   serial: string,
   properties: Readonly<Record<string, string>>,
   clusters: readonly ClusterSummary[],
-): AdbIdentityDetails {
+): AndroidIdentityDetails {
   const prop = (key: string): string => properties[key] ?? '';
   return {
     serial,
@@ -88,5 +89,31 @@ export function identityDetails(
     androidRelease: prop('ro.build.version.release'),
     sdk: prop('ro.build.version.sdk'),
     clusters,
+  };
+}
+
+export interface AndroidInfoInputs {
+  readonly identity: DeviceIdentity;
+  /** The phone's serial or udid. */
+  readonly serial: string;
+  readonly properties: Readonly<Record<string, string>>;
+  /** The output of CPU_FREQS_COMMAND. */
+  readonly cpuFreqsOutput: string;
+  readonly workDir: string;
+  /** What the transport adds to the details (its server, its session). */
+  readonly transportDetails: Readonly<Record<string, unknown>>;
+}
+
+/** The Device port's `info` of a phone, from its getprop listing and CPU folders. */
+export function androidDeviceInfo(inputs: AndroidInfoInputs): DeviceInfo {
+  const { properties, serial } = inputs;
+  const freqs = parseCpuFreqs(inputs.cpuFreqsOutput);
+  return {
+    identity: inputs.identity,
+    model: properties['ro.product.model'] ?? 'unknown model',
+    buildFingerprint: properties['ro.build.fingerprint'] ?? `unknown build of ${inputs.identity.id}`,
+    cpuCount: freqs.length,
+    workDir: inputs.workDir,
+    details: { ...identityDetails(serial, properties, clustersFromFreqs(freqs)), ...inputs.transportDetails },
   };
 }

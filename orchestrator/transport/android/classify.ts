@@ -1,5 +1,6 @@
 /**
- * Which adb failures a retry may cure (pure). devlib's split: the link or the device being away is
+ * Which Android failures a retry may cure (pure), from adb's own words: the adb transport gets them from
+ * the server, the Appium transport from a driver that passes them through. devlib's split: the link or the device being away is
  * transient; a full disk, a permission or a missing file is stable (retrying the same push cannot help).
  */
 
@@ -33,8 +34,4 @@ export function classifyAdbFailure(message: string): FailureClass {
   if (/No such file or directory|ENOENT/i.test(message)) return { kind: 'missing' };
   if (UNAVAILABLE.some((pattern) => pattern.test(message))) return { kind: 'unavailable' };
   return { kind: 'other' };
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
