@@ -32,7 +32,6 @@ import {
 import { recordAgentBuild, upsertDevice } from '../store/devices.ts';
 import { RunNotFoundError } from '../store/errors.ts';
 import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
-import type { LeaseRow } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
@@ -149,15 +148,19 @@ export async function prepareDevice(
   return { queue: { ...queue, hygiene: lab }, lab };
 }
 
-/** A device another process holds: nothing ran on it here. */
-function heldOutcome(deviceId: string, counts: StatusCounts, holder: LeaseRow): DeviceOutcome {
-  return {
-    deviceId,
-    counts,
-    interrupted: false,
-    stoppedReason: heldMessage(deviceId, holder),
-    stoppedKind: 'held',
-  };
+/** The outcome of a device another process holds (nothing runs on it here), or undefined when it is free. */
+async function heldElsewhere(
+  deps: SweepDeps,
+  deviceId: string,
+  runId: string,
+  policy: LeasePolicy,
+): Promise<DeviceOutcome | undefined> {
+  const holder = await liveHolder(deps.db, deviceId, policy, (deps.now ?? (() => new Date()))());
+  if (holder === undefined) return undefined;
+  const reason = heldMessage(deviceId, holder);
+  deps.emit({ type: 'device-stopped', deviceId, reason });
+  const counts = await taskCounts(deps.db, runId, deviceId);
+  return { deviceId, counts, interrupted: false, stoppedReason: reason, stoppedKind: 'held' };
 }
 
 /** A device that could not be prepared (push refused, device gone): reported, the others go on. */
@@ -280,19 +283,9 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const bringIn = async (device: Device): Promise<DeviceQueue | undefined> => {
     const { info } = await registerDevice(deps, device, runId, tasks);
     // Another process runs cases on it (a second resume, a nightly): leave it alone, not even a push.
-    const holder = await liveHolder(deps.db, device.identity.id, leasePolicy, now());
-    if (holder !== undefined) {
-      const outcome = heldOutcome(
-        device.identity.id,
-        await taskCounts(deps.db, runId, device.identity.id),
-        holder,
-      );
-      deps.emit({
-        type: 'device-stopped',
-        deviceId: device.identity.id,
-        reason: outcome.stoppedReason ?? '',
-      });
-      unprepared.push(outcome);
+    const held = await heldElsewhere(deps, device.identity.id, runId, leasePolicy);
+    if (held !== undefined) {
+      unprepared.push(held);
       return undefined;
     }
     // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
