@@ -31,6 +31,7 @@
 #include "kernels/simd.h"
 #include "kernels/view.h"
 #include "pool.h"
+#include "prepcache.h"
 #include "prune.h"
 #include "reference.h"
 #include "rng.h"
@@ -62,6 +63,7 @@ struct pl_layer {
   double flops;
   char kernel[96];
   layer_engine engine;
+  prepcache *cache; /* borrowed for layer_prepare only (NULL: build everything); never used after it */
   /* conv */
   pl_view view;
   long *coloff; /* per GEMM column: offset of its run in the view */
@@ -120,17 +122,25 @@ static int validate_geometry(const pl_layer_spec *s, char *err, size_t errlen) {
 
 /* Weights ~ Irwin-Hall(4) (a bell shape like trained weights, unlike a flat uniform), computed in double from
  * exact 24-bit uniforms so every platform rounds to the same floats. Then the input, uniform in [-1, 1). */
-static void fill_random(pl_layer *l) {
+static void generate_random(pl_layer *l, long nw, long nin) {
   pl_rng rng;
   rng_seed(&rng, l->spec.seed);
-  long nw = (long)l->rows * l->cols;
   for (long i = 0; i < nw; i++) {
     double s = 0;
     for (int t = 0; t < 4; t++) s += rng_uniform_pm1(&rng);
     l->w[i] = (float)(0.5 * s);
   }
-  long nin = l->spec.op == PL_OP_FC ? l->spec.cin : (long)l->spec.cin * l->spec.h * l->spec.w;
   for (long i = 0; i < nin; i++) l->in[i] = rng_uniform_pm1(&rng);
+}
+
+/* Generating is a third of a case's preparation (measured with callgrind on one ResNet-18 layer): the cache
+ * keeps one copy per shape, so every other case of the layer only copies it. */
+static void fill_random(pl_layer *l) {
+  long nw = (long)l->rows * l->cols;
+  long nin = l->spec.op == PL_OP_FC ? l->spec.cin : (long)l->spec.cin * l->spec.h * l->spec.w;
+  if (l->cache && prepcache_get_data(l->cache, nw, nin, l->w, l->in) == 0) return;
+  generate_random(l, nw, nin);
+  if (l->cache) (void)prepcache_put_data(l->cache, nw, nin, l->w, l->in);
 }
 
 /* ---- conv ---------------------------------------------------------------------------------------- */
@@ -241,8 +251,15 @@ static int build_rgs(pl_layer *l, int br, char *err, size_t errlen) {
 /* The row-vectorised GEMM only pays on small maps; beyond this many output columns it is not a candidate. */
 #define LAYER_MVEC_MAX_N 1024
 
+static pl_dense_kernel dense_kernel_of(layer_engine engine) {
+  return engine == ENGINE_GEMM ? PL_DENSE_GEMM : engine == ENGINE_MVEC ? PL_DENSE_MVEC : PL_DENSE_DIRECT;
+}
+
 static int prepare_dense_conv(pl_layer *l, char *err, size_t errlen) {
   pl_dense_kernel choice = l->spec.dense_kernel;
+  /* The choice timed for this shape, threads and CPUs earlier in the call (the timing is half of a dense
+   * case's preparation): built alone, as a forced kernel is. */
+  if (choice == PL_DENSE_AUTO && l->cache) choice = prepcache_get_dense(l->cache, &l->spec);
   int automatic = choice == PL_DENSE_AUTO;
   if (automatic || choice == PL_DENSE_DIRECT) {
     if (build_rgs(l, LAYER_DIRECT_BR, err, errlen)) return -1;
@@ -279,6 +296,7 @@ static int prepare_dense_conv(pl_layer *l, char *err, size_t errlen) {
     if (engine != ENGINE_RGS) rgs_plan_free(l->rgs), l->rgs = NULL;
     if (engine != ENGINE_GEMM) gemm_plan_free(l->gemm), l->gemm = NULL;
     if (engine != ENGINE_MVEC) mvec_plan_free(l->mvec), l->mvec = NULL;
+    if (l->cache) prepcache_put_dense(l->cache, &l->spec, dense_kernel_of(engine));
   }
   l->engine = engine;
   if (engine == ENGINE_GEMM)
@@ -496,7 +514,20 @@ static void fc_run(pl_layer *l) {
 
 /* ---- the seam ------------------------------------------------------------------------------------ */
 
+/* The mask of the case, from the cache when an earlier case of the call computed it. */
+static int mask_weights(pl_layer *l, uint8_t *mask, char *err, size_t errlen) {
+  long n = (long)l->rows * l->cols;
+  if (l->cache && prepcache_get_mask(l->cache, &l->spec, n, mask, &l->pruned) == 0) return 0;
+  if (prune_mask(&l->spec, l->rows, l->cols, l->w, mask, &l->pruned, err, errlen) != 0) return -1;
+  if (l->cache) prepcache_put_mask(l->cache, &l->spec, n, mask, &l->pruned);
+  return 0;
+}
+
 pl_layer *layer_prepare(const pl_layer_spec *spec, char *err, size_t errlen) {
+  return layer_prepare_cached(spec, NULL, err, errlen);
+}
+
+pl_layer *layer_prepare_cached(const pl_layer_spec *spec, prepcache *cache, char *err, size_t errlen) {
   if (errlen > 0) err[0] = '\0';
   if (validate_geometry(spec, err, errlen) || prune_validate(spec, err, errlen)) return NULL;
   pl_layer *l = calloc(1, sizeof *l);
@@ -507,6 +538,8 @@ pl_layer *layer_prepare(const pl_layer_spec *spec, char *err, size_t errlen) {
   l->spec = *spec;
   pl_layer_spec *s = &l->spec;
   if (s->op == PL_OP_FC) s->h = s->w = s->k = s->stride = 1, s->pad = 0;
+  l->cache = cache;
+  if (cache) prepcache_select(cache, s);
   int kk = s->k * s->k;
   l->rows = s->cout;
   l->cols = s->op == PL_OP_DWCONV ? kk : s->cin * kk;
@@ -519,7 +552,7 @@ pl_layer *layer_prepare(const pl_layer_spec *spec, char *err, size_t errlen) {
     goto fail;
   }
   if ((s->op == PL_OP_FC ? prepare_fc(l, err, errlen) : prepare_conv(l, err, errlen)) != 0) goto fail;
-  if (prune_mask(s, l->rows, l->cols, l->w, mask, &l->pruned, err, errlen) != 0) goto fail;
+  if (mask_weights(l, mask, err, errlen) != 0) goto fail;
   for (size_t i = 0; i < nw; i++) l->wm[i] = mask[i] ? l->w[i] : 0.0f;
   free(mask);
   mask = NULL;
@@ -527,6 +560,7 @@ pl_layer *layer_prepare(const pl_layer_spec *spec, char *err, size_t errlen) {
   l->pool = pool_create(s->threads, s->cpus, s->ncpus, err, errlen);
   if (!l->pool) goto fail;
   if ((s->op == PL_OP_FC ? prepare_fc_engine(l, err, errlen) : prepare_conv_engine(l, err, errlen)) != 0) goto fail;
+  l->cache = NULL;
   return l;
 fail:
   free(mask);

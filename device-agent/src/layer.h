@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prepcache.h"
 #include "spec.h"
 
 typedef struct {
@@ -28,6 +29,10 @@ typedef struct pl_layer pl_layer;
  * not divide the layer, pattern on a non-3x3 kernel, ...) returns NULL and writes a one-line reason to err,
  * e.g. "block 8x4 does not divide cout=60". */
 pl_layer *layer_prepare(const pl_layer_spec *spec, char *err, size_t errlen);
+/* The same, reusing what an earlier case of the agent call built for the same shape (prepcache.h: weights,
+ * input, masks, the dense kernel choice) and storing what it builds. The result is the same layer bit for bit;
+ * cache NULL is layer_prepare. */
+pl_layer *layer_prepare_cached(const pl_layer_spec *spec, prepcache *cache, char *err, size_t errlen);
 /* One inference of the layer: input -> output. The only thing the runtime times. */
 void layer_run(pl_layer *layer);
 pl_layer_stats layer_stats(const pl_layer *layer);

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "options.h"
 #include "plan.h"
+#include "prepcache.h"
 
 typedef enum {
   RUN_STOP_MIN_REACHED, /* minReps and minTimeMs both reached: the normal end */
@@ -31,9 +32,10 @@ const char *run_stop_name(run_stop_reason reason);
  * exit code: 0 when the plan was read to the end (even if cases failed), 1 when reading it failed. */
 int run_plan(FILE *in, FILE *out);
 
-/* Pins, prepares, samples and reports one validated case; writes its result line (ok or error) into w.
+/* Pins, prepares (reusing from cache what earlier cases of the shape built; cache may be NULL), samples and
+ * reports one validated case; writes its result line (ok or error) into w.
  * Returns 0 for an ok record, -1 for an error record. */
-int run_case(const pl_case *c, const affinity_mask *initial, json_writer *w);
+int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, json_writer *w);
 
 /* Distribution-free 95% confidence interval of the median from order statistics: the largest j such that
  * P(Bin(n, 1/2) <= j-1) <= 0.025 gives [x_(j), x_(n+1-j)] (1-based), coverage >= 95%. Exact binomial up to
