@@ -184,7 +184,7 @@ test('every problem is reported at once, in one ConfigError', () => {
       "devices.adb.servers[1]: host:port with a port from 1 to 65535, e.g. 127.0.0.1:5037 / 'phone:99999'",
       "devices.appium[0].url: an http(s) URL of an Appium server, e.g. http://127.0.0.1:4723 / 'not-a-url'",
       'scheduler.retries: an integer >= 0 / -1',
-      'store: a mapping with the fields path / 5',
+      'store: a mapping with the fields path, url / 5',
     ],
   );
 });

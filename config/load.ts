@@ -148,7 +148,7 @@ const OVERRIDE_SPECS = [
     kind: 'number',
     description: 'kill a case after this many ms',
   },
-  { key: 'db', configPath: ['store', 'path'], kind: 'string', description: 'SQLite file' },
+  { key: 'db', configPath: ['store', 'path'], kind: 'string', description: 'SQLite file or postgres:// URL' },
 ] as const satisfies readonly OverrideSpec[];
 
 type OverrideSpecs = (typeof OVERRIDE_SPECS)[number];

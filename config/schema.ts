@@ -21,7 +21,7 @@ import {
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { MODEL_NAMES } from './models/index.ts';
 import { closestChoice } from './suggest.ts';
-import type { PrunelabConfig } from './types.ts';
+import type { PrunelabConfig, StoreConfig } from './types.ts';
 import { BACKENDS, formatBlockSize, parseBlockSize, SCHEMES } from './vocabulary.ts';
 
 // The validated config's shapes live in config/types.ts (so config/defaults.ts, which this file applies, need
@@ -40,6 +40,11 @@ export type {
   StoreConfig,
   SweepConfig,
 } from './types.ts';
+
+/** Where the config's store lives: `store.url` when set, else `store.path`. */
+export function storeTarget(store: StoreConfig): string {
+  return store.url ?? store.path;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Field schemas. Each `error` string is the expected phrase shown to the user.
@@ -330,6 +335,12 @@ const configSchema = section({
       .string({ error: 'a file path, e.g. prunelab.db' })
       .min(1, { error: 'a file path, e.g. prunelab.db' })
       .default(DEFAULT_CONFIG.store.path),
+    url: z
+      .string({ error: 'a PostgreSQL URL, e.g. postgres://prunelab@db-host/prunelab' })
+      .regex(/^postgres(ql)?:\/\/[^/]+\/[^/]+/i, {
+        error: 'a PostgreSQL URL with a host and a database, e.g. postgres://prunelab@db-host/prunelab',
+      })
+      .optional(),
   }).prefault({}),
   nightly: nightlySchema.prefault({}),
 });

@@ -147,8 +147,10 @@ export interface SchedulerConfig {
 }
 
 export interface StoreConfig {
-  /** SQLite file, relative to the working directory. */
+  /** SQLite file, relative to the working directory (or a postgres:// URL, as `--db` may give). */
   readonly path: string;
+  /** A PostgreSQL store shared by a lab's hosts, `postgres://user@host/db`; when set, used instead of `path`. */
+  readonly url?: string | undefined;
 }
 
 /** A small fixed case measured several times through each nightly run (orchestrator/nightly/README.md). */

@@ -124,6 +124,7 @@ function overviewSection(input: ReportInput): string {
       { title: 'ABI', cell: (d) => text(d.abi) },
       { title: 'build fingerprint', cell: (d) => text(d.buildFingerprint), className: 'wrap' },
       { title: 'CPUs', cell: (d) => text(d.cpuCount), sort: (d) => d.cpuCount, className: 'num' },
+      { title: 'measured by host(s)', cell: (d) => text(d.hosts.join(', ') || '—') },
       {
         title: 'agent build(s)',
         cell: (d) => `<span class="mono">${text(d.agentHashes.join(', ') || '—')}</span>`,

@@ -27,6 +27,8 @@ export interface ReportDevice {
   readonly cpuCount: number | null;
   /** Agent builds that measured on this device in this run. */
   readonly agentHashes: readonly string[];
+  /** Hosts whose processes measured on this device in this run ('not recorded' for rows from before). */
+  readonly hosts: readonly string[];
   /** First and last measurement of the run on this device (ISO-8601), null when none. */
   readonly firstMeasuredAt: string | null;
   readonly lastMeasuredAt: string | null;

@@ -31,6 +31,11 @@ export const REQUIRED_TOOLS: readonly RequiredTool[] = [
     debianPackage: 'chromium',
     why: 'opens the HTML reports headless (playwright-core drives /usr/bin/chromium)',
   },
+  {
+    command: 'pg_ctlcluster',
+    debianPackage: 'postgresql',
+    why: 'the PostgreSQL server the store tests run against (install-system-packages.sh starts it)',
+  },
 ];
 
 function onPath(command: string): boolean {

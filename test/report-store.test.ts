@@ -16,6 +16,7 @@ import {
   skipPendingTasks,
   startBatchRun,
 } from '../orchestrator/store/lab.ts';
+import { claimDevice } from '../orchestrator/store/leases.ts';
 import { openStore } from '../orchestrator/store/open.ts';
 import { createRun, findRun } from '../orchestrator/store/runs.ts';
 import {
@@ -131,12 +132,20 @@ test('a run is read with its cases, failures, skips, telemetry, lab state and ba
       at,
     );
     // The retried case's probe ran 1.5x the measured one's: still disturbed (tolerance 0.1), and counted as
-    // measured again once.
+    // measured again once. It is committed under a device lease, so it names its host.
+    const lease = await claimDevice(
+      db,
+      'adb:phone',
+      { holderId: 'h', host: 'lab-host-b', pid: 1, runId: 'r1' },
+      { leaseMs: 10_000, now: at },
+    );
+    assert.ok(lease.claimed);
     await commitMeasurement(
       db,
       ids.retried as number,
       { ...measurement(2000, 45_000), probe_before_ns: 150_000, probe_after_ns: 140_000, remeasures: 1 },
       new Date('2026-01-01T00:00:20.000Z'),
+      lease.fence,
     );
     await recordFailure(
       db,
@@ -204,6 +213,7 @@ test('a run is read with its cases, failures, skips, telemetry, lab state and ba
     assert.equal(device?.model, 'Pixel');
     assert.equal(device?.cpuCount, 8);
     assert.deepEqual(device?.agentHashes, ['hash-1']);
+    assert.deepEqual(device?.hosts, ['lab-host-b', 'not recorded'], 'the host of each measurement');
     assert.equal(device?.samplingMs, 4);
     assert.equal(device?.thermalWaitMs, 1500);
     assert.equal(device?.remeasuredCases, 1);

@@ -32,6 +32,7 @@ import { mapCommand } from './commands/map.ts';
 import { nightlyCommand } from './commands/nightly.ts';
 import { pruneCommand } from './commands/prune.ts';
 import { reportCommand } from './commands/report.ts';
+import { statusCommand } from './commands/status.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
 import type { CliContext, GlobalArgs } from './context.ts';
@@ -44,6 +45,7 @@ const COMMANDS = [
   reportCommand,
   exportCommand,
   fitCommand,
+  statusCommand,
   mapCommand,
   pruneCommand,
   evaluateCommand,

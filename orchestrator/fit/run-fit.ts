@@ -4,7 +4,7 @@
  * is least sure about (`sweep-suggest-<device>.yaml`). The CLI checks the flags and prints the outcome.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import type { PrunelabConfig } from '../../config/schema.ts';
 import { formatBlockSize } from '../../config/vocabulary.ts';
@@ -52,6 +52,8 @@ async function fitStore(
   request: FitRequest,
 ): Promise<FittedDevice[]> {
   const store = await openStore(request.dbPath, { mustExist: true });
+  // The store as the user names it: the absolute file, or the PostgreSQL URL without its password.
+  const storeShown = store.path;
   let rows: Awaited<ReturnType<typeof readFitRows>>;
   try {
     rows = await readFitRows(store.db, request.deviceIds);
@@ -61,7 +63,7 @@ async function fitStore(
   if (rows.length === 0) {
     const which = request.deviceIds === undefined ? '' : ` of device ${request.deviceIds.join(', ')}`;
     throw new UsageError(
-      `no layer measurements${which} in ${resolve(request.dbPath)}: expected a database filled by ` +
+      `no layer measurements${which} in ${storeShown}: expected a database filled by ` +
         '`prunelab sweep --db FILE` (check --db and --device; `prunelab export` lists what is stored)',
       { option: request.deviceIds === undefined ? '--db' : '--device' },
     );
@@ -71,12 +73,9 @@ async function fitStore(
     ...(request.agentHash === undefined ? {} : { agentHash: request.agentHash }),
   });
   if (fitted.length === 0) {
-    throw new UsageError(
-      `no measurement of agent build ${request.agentHash ?? ''} in ${resolve(request.dbPath)}`,
-      {
-        option: '--agent',
-      },
-    );
+    throw new UsageError(`no measurement of agent build ${request.agentHash ?? ''} in ${storeShown}`, {
+      option: '--agent',
+    });
   }
   return fitted;
 }

@@ -255,6 +255,13 @@ async function readDevices(db: StoreDb, runId: string, tolerance: number): Promi
     .where('run_id', '=', runId)
     .groupBy('device_id')
     .execute();
+  const hosts = await db
+    .selectFrom('measurements as m')
+    .innerJoin('tasks as t', 't.id', 'm.task_id')
+    .select(['t.device_id', 'm.host'])
+    .distinct()
+    .where('t.run_id', '=', runId)
+    .execute();
   const labs = await db.selectFrom('run_devices').selectAll().where('run_id', '=', runId).execute();
   const gaps = await deviceGaps(db, runId);
   const probes = await db
@@ -281,6 +288,10 @@ async function readDevices(db: StoreDb, runId: string, tolerance: number): Promi
       buildFingerprint: device.build_fingerprint,
       cpuCount: typeof identity?.cpuCount === 'number' ? identity.cpuCount : null,
       agentHashes: mine.map((m) => m.agent_hash).sort(),
+      hosts: hosts
+        .filter((h) => h.device_id === device.id)
+        .map((h) => h.host ?? 'not recorded')
+        .sort(),
       firstMeasuredAt: firsts[0] ?? null,
       lastMeasuredAt: lasts.at(-1) ?? null,
       samplingMs: samplingNs.length > 0 ? samplingNs.reduce((sum, v) => sum + Number(v), 0) / 1e6 : null,

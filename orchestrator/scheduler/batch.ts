@@ -13,7 +13,10 @@
  */
 import type { OkResultLine } from '../../config/agent-protocol.ts';
 import { parseAgentOutputLine } from '../agent/parse-output.ts';
+import { messageOf } from '../errors.ts';
+import type { LeaseFence } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
+import { retryOnConnectionLoss } from '../store/retry.ts';
 import type { TaskRow } from '../store/schema.ts';
 import { commitMeasurement, type FailureInput, recordFailure, setTasksStatus } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
@@ -39,6 +42,8 @@ export interface BatchContext {
   readonly now?: () => Date;
   /** CPUs every plan line is pinned to (lab hygiene: the big cluster); absent = the plan's own. */
   readonly cpus?: readonly number[];
+  /** The device lease this process holds: commits are refused once another process took the device over. */
+  readonly fence?: LeaseFence;
 }
 
 /** What happened to each case of the call, in the order it was settled. */
@@ -76,6 +81,31 @@ function clip(text: string): string {
 
 type EndReason = 'stop' | 'hard-stop' | 'timeout' | 'garbage' | 'store';
 
+/**
+ * Commits run one after another in arrival order (the line handler only queues them). A commit that lost its
+ * store connection is tried again with growing waits while the agent goes on (store/retry.ts), so a store
+ * that is away for a while costs no result; any other store failure goes to `onFailure`.
+ */
+function serialCommits(
+  emit: EventSink,
+  deviceId: string,
+  onFailure: (error: unknown) => void,
+): { queue: (work: () => Promise<void>) => void; drained: () => Promise<void> } {
+  let chain: Promise<void> = Promise.resolve();
+  const onLoss = (error: unknown, waitMs: number): void =>
+    emit({
+      type: 'device-note',
+      deviceId,
+      message: `store unreachable (${messageOf(error)}); keeping the result, trying again in ${(waitMs / 1000).toFixed(1)} s`,
+    });
+  return {
+    queue: (work) => {
+      chain = chain.then(() => retryOnConnectionLoss(work, onLoss)).catch(onFailure);
+    },
+    drained: () => chain,
+  };
+}
+
 export async function runBatch(context: BatchContext, tasks: readonly TaskRow[]): Promise<BatchReport> {
   const now = context.now ?? (() => new Date());
   const { db, device, emit } = context;
@@ -108,16 +138,12 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
     watchdog = setTimeout(() => end('timeout'), context.caseTimeoutMs);
   };
 
-  // Commits run one after another in arrival order; the line handler only queues them.
-  let commits: Promise<void> = Promise.resolve();
   // A store failure stops the call (nothing more could be kept) and is rethrown once the agent is gone.
   let storeError: unknown;
-  const queue = (work: () => Promise<void>): void => {
-    commits = commits.then(work).catch((error: unknown) => {
-      storeError ??= error;
-      end('store');
-    });
-  };
+  const { queue, drained } = serialCommits(emit, deviceId, (error) => {
+    storeError ??= error;
+    end('store');
+  });
 
   const commitOk = async (task: TaskRow, result: OkResultLine, receivedMs: number): Promise<void> => {
     const summary = summarizeResult(result);
@@ -125,7 +151,8 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
       await commitStable(task, 'bad-result', `the agent's result is unusable: ${summary}`);
       return;
     }
-    await commitMeasurement(db, task.id, toMeasurement(result, summary, context.provenance), now());
+    const measured = toMeasurement(result, summary, context.provenance);
+    await commitMeasurement(db, task.id, measured, now(), context.fence);
     outcomes.push('ok');
     emit({
       type: 'case-done',
@@ -139,7 +166,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
   };
   const commitStable = async (task: TaskRow, reason: string, message: string): Promise<void> => {
     const failure = { transient: false, reason, message, stderr: null, exitCode: null, signal: null };
-    await recordFailure(db, task.id, failure, 'failed', false, now());
+    await recordFailure(db, task.id, failure, 'failed', false, now(), context.fence);
     outcomes.push('stable-failure');
     emit({
       type: 'case-failed',
@@ -206,7 +233,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
     context.stop.removeEventListener('abort', onStop);
     context.hardStop.removeEventListener('abort', onHardStop);
   }
-  await commits;
+  await drained();
   if (storeError !== undefined) throw storeError;
 
   return settleCall(context, tasks, {
@@ -279,7 +306,7 @@ async function settleCall(
   const [culprit, ...neverRan] = unsettled;
   if (culprit !== undefined && transportError === undefined) {
     const final = culprit.attempts + 1 > context.retries;
-    await recordFailure(db, culprit.id, failure, final ? 'failed' : 'pending', true, now());
+    await recordFailure(db, culprit.id, failure, final ? 'failed' : 'pending', true, now(), context.fence);
     outcomes.push(final ? 'final-failure' : 'retry');
     emit({
       type: 'case-failed',

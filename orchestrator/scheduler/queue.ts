@@ -4,6 +4,7 @@
  */
 import type { StoreDb } from '../store/open.ts';
 import type { Device } from '../transport/port.ts';
+import type { LeasePolicy } from './device-lease.ts';
 import type { DisturbancePolicy } from './disturbance.ts';
 import type { EventSink } from './events.ts';
 import type { BatchHygiene } from './hygiene.ts';
@@ -40,4 +41,6 @@ export interface SchedulerOptions {
   readonly hardStop: AbortSignal;
   readonly emit: EventSink;
   readonly now?: () => Date;
+  /** Device leases (default: 30 s, this host and process). */
+  readonly lease?: LeasePolicy;
 }

@@ -16,11 +16,18 @@
  *
  * With `disturbance`, on every device (the host too): once a device's queue is empty, the cases whose probe
  * says they shared the core with other work are measured again, up to a limit (disturbance.ts).
+ *
+ * Each queue first claims its device (device-lease.ts): a device another process is running cases on (a
+ * second `sweep --resume`, a nightly) is left alone with `held` and the holder named; only after the claim
+ * are the tasks a dead process left `running` put back to pending, and every commit carries the lease's
+ * fencing token.
  */
 import { finishBatchRun, requeueTasks, startBatchRun } from '../store/lab.ts';
+import type { LeaseFence } from '../store/leases.ts';
 import { pendingTasks, releaseRunningTasks, type StatusCounts, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import { type BatchContext, type BatchReport, runBatch } from './batch.ts';
+import { defaultLeasePolicy, heldMessage, holdDevice } from './device-lease.ts';
 import { disturbedCases, requeueDisturbed, waitForCalm } from './disturbance.ts';
 import type { BatchStartReport } from './hygiene.ts';
 import type { DeviceQueue, SchedulerOptions } from './queue.ts';
@@ -33,8 +40,11 @@ export interface DeviceOutcome {
   readonly counts: StatusCounts;
   /** Why the device stopped early, when it did (not set for a requested stop). */
   readonly stoppedReason?: string;
-  /** `quarantined` (too many failures, or the agent cannot run) or `gone` (disconnected past the grace). */
-  readonly stoppedKind?: 'quarantined' | 'gone';
+  /**
+   * `quarantined` (too many failures, or the agent cannot run), `gone` (disconnected past the grace) or
+   * `held` (another process runs cases on it: nothing ran here).
+   */
+  readonly stoppedKind?: 'quarantined' | 'gone' | 'held';
   readonly interrupted: boolean;
 }
 
@@ -42,7 +52,36 @@ export async function runQueues(
   queues: readonly DeviceQueue[],
   options: SchedulerOptions,
 ): Promise<DeviceOutcome[]> {
-  return Promise.all(queues.map((queue) => runDeviceQueue(queue, options)));
+  return Promise.all(queues.map((queue) => runHeldQueue(queue, options)));
+}
+
+/** Claims the device, runs its queue under the lease, gives it back; or says who holds it. */
+async function runHeldQueue(queue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
+  const { db, runId, emit } = options;
+  const deviceId = queue.device.identity.id;
+  const held = await holdDevice(
+    db,
+    deviceId,
+    runId,
+    options.lease ?? defaultLeasePolicy(),
+    options.now ?? (() => new Date()),
+    (message) => emit({ type: 'device-note', deviceId, message }),
+  );
+  if ('heldBy' in held) {
+    const reason = heldMessage(deviceId, held.heldBy);
+    emit({ type: 'device-stopped', deviceId, reason });
+    const counts = await taskCounts(db, runId, deviceId);
+    return { deviceId, counts, interrupted: false, stoppedReason: reason, stoppedKind: 'held' };
+  }
+  try {
+    return await runDeviceQueue(
+      queue,
+      { ...options, hardStop: AbortSignal.any([options.hardStop, held.lost]) },
+      held.fence,
+    );
+  } finally {
+    await held.release();
+  }
 }
 
 type Lost = { readonly lost: TransportError | string };
@@ -160,7 +199,7 @@ async function requeueDisturbedCases(run: QueueRun): Promise<boolean> {
   return true;
 }
 
-function batchContext(queue: DeviceQueue, options: SchedulerOptions): BatchContext {
+function batchContext(queue: DeviceQueue, options: SchedulerOptions, fence: LeaseFence): BatchContext {
   return {
     db: options.db,
     device: queue.device,
@@ -173,10 +212,15 @@ function batchContext(queue: DeviceQueue, options: SchedulerOptions): BatchConte
     emit: options.emit,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(queue.hygiene?.cpus === undefined ? {} : { cpus: queue.hygiene.cpus }),
+    fence,
   };
 }
 
-async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Promise<DeviceOutcome> {
+async function runDeviceQueue(
+  queue: DeviceQueue,
+  options: SchedulerOptions,
+  fence: LeaseFence,
+): Promise<DeviceOutcome> {
   const { db, runId, emit } = options;
   const deviceId = queue.device.identity.id;
   await releaseRunningTasks(db, runId, deviceId);
@@ -193,7 +237,7 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
   let run: QueueRun = {
     queue,
     options,
-    batchContext: batchContext(queue, options),
+    batchContext: batchContext(queue, options, fence),
     anyStop,
     deviceId,
     requeuedBatches: new Set(),
@@ -228,7 +272,7 @@ async function runDeviceQueue(queue: DeviceQueue, options: SchedulerOptions): Pr
       if (canReturn(device) && (options.disconnectGraceMs ?? 0) > 0) {
         const back = await awaitReturn(device, run.queue, why, options, options.disconnectGraceMs ?? 0);
         if (back.kind === 'back') {
-          run = { ...run, queue: back.queue, batchContext: batchContext(back.queue, options) };
+          run = { ...run, queue: back.queue, batchContext: batchContext(back.queue, options, fence) };
           consecutiveFailures = 0;
           callsWithoutProgress = 0;
           continue;

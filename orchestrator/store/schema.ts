@@ -2,7 +2,7 @@
  * The store's tables as Kysely types: the one place that names columns. Times are ISO-8601 text and JSON
  * is text, so the same rows fit SQLite and PostgreSQL.
  */
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export const TASK_STATUSES = ['pending', 'running', 'done', 'failed', 'skipped'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -100,6 +100,8 @@ export interface FailuresTable {
 }
 
 export interface MeasurementsTable {
+  /** The host whose process measured the case (migration 0005; null before, or without a lease). */
+  host: ColumnType<string | null, string | null | undefined, string | null>;
   id: Generated<number>;
   task_id: number;
   agent_hash: string;
@@ -259,6 +261,21 @@ export interface NightlyFindingsTable {
   created_at: string;
 }
 
+/** Who runs cases on a device now (store/leases.ts); timestamps are ISO-8601 UTC text, so they sort. */
+export interface DeviceLeasesTable {
+  device_id: string;
+  /** Grows by one with every new holder: results carry it, and a stale one is refused. */
+  token: number;
+  /** Unique per claim (a process may hold several devices, and pids are reused). */
+  holder_id: string;
+  host: string;
+  pid: number;
+  run_id: string | null;
+  acquired_at: string;
+  heartbeat_at: string;
+  expires_at: string;
+}
+
 export interface Database {
   devices: DevicesTable;
   agent_builds: AgentBuildsTable;
@@ -273,6 +290,7 @@ export interface Database {
   nightly_devices: NightlyDevicesTable;
   nightly_cases: NightlyCasesTable;
   nightly_findings: NightlyFindingsTable;
+  device_leases: DeviceLeasesTable;
 }
 
 export type RunRow = Selectable<RunsTable>;

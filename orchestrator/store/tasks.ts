@@ -4,6 +4,7 @@
  * plan on resume adds only what is missing.
  */
 import type { PlanLine } from '../../config/agent-protocol.ts';
+import { fenceHolds, type LeaseFence } from './leases.ts';
 import type { StoreDb } from './open.ts';
 import { probeMaxNs } from './probes.ts';
 import type { NewMeasurement, NewTask, TaskRow, TaskStatus } from './schema.ts';
@@ -173,22 +174,25 @@ export async function setTasksStatus(
     .execute();
 }
 
-export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at'>;
+export type MeasurementInput = Omit<NewMeasurement, 'id' | 'task_id' | 'created_at' | 'host'>;
 
 /**
  * Stores a case's measurement and marks its task done, in one transaction. Returns false (and changes
  * nothing) when the task is already done: a result is never stored twice. A task that has a measurement and
  * was put back by a re-measure (scheduler/disturbance.ts) keeps the calmer of the two: the one whose probe ran
- * faster (the earlier one when either has no probe).
+ * faster (the earlier one when either has no probe). With a `fence` (the holder's device lease), a result
+ * whose lease was taken over by another process is refused the same way: false, nothing changed.
  */
 export async function commitMeasurement(
   db: StoreDb,
   taskId: number,
   measurement: MeasurementInput,
   now: Date = new Date(),
+  fence?: LeaseFence,
 ): Promise<boolean> {
   const at = now.toISOString();
   return db.transaction().execute(async (trx) => {
+    if (fence !== undefined && !(await fenceHolds(trx, fence))) return false;
     const task = await trx.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
     if (task === undefined || task.status === 'done') return false;
     const earlier = await trx
@@ -196,10 +200,12 @@ export async function commitMeasurement(
       .select(['id', 'probe_before_ns', 'probe_after_ns'])
       .where('task_id', '=', taskId)
       .executeTakeFirst();
+    // The measuring host comes with the lease: the process that held the device measured the case.
+    const host = fence?.host ?? null;
     if (earlier === undefined) {
       await trx
         .insertInto('measurements')
-        .values({ ...measurement, task_id: taskId, created_at: at })
+        .values({ ...measurement, host, task_id: taskId, created_at: at })
         .execute();
     } else {
       const kept = probeMaxNs(earlier);
@@ -207,7 +213,7 @@ export async function commitMeasurement(
       if (kept !== undefined && fresh !== undefined && fresh < kept) {
         await trx
           .updateTable('measurements')
-          .set({ ...measurement, created_at: at })
+          .set({ ...measurement, host, created_at: at })
           .where('id', '=', earlier.id)
           .execute();
       }
@@ -235,7 +241,8 @@ export interface FailureInput {
  * Records one failure of a task and moves it to `then`: `failed` for good, or `pending` to be retried.
  * `charge` counts the failure against the task's retries (the case in flight when an agent died is charged;
  * the cases after it that never ran are not). A task that already has a measurement (its re-measure failed)
- * goes back to done: that measurement stands.
+ * goes back to done: that measurement stands. With a `fence` whose lease was taken over, nothing is recorded
+ * (the new holder runs the case).
  */
 export async function recordFailure(
   db: StoreDb,
@@ -244,9 +251,11 @@ export async function recordFailure(
   then: 'failed' | 'pending',
   charge: boolean,
   now: Date = new Date(),
+  fence?: LeaseFence,
 ): Promise<void> {
   const at = now.toISOString();
   await db.transaction().execute(async (trx) => {
+    if (fence !== undefined && !(await fenceHolds(trx, fence))) return;
     const task = await trx
       .selectFrom('tasks')
       .select(['attempts', 'status'])

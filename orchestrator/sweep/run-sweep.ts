@@ -21,6 +21,7 @@ import type { AgentBuild } from '../build/agent-build.ts';
 import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
+import { defaultLeasePolicy, heldMessage, type LeasePolicy, liveHolder } from '../scheduler/device-lease.ts';
 import type { EventSink } from '../scheduler/events.ts';
 import {
   type DeviceOutcome,
@@ -59,6 +60,8 @@ export interface SweepDeps {
   readonly discover?: () => Promise<readonly Device[]>;
   /** How often `discover` is polled (config devices.adb.pollMs). */
   readonly discoverEveryMs?: number;
+  /** Device leases (default: 30 s, this host and process). */
+  readonly lease?: LeasePolicy;
 }
 
 export type SweepRequest =
@@ -145,6 +148,21 @@ export async function prepareDevice(
   return { queue: { ...queue, hygiene: lab }, lab };
 }
 
+/** The outcome of a device another process holds (nothing runs on it here), or undefined when it is free. */
+async function heldElsewhere(
+  deps: SweepDeps,
+  deviceId: string,
+  runId: string,
+  policy: LeasePolicy,
+): Promise<DeviceOutcome | undefined> {
+  const holder = await liveHolder(deps.db, deviceId, policy, (deps.now ?? (() => new Date()))());
+  if (holder === undefined) return undefined;
+  const reason = heldMessage(deviceId, holder);
+  deps.emit({ type: 'device-stopped', deviceId, reason });
+  const counts = await taskCounts(deps.db, runId, deviceId);
+  return { deviceId, counts, interrupted: false, stoppedReason: reason, stoppedKind: 'held' };
+}
+
 /** A device that could not be prepared (push refused, device gone): reported, the others go on. */
 function unpreparedOutcome(deviceId: string, counts: StatusCounts, error: TransportError): DeviceOutcome {
   return {
@@ -221,11 +239,12 @@ function refuseEmptyPlan(plan: Plan): void {
 
 /** The scheduler's options for a run of this config: the retry, failure and timeout rules of `scheduler:`. */
 export function schedulerOptionsOf(
-  deps: Pick<SweepDeps, 'db' | 'stop' | 'hardStop' | 'emit' | 'now'>,
+  deps: Pick<SweepDeps, 'db' | 'stop' | 'hardStop' | 'emit' | 'now' | 'lease'>,
   config: PrunelabConfig,
   runId: string,
 ): SchedulerOptions {
   return {
+    ...(deps.lease === undefined ? {} : { lease: deps.lease }),
     db: deps.db,
     runId,
     retries: config.scheduler.retries,
@@ -256,12 +275,19 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
       ? deps.devices
       : deps.devices.filter((d) => known.has(d.identity.id));
   let outcomes: DeviceOutcome[];
+  const leasePolicy = deps.lease ?? defaultLeasePolicy();
   // The last lab set up on each device (a device prepared again after a disconnect gets a new one).
   const labs = new Map<string, DeviceLab>();
   const unprepared: DeviceOutcome[] = [];
   /** Registers the device and its tasks, then builds, pushes and sets up its lab; no queue when nothing is left. */
   const bringIn = async (device: Device): Promise<DeviceQueue | undefined> => {
     const { info } = await registerDevice(deps, device, runId, tasks);
+    // Another process runs cases on it (a second resume, a nightly): leave it alone, not even a push.
+    const held = await heldElsewhere(deps, device.identity.id, runId, leasePolicy);
+    if (held !== undefined) {
+      unprepared.push(held);
+      return undefined;
+    }
     // A resumed run gives cases skipped on a phone that went away another chance now that it is here.
     if (resumed) await reviveSkippedTasks(deps.db, runId, device.identity.id, now());
     // Nothing left here (a finished run resumed): no build, no push.
@@ -358,7 +384,10 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   }
 
   const counts = await taskCounts(deps.db, runId);
-  const status: RunStatus = outcomes.some((outcome) => outcome.stoppedReason !== undefined)
+  // A device held by another process is not a failure of this run: its cases are that process's business.
+  const status: RunStatus = outcomes.some(
+    (outcome) => outcome.stoppedReason !== undefined && outcome.stoppedKind !== 'held',
+  )
     ? 'failed'
     : counts.pending > 0 || counts.running > 0 || counts.skipped > 0
       ? 'interrupted'

@@ -4,16 +4,17 @@
  * the plan alone (dry run) or the run (`runSweep`) and its HTML report beside the database.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_CONFIG, DEFAULT_STORE_PATH } from '../../config/defaults.ts';
 import type { ConfigOverrides } from '../../config/load.ts';
 import { loadConfigFile } from '../../config/read.ts';
-import type { DevicesConfig, PrunelabConfig } from '../../config/schema.ts';
+import { type DevicesConfig, type PrunelabConfig, storeTarget } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { messageOf } from '../errors.ts';
 import type { Plan } from '../plan/types.ts';
 import { loadReportAssets } from '../report/assets.ts';
 import { defaultReportPath, generateReport } from '../report/generate-report.ts';
+import { canonicalStoreText, parseStoreLocation, storeFolder } from '../store/location.ts';
 import type { OpenedStore } from '../store/open.ts';
 import { findRun, latestRun } from '../store/runs.ts';
 import type { Device } from '../transport/port.ts';
@@ -79,7 +80,9 @@ async function resumedDevicesConfig(
   dbPath: string,
   resume: string | undefined,
 ): Promise<DevicesConfig | undefined> {
-  if (resume === undefined || !existsSync(dbPath)) return undefined;
+  if (resume === undefined) return undefined;
+  const location = parseStoreLocation(dbPath);
+  if (location.kind === 'sqlite' && !existsSync(location.path)) return undefined;
   const store = await deps.openStore(dbPath);
   try {
     const run = resume === '' ? await latestRun(store.db) : await findRun(store.db, resume);
@@ -115,7 +118,12 @@ async function endOfSweepReport(
   try {
     const summary = await generateReport(
       { db: store.db, dbPath: store.path, assets: loadReportAssets },
-      { runId, lutPaths: [], mappingPaths: [], outPath: join(dirname(store.path), defaultReportPath(runId)) },
+      {
+        runId,
+        lutPaths: [],
+        mappingPaths: [],
+        outPath: join(storeFolder(parseStoreLocation(store.path)), defaultReportPath(runId)),
+      },
     );
     return summary.outPath;
   } catch (error) {
@@ -130,7 +138,11 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
   const { overrides, resume } = request;
   const config: PrunelabConfig | undefined =
     resume === undefined ? await loadConfigFile(request.configPath, overrides) : undefined;
-  const dbPath = resolve(config?.store.path ?? (overrides.db as string | undefined) ?? DEFAULT_STORE_PATH);
+  // --db, else the config's store (store.url before store.path), else the default file.
+  const dbPath = canonicalStoreText(
+    (overrides.db as string | undefined) ??
+      (config === undefined ? DEFAULT_STORE_PATH : storeTarget(config.store)),
+  );
   const devicesConfig = config?.devices ?? (await resumedDevicesConfig(deps, dbPath, resume));
   const devices = selectDevices(await deps.listDevices(devicesConfig), request.deviceFilter);
   if (config !== undefined && request.dryRun) {

@@ -24,7 +24,7 @@ export function exportCommand(context: CliContext): CommandModule<GlobalArgs, Ex
         .option('db', {
           type: 'string',
           default: DEFAULT_STORE_PATH,
-          describe: 'SQLite file written by sweep',
+          describe: 'SQLite file or postgres:// URL written by sweep',
         })
         .option('run', { type: 'string', describe: 'only this run (default: every run in the file)' })
         .option('format', {

@@ -109,7 +109,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
         .option('db', {
           type: 'string',
           default: DEFAULT_STORE_PATH,
-          describe: 'SQLite file written by sweep',
+          describe: 'SQLite file or postgres:// URL written by sweep',
         })
         .option('device', {
           type: 'string',

@@ -3,17 +3,23 @@
  * suspects, LUTs, report), or with --every a run at each tick of a cron schedule until Ctrl-C. Exit codes:
  * 0 clean, 1 confirmed regression, 3 lab trouble, 2 bad input.
  */
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { loadConfigFile } from '../../../config/read.ts';
-import type { PrunelabConfig } from '../../../config/schema.ts';
+import { type PrunelabConfig, storeTarget } from '../../../config/schema.ts';
 import { messageOf, UsageError } from '../../errors.ts';
 import { LabTroubleError, NightlyRegressionError } from '../../nightly/errors.ts';
 import { checkCron, runEvery } from '../../nightly/every.ts';
 import { acquireNightlyLock, lockPathFor } from '../../nightly/lock.ts';
 import { NIGHTLY_EXIT, type NightlySummary, runNightly } from '../../nightly/run-nightly.ts';
 import { loadReportAssets } from '../../report/assets.ts';
+import {
+  canonicalStoreText,
+  parseStoreLocation,
+  type StoreLocation,
+  storeFolder,
+} from '../../store/location.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 import { formatDurationMs, plainProgress } from '../progress.ts';
 
@@ -67,6 +73,16 @@ export function describeNight(summary: NightlySummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The lock file that keeps one nightly per store on this host: beside an SQLite file; for a PostgreSQL store,
+ * in the working directory, named after the database (other hosts are kept off the devices by their leases).
+ */
+function nightlyLockPath(location: StoreLocation): string {
+  if (location.kind === 'sqlite') return lockPathFor(location.path);
+  const database = new URL(location.shown).pathname.slice(1);
+  return join(storeFolder(location), `prunelab-${database.replace(/[^\w.-]/g, '_')}.nightly.lock`);
+}
+
 async function nightOnce(
   context: CliContext,
   config: PrunelabConfig,
@@ -74,7 +90,7 @@ async function nightOnce(
   stop: AbortSignal,
   hardStop: AbortSignal,
 ): Promise<NightlySummary> {
-  const release = await acquireNightlyLock(lockPathFor(paths.db));
+  const release = await acquireNightlyLock(nightlyLockPath(parseStoreLocation(paths.db)));
   const store = await context.openStore(paths.db);
   const progress = plainProgress((text) => context.output.err(text));
   // A testing aid (orchestrator/nightly/README.md): extra C flags for tonight's agent build.
@@ -93,7 +109,7 @@ async function nightOnce(
         stop,
         hardStop,
         // Internal state beside the database (.prunelab/ is ignored by git).
-        buildCacheDir: join(dirname(store.path), '.prunelab', 'builds'),
+        buildCacheDir: join(storeFolder(parseStoreLocation(store.path)), '.prunelab', 'builds'),
         outDir: paths.out,
         assets: loadReportAssets,
       },
@@ -124,7 +140,7 @@ export function nightlyCommand(context: CliContext): CommandModule<GlobalArgs, N
         })
         .option('db', {
           type: 'string',
-          describe: `SQLite file (default: store.path, ${DEFAULT_STORE_PATH})`,
+          describe: `SQLite file or postgres:// URL (default: store.url, else store.path, ${DEFAULT_STORE_PATH})`,
         })
         .option('out', {
           type: 'string',
@@ -143,8 +159,8 @@ export function nightlyCommand(context: CliContext): CommandModule<GlobalArgs, N
         .example('$0 nightly --json', 'the whole summary as JSON') as unknown as Argv<NightlyArgs>,
     handler: async (args: ArgumentsCamelCase<NightlyArgs>) => {
       const config = await loadConfigFile(args.config);
-      const db = resolve(args.db ?? config.store.path);
-      const paths = { db, out: resolve(args.out ?? join(dirname(db), 'nightly')) };
+      const db = canonicalStoreText(args.db ?? storeTarget(config.store));
+      const paths = { db, out: resolve(args.out ?? join(storeFolder(parseStoreLocation(db)), 'nightly')) };
       const stop = new AbortController();
       const hardStop = new AbortController();
       if (args.every !== undefined) {

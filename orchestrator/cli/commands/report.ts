@@ -34,7 +34,7 @@ export function reportCommand(context: CliContext): CommandModule<GlobalArgs, Re
         .option('db', {
           type: 'string',
           default: DEFAULT_STORE_PATH,
-          describe: 'SQLite file written by sweep',
+          describe: 'SQLite file or postgres:// URL written by sweep',
         })
         .option('run', { type: 'string', describe: 'run to report (default: the latest run in the file)' })
         .option('lut', {

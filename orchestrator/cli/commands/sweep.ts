@@ -46,7 +46,7 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
       (device) =>
         `  ${device.deviceId}: ${device.counts.done} done, ${device.counts.failed} failed, ${device.counts.pending + device.counts.running} pending, ${device.counts.skipped} skipped${device.stoppedReason === undefined ? '' : `; ${device.stoppedReason}`}`,
     ),
-    `Results: ${summary.dbPath} (SQLite: tables runs, tasks, measurements, failures)`,
+    `Results: ${summary.dbPath} (tables runs, tasks, measurements, failures)`,
     `Export:  ${exportHint(summary)}`,
   ];
   if (counts.pending + counts.running + counts.skipped > 0)

@@ -1,12 +1,13 @@
 /**
  * Migration 0001 (frozen: never edit once landed; add 0002_... instead).
- * `integer primary key autoincrement` is SQLite's spelling; a PostgreSQL store needs `serial` for the
- * three generated ids (the only dialect-specific part of the schema).
+ * The generated ids and floating-point columns come from `types` (column-types.ts): SQLite's spellings are
+ * exactly the ones this migration always wrote; PostgreSQL gets `serial` and `double precision`.
  */
 import { type Kysely, sql } from 'kysely';
+import type { ColumnTypes } from './column-types.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's types.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<any>, types: ColumnTypes): Promise<void> {
   await db.schema
     .createTable('devices')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -42,7 +43,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('tasks')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', types.generatedKey, types.generatedKeyColumn)
     .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
     .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
     .addColumn('case_key', 'text', (c) => c.notNull())
@@ -53,7 +54,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('op', 'text', (c) => c.notNull())
     .addColumn('scheme', 'text')
     .addColumn('block', 'text')
-    .addColumn('sparsity', 'real')
+    .addColumn('sparsity', types.real)
     .addColumn('threads', 'integer')
     .addColumn('cin', 'integer')
     .addColumn('cout', 'integer')
@@ -78,7 +79,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('failures')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', types.generatedKey, types.generatedKeyColumn)
     .addColumn('task_id', 'integer', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
     .addColumn('attempt', 'integer', (c) => c.notNull())
     .addColumn('transient', 'integer', (c) => c.notNull())
@@ -93,29 +94,29 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('measurements')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', types.generatedKey, types.generatedKeyColumn)
     .addColumn('task_id', 'integer', (c) => c.notNull().unique().references('tasks.id').onDelete('cascade'))
     .addColumn('agent_hash', 'text', (c) => c.notNull())
     .addColumn('build_fingerprint', 'text', (c) => c.notNull())
     .addColumn('samples_ns_json', 'text', (c) => c.notNull())
     .addColumn('telemetry_json', 'text', (c) => c.notNull())
     .addColumn('cpus_json', 'text', (c) => c.notNull())
-    .addColumn('density', 'real', (c) => c.notNull())
+    .addColumn('density', types.real, (c) => c.notNull())
     .addColumn('kept_blocks', 'integer', (c) => c.notNull())
-    .addColumn('kept_energy', 'real', (c) => c.notNull())
+    .addColumn('kept_energy', types.real, (c) => c.notNull())
     .addColumn('kernel', 'text', (c) => c.notNull())
-    .addColumn('flops', 'real', (c) => c.notNull())
-    .addColumn('prepare_ns', 'real')
-    .addColumn('sampling_ns', 'real')
+    .addColumn('flops', types.real, (c) => c.notNull())
+    .addColumn('prepare_ns', types.real)
+    .addColumn('sampling_ns', types.real)
     .addColumn('n', 'integer', (c) => c.notNull())
-    .addColumn('min_ns', 'real', (c) => c.notNull())
-    .addColumn('max_ns', 'real', (c) => c.notNull())
-    .addColumn('median_ns', 'real', (c) => c.notNull())
-    .addColumn('mad_ns', 'real', (c) => c.notNull())
-    .addColumn('p10_ns', 'real', (c) => c.notNull())
-    .addColumn('p90_ns', 'real', (c) => c.notNull())
-    .addColumn('ci_low_ns', 'real', (c) => c.notNull())
-    .addColumn('ci_high_ns', 'real', (c) => c.notNull())
+    .addColumn('min_ns', types.real, (c) => c.notNull())
+    .addColumn('max_ns', types.real, (c) => c.notNull())
+    .addColumn('median_ns', types.real, (c) => c.notNull())
+    .addColumn('mad_ns', types.real, (c) => c.notNull())
+    .addColumn('p10_ns', types.real, (c) => c.notNull())
+    .addColumn('p90_ns', types.real, (c) => c.notNull())
+    .addColumn('ci_low_ns', types.real, (c) => c.notNull())
+    .addColumn('ci_high_ns', types.real, (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
 
@@ -136,15 +137,15 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('batch_runs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', types.generatedKey, types.generatedKeyColumn)
     .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
     .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
     .addColumn('batch_index', 'integer', (c) => c.notNull())
     .addColumn('cases', 'integer', (c) => c.notNull())
-    .addColumn('thermal_wait_ms', 'real', (c) => c.notNull())
+    .addColumn('thermal_wait_ms', types.real, (c) => c.notNull())
     .addColumn('gate', 'text', (c) => c.notNull())
-    .addColumn('temp_before_c', 'real')
-    .addColumn('temp_after_c', 'real')
+    .addColumn('temp_before_c', types.real)
+    .addColumn('temp_after_c', types.real)
     .addColumn('telemetry_before_json', 'text', (c) => c.notNull())
     .addColumn('telemetry_after_json', 'text')
     .addColumn('flag', 'text')

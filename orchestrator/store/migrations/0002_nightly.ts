@@ -2,13 +2,13 @@
  * Migration 0002 (frozen: never edit once landed; add 0003_... instead): what `prunelab nightly` remembers.
  * A nightly run wraps one sweep run (and the run of its re-measures); per device it keeps the night's
  * fingerprint, build and sentinel factor; per case the night's latency before and after normalisation, so
- * the next nights have a history; and what was found. `integer primary key autoincrement` is SQLite's
- * spelling (PostgreSQL: `serial`), as in 0001.
+ * the next nights have a history; and what was found. Dialect-specific types come from `types`, as in 0001.
  */
 import { type Kysely, sql } from 'kysely';
+import type { ColumnTypes } from './column-types.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's types.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<any>, types: ColumnTypes): Promise<void> {
   await db.schema
     .createTable('nightly_runs')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -30,8 +30,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
     .addColumn('build_fingerprint', 'text', (c) => c.notNull())
     .addColumn('agent_hash', 'text', (c) => c.notNull())
-    .addColumn('sentinel_factor', 'real')
-    .addColumn('sentinel_spread', 'real')
+    .addColumn('sentinel_factor', types.real)
+    .addColumn('sentinel_spread', types.real)
     .addColumn('usable', 'integer', (c) => c.notNull())
     .addColumn('note', 'text')
     .addPrimaryKeyConstraint('nightly_devices_pk', ['nightly_run_id', 'device_id'])
@@ -43,10 +43,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
     .addColumn('case_key', 'text', (c) => c.notNull())
     .addColumn('sentinel', 'integer', (c) => c.notNull())
-    .addColumn('latency_ns', 'real', (c) => c.notNull())
-    .addColumn('normalised_ns', 'real', (c) => c.notNull())
-    .addColumn('ratio', 'real')
-    .addColumn('threshold', 'real')
+    .addColumn('latency_ns', types.real, (c) => c.notNull())
+    .addColumn('normalised_ns', types.real, (c) => c.notNull())
+    .addColumn('ratio', types.real)
+    .addColumn('threshold', types.real)
     .addPrimaryKeyConstraint('nightly_cases_pk', ['nightly_run_id', 'device_id', 'case_key'])
     .execute();
   await db.schema
@@ -57,7 +57,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('nightly_findings')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', types.generatedKey, types.generatedKeyColumn)
     .addColumn('nightly_run_id', 'text', (c) => c.notNull().references('nightly_runs.id').onDelete('cascade'))
     .addColumn('device_id', 'text')
     .addColumn('case_key', 'text')
@@ -68,8 +68,8 @@ export async function up(db: Kysely<any>): Promise<void> {
           sql`kind in ('regression', 'improvement', 'device-slower', 'updated', 'unfit', 'lab-trouble')`,
         ),
     )
-    .addColumn('ratio', 'real')
-    .addColumn('threshold', 'real')
+    .addColumn('ratio', types.real)
+    .addColumn('threshold', types.real)
     .addColumn('confirmed', 'integer', (c) => c.notNull())
     .addColumn('agent_hash', 'text')
     .addColumn('previous_agent_hash', 'text')

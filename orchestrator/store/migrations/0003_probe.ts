@@ -4,11 +4,12 @@
  * and are never re-measured.
  */
 import type { Kysely } from 'kysely';
+import type { ColumnTypes } from './column-types.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time and must not depend on today's types.
-export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('measurements').addColumn('probe_before_ns', 'real').execute();
-  await db.schema.alterTable('measurements').addColumn('probe_after_ns', 'real').execute();
+export async function up(db: Kysely<any>, types: ColumnTypes): Promise<void> {
+  await db.schema.alterTable('measurements').addColumn('probe_before_ns', types.real).execute();
+  await db.schema.alterTable('measurements').addColumn('probe_after_ns', types.real).execute();
   await db.schema
     .alterTable('measurements')
     .addColumn('remeasures', 'integer', (c) => c.notNull().defaultTo(0))
