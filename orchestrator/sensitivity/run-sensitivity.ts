@@ -23,7 +23,7 @@ import {
 } from './candidates.ts';
 import { SensitivityInputError } from './errors.ts';
 import { type Batches, runBatches } from './measure.ts';
-import { shared, startPool } from './pool.ts';
+import { inlinePool, shared, startPool } from './pool.ts';
 import { type SensitivityFile, sensitivityFile } from './sensitivity-file.ts';
 
 export interface SensitivityRequest {
@@ -192,6 +192,7 @@ async function measureMissing(
 ): Promise<{
   failed: RefusedCandidate[];
   wallMs: number;
+  poolStartMs: number;
   measured: number;
   cached: number;
   workers: number;
@@ -207,10 +208,9 @@ async function measureMissing(
   request.onProgress?.({ type: 'start', toMeasure: todo.length, cached: total - todo.length, workers });
   const failed: RefusedCandidate[] = [];
   const cached = total - todo.length;
-  if (todo.length === 0) return { failed, wallMs: 0, measured: 0, cached, workers: 0 };
-  const started = now();
-  const pool = startPool(workers, {
-    type: 'init',
+  if (todo.length === 0) return { failed, wallMs: 0, poolStartMs: 0, measured: 0, cached, workers: 0 };
+  const poolStarted = now();
+  const context = {
     modelBytes: prepared.modelBytes,
     modelFile: request.modelPath,
     data: { ...dense.batches, inputs: shared(dense.batches.inputs) },
@@ -218,9 +218,16 @@ async function measureMissing(
     classes: dense.classes,
     labels: dense.labels === null ? null : shared(dense.labels),
     threads: request.threads,
-  });
+  };
+  const pool =
+    workers === 1
+      ? inlinePool({ ...context, layers: new Map(prepared.model.layers.map((l) => [l.name, l])) })
+      : startPool(workers, { type: 'init', ...context });
   let done = 0;
+  let started = now();
   try {
+    await pool.ready;
+    started = now();
     await Promise.all(
       todo.map(async ({ layer, candidate }) => {
         try {
@@ -263,7 +270,14 @@ async function measureMissing(
   } finally {
     await pool.close();
   }
-  return { failed, wallMs: now() - started, measured: todo.length - failed.length, cached, workers };
+  return {
+    failed,
+    wallMs: now() - started,
+    poolStartMs: started - poolStarted,
+    measured: todo.length - failed.length,
+    cached,
+    workers,
+  };
 }
 
 export async function runSensitivity(request: SensitivityRequest): Promise<SensitivityOutcome> {
@@ -295,6 +309,7 @@ export async function runSensitivity(request: SensitivityRequest): Promise<Sensi
       measured: measured.measured,
       cached: measured.cached,
       wallMs: measured.wallMs,
+      poolStartMs: measured.poolStartMs,
       wallPerMeasuredMs: measured.measured === 0 ? null : measured.wallMs / measured.measured,
       denseMs,
       workers: measured.workers,

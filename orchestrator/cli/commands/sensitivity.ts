@@ -58,7 +58,7 @@ export function sensitivityText(outcome: SensitivityOutcome): string {
       `(${t.wallPerMeasuredMs === null ? '-' : `${t.wallPerMeasuredMs.toFixed(1)} ms`} wall per candidate with ` +
       `${t.workers} worker${t.workers === 1 ? '' : 's'} x ${t.threadsPerSession} thread${t.threadsPerSession === 1 ? '' : 's'}), ` +
       `${t.cached} from the cache; one candidate takes ${t.perCandidateMs === null ? '-' : `${t.perCandidateMs.toFixed(1)} ms`} ` +
-      `in one worker; the dense pass ${t.denseMs.toFixed(1)} ms`,
+      `in one worker; starting the workers ${t.poolStartMs.toFixed(0)} ms, the dense pass ${t.denseMs.toFixed(1)} ms`,
   );
   lines.push(`wrote ${outcome.outPath} (cache: ${outcome.cachePath})`);
   return `${lines.join('\n')}\n`;
