@@ -286,8 +286,7 @@ export async function runSensitivity(request: SensitivityRequest): Promise<Sensi
   const denseStarted = now();
   const dense = await densePass(request, prepared);
   const denseMs = now() - denseStarted;
-  const cacheFolder =
-    request.cacheDir ?? join(dirname(resolve(request.outPath)), '.prunelab-sensitivity-cache');
+  const cacheFolder = request.cacheDir ?? join(dirname(request.outPath), '.prunelab-sensitivity-cache');
   const cache = openCache(
     cacheFolder,
     cacheFileName(prepared.modelSha256, prepared.dataSha256, dense.batches.count),
