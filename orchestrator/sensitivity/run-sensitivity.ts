@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Scheme } from '../../config/vocabulary.ts';
-import { type Lut, parseLutText } from '../../cost-model/index.ts';
 import { checkInputShape, checkLabels, type EvalData, readEvalData } from '../evaluate/data.ts';
 import { addBatch, emptyTotals, finishMetrics } from '../evaluate/metrics.ts';
 import { batchOf, readModel } from '../evaluate/run-evaluate.ts';
 import { openRunner } from '../evaluate/session.ts';
+import { readLut } from '../map/run-map.ts';
 import { type OnnxModel, parseOnnxModel } from '../models/onnx.ts';
 import { type CacheFile, cacheFileName, openCache } from './cache.ts';
 import {
@@ -75,20 +75,6 @@ interface Prepared {
 }
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-async function readLut(path: string): Promise<Lut> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new SensitivityInputError(
-      `--lut: cannot read ${resolve(path)} (${(error as Error).message}); expected a file written by \`prunelab fit\``,
-      { option: '--lut', file: path },
-      { cause: error },
-    );
-  }
-  return parseLutText(text, path);
-}
 
 function checkOutPath(request: SensitivityRequest): void {
   const out = resolve(request.outPath);
