@@ -83,7 +83,12 @@ test('digits: accuracy falls as sparsity rises for every layer and scheme, and l
     createHash('sha256').update(readFileSync(digits.testDataPath)).digest('hex'),
   );
   assert.equal(file.data.samples, digits.training.samples.test);
-  assert.ok(Math.abs((file.dense.top1 ?? 0) - digits.training.accuracy.test) < 1e-9, 'ORT agrees with numpy');
+  // numpy predicted in float64, ONNX Runtime in float32: a borderline sample may go the other way.
+  const oneSample = 1 / digits.training.samples.test;
+  assert.ok(
+    Math.abs((file.dense.top1 ?? 0) - digits.training.accuracy.test) <= oneSample + 1e-12,
+    `ORT ${file.dense.top1} against numpy ${digits.training.accuracy.test}`,
+  );
   assert.deepEqual(
     file.layers.map((l) => [l.name, l.weight]),
     [
