@@ -705,9 +705,12 @@ int run_plan(FILE *in, FILE *out) {
   free(text);
   if (cache && getenv("PRUNELAB_PREPARE_CACHE_STATS")) {
     prepcache_counts n = prepcache_counts_get(cache);
+    long files_hashed, files_reused;
+    weights_cache_counts(hashed, &files_hashed, &files_reused);
     fprintf(stderr,
-            "prunelab-agent: prepare cache: data hits %ld misses %ld, mask hits %ld misses %ld, dense hits %ld misses %ld\n",
-            n.data_hits, n.data_misses, n.mask_hits, n.mask_misses, n.dense_hits, n.dense_misses);
+            "prunelab-agent: prepare cache: data hits %ld misses %ld, mask hits %ld misses %ld, dense hits %ld misses %ld, "
+            "weights files hashed %ld reused %ld\n",
+            n.data_hits, n.data_misses, n.mask_hits, n.mask_misses, n.dense_hits, n.dense_misses, files_hashed, files_reused);
   }
   prepcache_free(cache);
   weights_cache_free(hashed);
