@@ -13,13 +13,7 @@ import type {
 } from '../../config/agent-protocol.ts';
 import { AgentOutputParseError, type AgentOutputProblem } from './errors.ts';
 import { excerptOf, formatPath, valueAt } from './excerpt.ts';
-import {
-  doneSchema,
-  errorResultSchema,
-  infoSchema,
-  networkResultSchema,
-  okResultSchema,
-} from './schemas.ts';
+import { doneSchema, errorResultSchema, infoSchema, networkResultSchema, okResultSchema } from './schemas.ts';
 
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
