@@ -140,6 +140,9 @@ export function mappingText(result: MapResult, context: MappingContext, outPath:
 
 const signedPercent = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 
+/** Milliseconds with 3 decimals, 4 below 0.1 ms (a batch-1 fc layer takes a few microseconds). */
+const msText = (ns: number): string => (ns / 1e6).toFixed(ns < 1e5 ? 4 : 3);
+
 export function verificationText(report: VerifyReport): string {
   const chained = report.layers.filter((l) => l.chained).length;
   const mapped = report.networks.find((n) => n.id === 'net-mapped');
@@ -147,7 +150,7 @@ export function verificationText(report: VerifyReport): string {
     `verified on ${report.device} (agent ${report.agentHash}, one call, ${report.layers.length} layers, ` +
       `${(report.wallMs / 1000).toFixed(1)} s, weights ${report.weights}): ` +
       `${mapped === undefined ? 'sum of the layers timed alone' : 'mapped network end to end'} measured ` +
-      `${ms(report.measuredTotalNs).toFixed(3)} ms, predicted ${ms(report.predictedTotalNs).toFixed(3)} ms ` +
+      `${msText(report.measuredTotalNs)} ms, predicted ${msText(report.predictedTotalNs)} ms ` +
       `(${signedPercent(report.relativeError)})`,
   ];
   if (report.networks.length === 0) {
@@ -162,8 +165,8 @@ export function verificationText(report: VerifyReport): string {
     const width = Math.max(...report.networks.map((n) => n.label.length));
     for (const n of report.networks) {
       lines.push(
-        `    ${n.label.padEnd(width)}  measured ${ms(n.measuredNs).toFixed(3)} ms  predicted ` +
-          `${Number.isFinite(n.predictedNs) ? `${ms(n.predictedNs).toFixed(3)} ms (${signedPercent(n.relativeError)})` : 'n/a'}` +
+        `    ${n.label.padEnd(width)}  measured ${msText(n.measuredNs)} ms  predicted ` +
+          `${Number.isFinite(n.predictedNs) ? `${msText(n.predictedNs)} ms (${signedPercent(n.relativeError)})` : 'n/a'}` +
           `  ${n.reps} reps${n.remeasured ? ', measured again (disturbed)' : ''}`,
       );
     }
@@ -176,7 +179,7 @@ export function verificationText(report: VerifyReport): string {
     if (speedups.length > 0) lines.push(`  measured speedup of the mapping: ${speedups.join(', ')}`);
   }
   lines.push(
-    `  per layer, each timed alone (second pass): sum ${ms(report.sumIsolatedNs).toFixed(3)} ms` +
+    `  per layer, each timed alone (second pass): sum ${msText(report.sumIsolatedNs)} ms` +
       (report.interLayerEffect === null
         ? ''
         : `; mapped network / sum = ${(1 + report.interLayerEffect).toFixed(3)} (inter-layer effect ${signedPercent(report.interLayerEffect)})`),
@@ -184,7 +187,7 @@ export function verificationText(report: VerifyReport): string {
   const nameWidth = Math.max(...report.layers.map((l) => l.name.length));
   for (const l of report.layers) {
     lines.push(
-      `    ${l.name.padEnd(nameWidth)}  measured ${ms(l.measuredNs).toFixed(3)} ms  predicted ${ms(l.predictedNs).toFixed(3)} ms` +
+      `    ${l.name.padEnd(nameWidth)}  measured ${msText(l.measuredNs)} ms  predicted ${msText(l.predictedNs)} ms` +
         `  density ${l.density.toFixed(3)}  ${l.kernel}${l.chained ? '  (reads previous)' : ''}`,
     );
   }
