@@ -24,6 +24,7 @@ import { computeMask, type MaskSpec, maskFnv1a, maskProblem } from '../cost-mode
 import { parseAgentOutputLine, parseNetworkOutputLine } from '../orchestrator/agent/parse-output.ts';
 import { testWeights } from '../orchestrator/models/test-support.ts';
 import { type WeightsBlob, writeWeightsBlob } from '../orchestrator/models/weights-blob.ts';
+import { shapeFields } from '../orchestrator/plan/plan-line.ts';
 import { planText, runAgent } from './agent-harness.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-weights-'));
@@ -36,21 +37,6 @@ const LAYERS: readonly { name: string; shape: LayerShape }[] = [
   { name: 'dw', shape: dwconvShape(8, 6, 3, 1, 1) },
   { name: 'fc', shape: fcShape(30, 24) },
 ];
-
-function geometry(shape: LayerShape): Record<string, unknown> {
-  return shape.op === 'fc'
-    ? { op: 'fc', in: shape.cin, out: shape.cout }
-    : {
-        op: shape.op,
-        cin: shape.cin,
-        cout: shape.cout,
-        h: shape.h,
-        w: shape.w,
-        k: shape.k,
-        stride: shape.stride,
-        pad: shape.pad,
-      };
-}
 
 const ONE_REP = { warmup: 0, minReps: 1, minTimeMs: 0 };
 
@@ -114,7 +100,7 @@ test('real weights: the agent masks them exactly as masks.ts does, says which we
   assert.ok(cases.length >= 25, `expected a broad grid, built ${cases.length}`);
   const plan = cases.flatMap(({ layer, spec }, i) => {
     const line = {
-      ...geometry(layer.shape),
+      ...shapeFields(layer.shape),
       scheme: spec.scheme,
       ...(spec.block === null ? {} : { block: spec.block }),
       sparsity: spec.sparsity,
@@ -176,7 +162,7 @@ test('real weights: the agent masks them exactly as masks.ts does, says which we
 test('a missing, changed, short or non-finite weights file, or an ill-formed field, is an error record; the rest runs', async () => {
   const layer = LAYERS[0] as { name: string; shape: LayerShape };
   const { blob } = await blobOf([layer], 3, 'errors');
-  const line = { ...geometry(layer.shape), scheme: 'unstructured', sparsity: 0.5, ...ONE_REP };
+  const line = { ...shapeFields(layer.shape), scheme: 'unstructured', sparsity: 0.5, ...ONE_REP };
   const good = ref(blob, layer.name);
   // A copy of the blob with one NaN in it, under its own (correct) hash: the value check, not the hash, refuses it.
   const nanBytes = new Uint8Array(readFileSync(blob.path));
@@ -229,7 +215,7 @@ test('a missing, changed, short or non-finite weights file, or an ill-formed fie
 test('the preparation cache keys on the weights source: seeded then real weights of one shape give what each gives alone', async () => {
   const layer = LAYERS[1] as { name: string; shape: LayerShape };
   const { blob } = await blobOf([layer], 21, 'cache');
-  const line = { ...geometry(layer.shape), scheme: 'bcr', block: '3x3', sparsity: 0.6, ...ONE_REP };
+  const line = { ...shapeFields(layer.shape), scheme: 'bcr', block: '3x3', sparsity: 0.6, ...ONE_REP };
   const seeded = { id: 'seeded', ...line };
   const real = { id: 'real', ...line, weights: ref(blob, layer.name) };
   const together = results(
@@ -261,7 +247,7 @@ test('a network line reports per layer what its layers report as cases; it chain
   ] as const;
   const { blob } = await blobOf(chain, 31, 'net');
   const layerLine = (l: (typeof chain)[number]) => ({
-    ...geometry(l.shape),
+    ...shapeFields(l.shape),
     scheme: l.scheme,
     ...('block' in l ? { block: l.block } : {}),
     sparsity: l.sparsity,

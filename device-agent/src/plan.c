@@ -322,7 +322,8 @@ static int read_weights(plan_reader *r, pl_weights_ref *ref, pl_layer_spec *s) {
 
 /* The fields of one layer (a case line's, or one entry of a network's "layers"): op, geometry, pruning,
  * weights. The spec arrives with seed, threads and cpus set; a layer's own "seed" overrides. */
-static int read_layer(plan_reader *r, pl_layer_spec *s, char *block, size_t block_len, pl_weights_ref *weights) {
+static int read_layer(plan_reader *r, pl_layer_spec *s, char *block, size_t block_len, pl_weights_ref *weights,
+                      int in_network) {
   double seed_d;
   int rc = read_double(r, "seed", 0, 0, PLAN_MAX_SEED, 0, &seed_d);
   if (rc == FIELD_BAD) return -1;
@@ -331,14 +332,13 @@ static int read_layer(plan_reader *r, pl_layer_spec *s, char *block, size_t bloc
     return -1;
   }
   if (rc == FIELD_OK) s->seed = (uint64_t)seed_d;
-  if (s->op == PL_OP_FC) {
-    r->needs = "an fc layer needs in, out, scheme, sparsity";
-    if (read_fc_geometry(r, s)) return -1;
-  } else {
-    r->needs = s->op == PL_OP_CONV ? "a conv layer needs cin, cout, h, w, k, stride, pad, scheme, sparsity"
-                                   : "a dwconv layer needs cin, cout, h, w, k, stride, pad, scheme, sparsity";
-    if (read_conv_geometry(r, s)) return -1;
-  }
+  static const char *const needs[2][3] = {
+      {"a conv line needs cin, cout, h, w, k, stride, pad, scheme, sparsity",
+       "a dwconv line needs cin, cout, h, w, k, stride, pad, scheme, sparsity", "an fc line needs in, out, scheme, sparsity"},
+      {"a conv layer needs cin, cout, h, w, k, stride, pad, scheme, sparsity",
+       "a dwconv layer needs cin, cout, h, w, k, stride, pad, scheme, sparsity", "an fc layer needs in, out, scheme, sparsity"}};
+  r->needs = needs[in_network ? 1 : 0][s->op == PL_OP_CONV ? 0 : s->op == PL_OP_DWCONV ? 1 : 2];
+  if ((s->op == PL_OP_FC ? read_fc_geometry(r, s) : read_conv_geometry(r, s)) != 0) return -1;
   if (read_pruning(r, block, block_len, s)) return -1;
   return read_weights(r, weights, s);
 }
@@ -369,7 +369,7 @@ static int read_network_layer(plan_reader *r, const pl_layer_spec *base, pl_netw
     snprintf(r->err, r->errlen, "field \"input\" is \"previous\" on the first layer: there is no layer before it");
     return -1;
   }
-  return read_layer(r, &out->spec, out->block, sizeof out->block, &out->weights);
+  return read_layer(r, &out->spec, out->block, sizeof out->block, &out->weights, 1);
 }
 
 /* "layers": 1 to PL_MAX_NETWORK_LAYERS layer objects; a bad one is named by its index. */
@@ -441,5 +441,5 @@ int plan_from_json(const json_value *root, int line, pl_case *out, char *err, si
     return read_long(&r, "durationUs", 1, 0, PL_MAX_IDLE_US, &out->duration_us) ? -1 : 0;
   }
   if (out->op == PL_OP_NETWORK) return read_network(&r, out);
-  return read_layer(&r, s, out->block, sizeof out->block, &out->weights);
+  return read_layer(&r, s, out->block, sizeof out->block, &out->weights, 0);
 }

@@ -282,10 +282,48 @@ typedef struct {
   int64_t probe_before_ns, probe_after_ns; /* probe.h, just before and just after sampling */
 } run_case_times;
 
-static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
-                     const run_samples *s, const run_case_times *times, const telemetry_snapshot_t *before,
-                     const telemetry_snapshot_t *after, const run_gpu_body *gpu) {
-  const int idle = c->op == PL_OP_IDLE;
+/* The fields every ok record shares after its own: CPUs, repetitions and times, the sampling policy. */
+static void write_cpus_and_timing(json_writer *w, const pl_case *c, const int *cpus, int ncpus, const run_samples *s,
+                                  const run_case_times *times) {
+  json_key(w, "cpus");
+  json_array_begin(w);
+  for (int i = 0; i < ncpus; i++) json_int(w, cpus[i]);
+  json_array_end(w);
+  json_field_int(w, "reps", (int64_t)s->n);
+  json_field_int(w, "prepareNs", times->prepare_ns);
+  json_field_int(w, "samplingNs", times->sampling_ns);
+  json_key(w, "probeNs");
+  json_array_begin(w);
+  json_int(w, times->probe_before_ns);
+  json_int(w, times->probe_after_ns);
+  json_array_end(w);
+  json_field_string(w, "stop", run_stop_name(s->stop));
+  json_key(w, "medianCiRelWidth");
+  if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
+  else json_null(w);
+  write_sampling(w, &c->sampling);
+}
+
+static void write_samples(json_writer *w, const run_samples *s) {
+  json_key(w, "samplesNs");
+  json_array_begin(w);
+  for (size_t i = 0; i < s->n; i++) json_int(w, s->ns[i]);
+  json_array_end(w);
+}
+
+/* The telemetry member, then the record's closing brace. */
+static void write_telemetry_and_end(json_writer *w, const telemetry_snapshot_t *before, const telemetry_snapshot_t *after) {
+  json_key(w, "telemetry");
+  json_object_begin(w);
+  json_key(w, "before");
+  telemetry_write_json(w, before);
+  json_key(w, "after");
+  telemetry_write_json(w, after);
+  json_object_end(w);
+  json_object_end(w);
+}
+
+static void write_head(json_writer *w, const pl_case *c) {
   json_writer_reset(w);
   json_object_begin(w);
   json_field_string(w, "type", "result");
@@ -293,6 +331,13 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_field_int(w, "line", c->line);
   json_field_string(w, "status", "ok");
   json_field_string(w, "op", spec_op_name(c->op));
+}
+
+static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
+                     const run_samples *s, const run_case_times *times, const telemetry_snapshot_t *before,
+                     const telemetry_snapshot_t *after, const run_gpu_body *gpu) {
+  const int idle = c->op == PL_OP_IDLE;
+  write_head(w, c);
   json_field_string(w, "scheme", idle ? NULL : spec_scheme_name(c->spec.scheme));
   json_field_string(w, "block", c->block[0] ? c->block : NULL);
   json_field_number(w, "sparsity", idle ? 0 : c->spec.sparsity);
@@ -312,36 +357,10 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_field_string(w, "backend", pl_backend_name(c->backend));
   json_field_string(w, "dtype", pl_dtype_name(c->dtype));
   json_field_int(w, "threads", threads);
-  json_key(w, "cpus");
-  json_array_begin(w);
-  for (int i = 0; i < ncpus; i++) json_int(w, cpus[i]);
-  json_array_end(w);
-  json_field_int(w, "reps", (int64_t)s->n);
-  json_field_int(w, "prepareNs", times->prepare_ns);
-  json_field_int(w, "samplingNs", times->sampling_ns);
-  json_key(w, "probeNs");
-  json_array_begin(w);
-  json_int(w, times->probe_before_ns);
-  json_int(w, times->probe_after_ns);
-  json_array_end(w);
-  json_field_string(w, "stop", run_stop_name(s->stop));
-  json_key(w, "medianCiRelWidth");
-  if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
-  else json_null(w);
-  write_sampling(w, &c->sampling);
-  json_key(w, "samplesNs");
-  json_array_begin(w);
-  for (size_t i = 0; i < s->n; i++) json_int(w, s->ns[i]);
-  json_array_end(w);
+  write_cpus_and_timing(w, c, cpus, ncpus, s, times);
+  write_samples(w, s);
   if (gpu) write_gpu(w, gpu, s->n);
-  json_key(w, "telemetry");
-  json_object_begin(w);
-  json_key(w, "before");
-  telemetry_write_json(w, before);
-  json_key(w, "after");
-  telemetry_write_json(w, after);
-  json_object_end(w);
-  json_object_end(w);
+  write_telemetry_and_end(w, before, after);
 }
 
 /* ------------------------------------------------------------ one case */
@@ -412,7 +431,6 @@ static int attach_weights(run_context *ctx, const pl_weights_ref *ref, pl_layer_
 }
 
 int run_case(const pl_case *c, run_context *ctx, json_writer *w) {
-  if (c->op == PL_OP_NETWORK) return run_network(c, ctx, w);
   char err[RUN_ERR_MAX] = "";
   static int cpus[AFFINITY_MAX_CPUS];
   int ncpus = 0;
@@ -420,6 +438,7 @@ int run_case(const pl_case *c, run_context *ctx, json_writer *w) {
     write_error(w, c->id, c->line, err);
     return -1;
   }
+  if (c->op == PL_OP_NETWORK) return run_network(c, ctx, cpus, ncpus, w);
 
   pl_layer *layer = NULL;
   run_gpu_body gpu = {0};
@@ -549,13 +568,7 @@ static void write_network_ok(json_writer *w, const pl_case *c, pl_layer *const *
                              const run_measure *m) {
   double flops = 0;
   for (int i = 0; i < c->net.count; i++) flops += layer_stats(layers[i]).flops;
-  json_writer_reset(w);
-  json_object_begin(w);
-  json_field_string(w, "type", "result");
-  json_field_string(w, "id", c->id);
-  json_field_int(w, "line", c->line);
-  json_field_string(w, "status", "ok");
-  json_field_string(w, "op", "network");
+  write_head(w, c);
   json_key(w, "layers");
   json_array_begin(w);
   for (int i = 0; i < c->net.count; i++) write_network_layer(w, &c->net.layers[i], layers[i], i);
@@ -566,46 +579,14 @@ static void write_network_ok(json_writer *w, const pl_case *c, pl_layer *const *
   json_field_number(w, "flops", flops);
   json_field_string(w, "backend", "cpu");
   json_field_int(w, "threads", c->spec.threads);
-  json_key(w, "cpus");
-  json_array_begin(w);
-  for (int i = 0; i < ncpus; i++) json_int(w, cpus[i]);
-  json_array_end(w);
-  json_field_int(w, "reps", (int64_t)m->s.n);
-  json_field_int(w, "prepareNs", m->times.prepare_ns);
-  json_field_int(w, "samplingNs", m->times.sampling_ns);
-  json_key(w, "probeNs");
-  json_array_begin(w);
-  json_int(w, m->times.probe_before_ns);
-  json_int(w, m->times.probe_after_ns);
-  json_array_end(w);
-  json_field_string(w, "stop", run_stop_name(m->s.stop));
-  json_key(w, "medianCiRelWidth");
-  if (m->s.ci_rel_width >= 0) json_number(w, m->s.ci_rel_width);
-  else json_null(w);
-  write_sampling(w, &c->sampling);
+  write_cpus_and_timing(w, c, cpus, ncpus, &m->s, &m->times);
   json_field_number(w, "medianNs", median_ns(&m->s));
-  json_key(w, "samplesNs");
-  json_array_begin(w);
-  for (size_t i = 0; i < m->s.n; i++) json_int(w, m->s.ns[i]);
-  json_array_end(w);
-  json_key(w, "telemetry");
-  json_object_begin(w);
-  json_key(w, "before");
-  telemetry_write_json(w, &m->before);
-  json_key(w, "after");
-  telemetry_write_json(w, &m->after);
-  json_object_end(w);
-  json_object_end(w);
+  write_samples(w, &m->s);
+  write_telemetry_and_end(w, &m->before, &m->after);
 }
 
-int run_network(const pl_case *c, run_context *ctx, json_writer *w) {
+int run_network(const pl_case *c, run_context *ctx, const int *cpus, int ncpus, json_writer *w) {
   char err[RUN_ERR_MAX] = "";
-  static int cpus[AFFINITY_MAX_CPUS];
-  int ncpus = 0;
-  if (pin(c, ctx->initial, cpus, &ncpus, err, sizeof err) != 0) {
-    write_error(w, c->id, c->line, err);
-    return -1;
-  }
   pl_layer **layers = calloc((size_t)c->net.count, sizeof *layers);
   run_measure m = {0};
   int rc = -1;

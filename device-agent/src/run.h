@@ -46,9 +46,10 @@ typedef struct {
  * A network line goes to run_network. Returns 0 for an ok record, -1 for an error record. */
 int run_case(const pl_case *c, run_context *ctx, json_writer *w);
 
-/* The network op: prepares every layer, binds each "previous" layer to its predecessor's output (refusing the
- * case when the sizes differ), then samples repetitions of all layers back to back as one case does. */
-int run_network(const pl_case *c, run_context *ctx, json_writer *w);
+/* The network op, once run_case has pinned it (cpus: the affinity read back): prepares every layer, binds each
+ * "previous" layer to its predecessor's output (refusing the case when the sizes differ), then samples
+ * repetitions of all layers back to back as one case does. */
+int run_network(const pl_case *c, run_context *ctx, const int *cpus, int ncpus, json_writer *w);
 
 /* Distribution-free 95% confidence interval of the median from order statistics: the largest j such that
  * P(Bin(n, 1/2) <= j-1) <= 0.025 gives [x_(j), x_(n+1-j)] (1-based), coverage >= 95%. Exact binomial up to

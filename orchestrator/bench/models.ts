@@ -33,6 +33,7 @@ import { type VerifyReport, verifyOnDevice } from '../map/verify.ts';
 import { type OnnxLayer, parseOnnxModel } from '../models/onnx.ts';
 import { resnetLikeNet } from '../models/test-support.ts';
 import { pushWeightsBlob, weightsRef, writeWeightsBlob } from '../models/weights-blob.ts';
+import { shapeFields } from '../plan/plan-line.ts';
 import { summarizeResult } from '../scheduler/measurement.ts';
 import { createHostDevice } from '../transport/host.ts';
 import type { Device } from '../transport/port.ts';
@@ -65,21 +66,6 @@ function positive(name: string, text: string, integer: boolean): number {
   return value;
 }
 
-function geometry(shape: LayerShape) {
-  return shape.op === 'fc'
-    ? { op: 'fc' as const, in: shape.cin, out: shape.cout }
-    : {
-        op: shape.op,
-        cin: shape.cin,
-        cout: shape.cout,
-        h: shape.h,
-        w: shape.w,
-        k: shape.k,
-        stride: shape.stride,
-        pad: shape.pad,
-      };
-}
-
 /** The first layer of every distinct shape: whose weights stand for the others, as a sweep deduplicates. */
 function distinctShapes(layers: readonly OnnxLayer[]): OnnxLayer[] {
   const seen = new Map<string, OnnxLayer>();
@@ -104,7 +90,7 @@ async function sweepModel(
       if (layer.shape.op === 'fc' && o.scheme === 'bcr' && layer.shape.cout % 4 !== 0) continue;
       plan.push({
         id: `${layer.name}|${o.scheme}|${'block' in o ? o.block : '-'}|${o.sparsity}`,
-        ...geometry(layer.shape),
+        ...shapeFields(layer.shape),
         scheme: o.scheme,
         ...('block' in o && o.block !== undefined ? { block: o.block } : {}),
         sparsity: o.sparsity,

@@ -147,7 +147,7 @@ export function verificationText(report: VerifyReport): string {
   const chained = report.layers.filter((l) => l.chained).length;
   const mapped = report.networks.find((n) => n.id === 'net-mapped');
   const lines = [
-    `verified on ${report.device} (agent ${report.agentHash}, one call, ${report.layers.length} layers, ` +
+    `verified on ${report.device} (agent ${report.agentHash}, ${report.remeasuredLines.length > 0 ? `two calls (${report.remeasuredLines.length} disturbed lines measured again)` : 'one call'}, ${report.layers.length} layers, ` +
       `${(report.wallMs / 1000).toFixed(1)} s, weights ${report.weights}): ` +
       `${mapped === undefined ? 'sum of the layers timed alone' : 'mapped network end to end'} measured ` +
       `${msText(report.measuredTotalNs)} ms, predicted ${msText(report.predictedTotalNs)} ms ` +
