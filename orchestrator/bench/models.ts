@@ -162,6 +162,46 @@ function printReport(report: VerifyReport, repeat: number): void {
   );
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Medians over the repeats, with their range: the spread is the machine's noise, not the model's. */
+function printSummary(reports: readonly VerifyReport[]): void {
+  const figure = (name: string, values: readonly number[], format: (x: number) => string) => {
+    const finite = values.filter(Number.isFinite);
+    if (finite.length === 0) return;
+    console.log(
+      `  ${name.padEnd(44)} median ${format(median(finite))}  (range ${format(Math.min(...finite))} to ${format(Math.max(...finite))})`,
+    );
+  };
+  console.log(`\nover ${reports.length} repeats:`);
+  for (const id of ['net-mapped', 'net-dense', 'net-uniform']) {
+    const errors = reports.map((r) => r.networks.find((n) => n.id === id)?.relativeError ?? Number.NaN);
+    const label = reports[0]?.networks.find((n) => n.id === id)?.label ?? id;
+    figure(`${label}: error`, errors, pct);
+  }
+  figure(
+    'measured speedup over all dense',
+    reports.map((r) => r.speedupOverDense ?? Number.NaN),
+    (x) => `${x.toFixed(2)}x`,
+  );
+  figure(
+    'measured speedup over best uniform',
+    reports.map((r) => r.speedupOverUniform ?? Number.NaN),
+    (x) => `${x.toFixed(2)}x`,
+  );
+  figure(
+    'inter-layer effect (network / sum - 1)',
+    reports.map((r) => r.interLayerEffect ?? Number.NaN),
+    pct,
+  );
+}
+
 async function main(): Promise<void> {
   const width = positive('width', options.width, true);
   const sparsity = positive('sparsity', options.sparsity, false);
@@ -230,6 +270,7 @@ async function main(): Promise<void> {
   }
   if (options.json)
     console.log(JSON.stringify({ model: modelPath, points: points.length, reports }, null, 2));
+  else if (reports.length > 1) printSummary(reports);
 }
 
 await main();
