@@ -248,7 +248,7 @@ async function main(): Promise<void> {
       (result.unpriced.length > 0
         ? `, ${result.unpriced.length} not priced (${result.unpriced.map((u) => u.name).join(', ')})`
         : '') +
-      `; schemes ${[...new Set(result.layers.map((l) => `${l.scheme}${l.block === null ? '' : ` ${l.block}`}`))].join(', ')}`,
+      `; ${result.layers.map((l) => `${l.name} ${l.scheme}${l.block === null ? '' : ` ${l.block}`}`).join(', ')}`,
   );
   const reports: VerifyReport[] = [];
   for (let r = 1; r <= repeats; r++) {
