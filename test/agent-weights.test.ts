@@ -8,6 +8,7 @@
  *  - the preparation cache keys on the weights source, and each file is hashed once per call;
  *  - a network line reports per layer what the same layers report as separate cases, chains only where the
  *    sizes agree, and refuses a chain whose sizes differ.
+ * A sample also runs on the arm64 agent under qemu (its SHA-256 and little-endian read on another ABI).
  * Small shapes, one repetition per case: a few seconds.
  */
 import assert from 'node:assert/strict';
@@ -317,4 +318,35 @@ test('a network line reports per layer what its layers report as cases; it chain
     /layers\[1\] reads the previous layer's output .* holds 392 floats, but its input is 30 floats \(in=30\)/,
   );
   assert.match(errors.find((e) => e.id === 'gpu')?.error ?? '', /op network has no GPU backend/);
+});
+
+test('the arm64 agent (under qemu) hashes the blob and masks its weights as the host agent does', async () => {
+  const { blob } = await blobOf(LAYERS, 41, 'arm64');
+  const picks: readonly [string, MaskSpec][] = [
+    ['stem', { scheme: 'unstructured', block: null, sparsity: 0.6 }],
+    ['pw', { scheme: 'bcr', block: '4x1', sparsity: 0.75 }],
+    ['fc', { scheme: 'filter', block: null, sparsity: 0.5 }],
+  ];
+  const plan = picks.map(([name, spec], i) => {
+    const layer = LAYERS.find((l) => l.name === name) as { name: string; shape: LayerShape };
+    return {
+      id: `a${i}`,
+      ...shapeFields(layer.shape),
+      scheme: spec.scheme,
+      ...(spec.block === null ? {} : { block: spec.block }),
+      sparsity: spec.sparsity,
+      weights: ref(blob, name),
+      ...ONE_REP,
+    };
+  });
+  const pick = (lines: readonly string[]) =>
+    [...results(lines).values()].map((r) => {
+      assert.equal(r.status, 'ok', JSON.stringify(r));
+      const ok = r as OkResultLine;
+      return [ok.id, ok.maskFnv1a, ok.density, ok.keptEnergy, ok.weights];
+    });
+  const arm = runAgent('arm64', ['run'], { input: planText(plan), timeoutMs: 120_000 });
+  assert.equal(arm.status, 0, arm.stderr);
+  const host = runAgent('host', ['run'], { input: planText(plan) });
+  assert.deepEqual(pick(arm.lines), pick(host.lines));
 });
