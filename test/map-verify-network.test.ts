@@ -1,9 +1,10 @@
 /**
  * `prunelab map --verify-on` with the network op, on an ONNX model the test writes (orchestrator/models/
  * test-support.ts branchyNet: a side branch that feeds nothing, a pooled map between two layers, ResNet-18
- * CIFAR-10 shapes): on the host
- * through the CLI, and on an adb virtual phone (x86_64, Debian's adb server) through the same use case. The
- * LUT comes from a small real host sweep of ResNet-18 (every layer of the model has a measured shape). Checks behaviour (which networks ran, which layers chained, which weights), not figures.
+ * CIFAR-10 shapes): on the host through the CLI, and through the same use case on an adb virtual phone (x86_64,
+ * Debian's adb server) and on an Appium phone (a real Appium server in front of such a phone). The LUT comes
+ * from a small real host sweep of ResNet-18 (every layer of the model has a measured shape). Checks behaviour
+ * (which networks ran, which layers chained, which weights), not figures.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -17,15 +18,22 @@ import { runMap } from '../orchestrator/map/run-map.ts';
 import { parseOnnxModel } from '../orchestrator/models/onnx.ts';
 import { branchyNet } from '../orchestrator/models/test-support.ts';
 import { blobBytes } from '../orchestrator/models/weights-blob.ts';
+import { connectAppiumDevice } from '../orchestrator/transport/appium/connect.ts';
+import type { Device } from '../orchestrator/transport/port.ts';
 import { type AdbLab, startAdbLab } from './adb-lab.ts';
+import { type AppiumLab, startAppiumLab } from './appium-lab.ts';
 import { runPrunelab } from './support/cli.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-verify-net-'));
 const modelPath = join(dir, 'branchy.onnx');
 let lutPath = '';
 let lab: AdbLab | undefined;
+let appium: AppiumLab | undefined;
+let appiumDevice: (Device & { close(): Promise<void> }) | undefined;
 after(async () => {
   await lab?.stop();
+  await appiumDevice?.close();
+  await appium?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -143,18 +151,17 @@ test('--verify-on host: the mapped, dense and uniform networks end to end with t
   checkVerification(mapping.verification);
 });
 
-test('--verify-on an adb virtual phone: the same verification, the blob pushed beside the agent', async () => {
-  lab = await startAdbLab([{ abi: 'x86_64', model: 'Virtual X86' }]);
-  const phone = lab.phones[0];
-  assert.ok(phone !== undefined);
-  const device = lab.device(phone, '/data/local/tmp/prunelab-verify');
+/** The map use case with --verify-on a device the test connected (the CLI's device listing is not involved). */
+async function verifyThrough(
+  device: Device,
+  out: string,
+): Promise<{ text: string; verification: Verification }> {
   const agentDir = fileURLToPath(new URL('../device-agent', import.meta.url));
-  const notes: string[] = [];
   const outcome = await runMap(
     {
       progress: () => {},
-      note: (text) => notes.push(text),
-      findDevice: async (selector) => (selector === phone.serial ? device : undefined),
+      note: () => {},
+      findDevice: async (selector) => (selector === device.identity.id ? device : undefined),
       buildAgent: (abi) => buildAgent(abi, { agentDir, env: process.env }),
     },
     {
@@ -162,17 +169,49 @@ test('--verify-on an adb virtual phone: the same verification, the blob pushed b
       model: modelPath,
       mapper: 'rule',
       sparsity: 0.75,
-      outPath: join(dir, 'adb.json'),
+      outPath: join(dir, out),
       threads: 1,
       seed: 1,
       tolerance: 0.05,
       resolution: 200,
-      verifyOn: phone.serial,
+      verifyOn: device.identity.id,
     },
   );
-  assert.match(outcome.text, new RegExp(`verified on ${phone.serial} .*mapped network end to end measured`));
-  const verification = (outcome.json as unknown as { verification: Verification }).verification;
+  return {
+    text: outcome.text,
+    verification: (outcome.json as unknown as { verification: Verification }).verification,
+  };
+}
+
+test('--verify-on an adb virtual phone: the same verification, the blob pushed beside the agent', async () => {
+  lab = await startAdbLab([{ abi: 'x86_64', model: 'Virtual X86' }]);
+  const phone = lab.phones[0];
+  assert.ok(phone !== undefined);
+  const { text, verification } = await verifyThrough(
+    lab.device(phone, '/data/local/tmp/prunelab-verify'),
+    'adb.json',
+  );
+  assert.match(text, new RegExp(`verified on ${phone.serial} .*mapped network end to end measured`));
   checkVerification(verification);
   const onPhone = join(phone.sandboxDir, 'prunelab-verify', `prunelab-weights-${verification.weights}.bin`);
+  assert.ok(existsSync(onPhone), `expected the blob at ${onPhone}`);
+});
+
+test('--verify-on an Appium phone: the same verification through Appium push and shell', async () => {
+  appium = await startAppiumLab({ phones: [{ abi: 'x86_64', model: 'Virtual X86' }], allowShell: true });
+  const phone = appium.phones[0];
+  assert.ok(phone !== undefined);
+  appiumDevice = await connectAppiumDevice({
+    entry: appium.entry(phone, { workDir: '/data/local/tmp/prunelab-verify-appium' }),
+    index: 0,
+  });
+  const { text, verification } = await verifyThrough(appiumDevice, 'appium.json');
+  assert.match(text, /verified on appium:lab:\S+ .*mapped network end to end measured/);
+  checkVerification(verification);
+  const onPhone = join(
+    phone.sandboxDir,
+    'prunelab-verify-appium',
+    `prunelab-weights-${verification.weights}.bin`,
+  );
   assert.ok(existsSync(onPhone), `expected the blob at ${onPhone}`);
 });
