@@ -138,10 +138,58 @@ export function mappingText(result: MapResult, context: MappingContext, outPath:
   return lines.join('\n');
 }
 
+const signedPercent = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+/** Milliseconds with 3 decimals, 4 below 0.1 ms (a batch-1 fc layer takes a few microseconds). */
+const msText = (ns: number): string => (ns / 1e6).toFixed(ns < 1e5 ? 4 : 3);
+
 export function verificationText(report: VerifyReport): string {
-  return (
-    `verified on ${report.device} (agent ${report.agentHash}, one call, ${report.layers.length} layers, ` +
-    `${(report.wallMs / 1000).toFixed(1)} s): measured ${ms(report.measuredTotalNs).toFixed(3)} ms, predicted ` +
-    `${ms(report.predictedTotalNs).toFixed(3)} ms (${report.relativeError >= 0 ? '+' : ''}${(report.relativeError * 100).toFixed(1)}%)`
+  const chained = report.layers.filter((l) => l.chained).length;
+  const mapped = report.networks.find((n) => n.id === 'net-mapped');
+  const lines = [
+    `verified on ${report.device} (agent ${report.agentHash}, ${report.remeasuredLines.length > 0 ? `two calls (${report.remeasuredLines.length} disturbed lines measured again)` : 'one call'}, ${report.layers.length} layers, ` +
+      `${(report.wallMs / 1000).toFixed(1)} s, weights ${report.weights}): ` +
+      `${mapped === undefined ? 'sum of the layers timed alone' : 'mapped network end to end'} measured ` +
+      `${msText(report.measuredTotalNs)} ms, predicted ${msText(report.predictedTotalNs)} ms ` +
+      `(${signedPercent(report.relativeError)})`,
+  ];
+  if (report.networks.length === 0) {
+    lines.push(
+      '  no end-to-end figure: the agent runs networks on the CPU only; the layers were timed one by one',
+    );
+  } else {
+    lines.push(
+      `  end to end (network op: ${report.layers.length} layers back to back, ${chained} reading the previous ` +
+        `layer's output; ${report.notRun ?? ''}):`,
+    );
+    const width = Math.max(...report.networks.map((n) => n.label.length));
+    for (const n of report.networks) {
+      lines.push(
+        `    ${n.label.padEnd(width)}  measured ${msText(n.measuredNs)} ms  predicted ` +
+          `${Number.isFinite(n.predictedNs) ? `${msText(n.predictedNs)} ms (${signedPercent(n.relativeError)})` : 'n/a'}` +
+          `  ${n.reps} reps${n.remeasured ? ', measured again (disturbed)' : ''}`,
+      );
+    }
+    const speedups = [
+      report.speedupOverDense === null ? undefined : `${report.speedupOverDense.toFixed(2)}x over all dense`,
+      report.speedupOverUniform === null
+        ? undefined
+        : `${report.speedupOverUniform.toFixed(2)}x over ${report.networks.find((n) => n.id === 'net-uniform')?.label}`,
+    ].filter((s) => s !== undefined);
+    if (speedups.length > 0) lines.push(`  measured speedup of the mapping: ${speedups.join(', ')}`);
+  }
+  lines.push(
+    `  per layer, each timed alone (second pass): sum ${msText(report.sumIsolatedNs)} ms` +
+      (report.interLayerEffect === null
+        ? ''
+        : `; mapped network / sum = ${(1 + report.interLayerEffect).toFixed(3)} (inter-layer effect ${signedPercent(report.interLayerEffect)})`),
   );
+  const nameWidth = Math.max(...report.layers.map((l) => l.name.length));
+  for (const l of report.layers) {
+    lines.push(
+      `    ${l.name.padEnd(nameWidth)}  measured ${msText(l.measuredNs)} ms  predicted ${msText(l.predictedNs)} ms` +
+        `  density ${l.density.toFixed(3)}  ${l.kernel}${l.chained ? '  (reads previous)' : ''}`,
+    );
+  }
+  return lines.join('\n');
 }

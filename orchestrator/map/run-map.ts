@@ -11,7 +11,7 @@ import type { Lut, MapperEvent } from '../../cost-model/index.ts';
 import { parseLutText } from '../../cost-model/index.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { UsageError } from '../errors.ts';
-import { loadModel } from '../models/load-model.ts';
+import { type LoadedModel, loadModel } from '../models/load-model.ts';
 import type { Device } from '../transport/port.ts';
 import { computeMapping, type MapResult } from './compute.ts';
 import { evaluateMapping, hookFiles } from './evaluate.ts';
@@ -80,9 +80,10 @@ async function checkMapping(
   deps: MapDeps,
   request: MapRequest,
   result: MapResult,
-  modelSource: 'built-in' | 'onnx',
+  model: LoadedModel,
   backend: Backend,
 ): Promise<MappingExtra> {
+  const modelSource = model.source;
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
     const cachePath = join(dirname(resolve(request.outPath)), '.prunelab-evaluate-cache.json');
@@ -101,9 +102,12 @@ async function checkMapping(
     const device = await deps.findDevice(request.verifyOn);
     if (device === undefined)
       throw new UsageError(`--verify-on: no device ${request.verifyOn}`, { option: '--verify-on' });
-    deps.note(`map: verifying ${result.layers.length} layers on ${device.identity.id} (one agent call)...\n`);
+    deps.note(
+      `map: verifying on ${device.identity.id}: the mapped, dense and best uniform networks end to end, then ` +
+        `${result.layers.length} layers one by one (one agent call)...\n`,
+    );
     const build = await deps.buildAgent(device.identity.abi);
-    extra.verification = await verifyOnDevice(device, build, result.layers, {
+    extra.verification = await verifyOnDevice(device, build, result, model, {
       seed: request.seed,
       threads: request.threads,
       backend,
@@ -168,7 +172,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   };
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
-  const extra = await checkMapping(deps, request, result, model.source, backend);
+  const extra = await checkMapping(deps, request, result, model, backend);
   if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {

@@ -17,6 +17,9 @@ export interface LoadedModel {
     readonly name: string;
     readonly shape: LayerShape;
     readonly weights?: Float32Array;
+    /** ONNX only: the node's name and which layer feeds it (OnnxLayer.inputFrom). */
+    readonly node?: string;
+    readonly inputFrom?: string | null;
   }[];
   /** ONNX nodes with weights the agent cannot time (left out, listed). */
   readonly skipped: readonly SkippedNode[];

@@ -39,6 +39,13 @@ export interface OnnxLayer {
    * Conv and Gemm transB=1 store the GEMM view as is. `prunelab prune` undoes the view with it.
    */
   readonly gemmTransposed: boolean;
+  /**
+   * The layer (by `name`) whose output reaches this layer's input through weightless nodes only (following
+   * each node's first input: activations, normalisation, pooling, the first operand of an Add, ...), or null
+   * when the input comes from the graph input or from a node the reader does not follow. The network op chains
+   * a layer to the one before it only when this names that layer and the sizes agree.
+   */
+  readonly inputFrom: string | null;
 }
 
 export interface SkippedNode {
@@ -268,6 +275,8 @@ interface NodeVisit {
   /** Which node made a tensor's shape unknown (for the error message). */
   readonly lostBy: ReadonlyMap<string, string>;
   readonly layers: OnnxLayer[];
+  /** OnnxLayer.inputFrom for a layer this node makes. */
+  readonly inputFrom: string | null;
   input(i: number): string;
   inShape(i: number): number[] | undefined;
   setOut(shape: number[] | undefined): void;
@@ -379,6 +388,7 @@ function readConv(visit: NodeVisit): void {
     weightName: weight.name,
     weightDims: [m, cPerGroup, kh, kw],
     gemmTransposed: false,
+    inputFrom: visit.inputFrom,
   });
   return;
 }
@@ -433,6 +443,7 @@ function readGemm(visit: NodeVisit): void {
     weightName: weight.name,
     weightDims: [d0, d1],
     gemmTransposed: transB !== 1,
+    inputFrom: visit.inputFrom,
   });
   return;
 }
@@ -456,6 +467,8 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
 
   const layers: OnnxLayer[] = [];
   const skipped: SkippedNode[] = [];
+  /** Which layer's output a tensor carries, through weightless nodes (OnnxLayer.inputFrom). */
+  const carries = new Map<string, string>();
   graph.node.forEach((raw, index) => {
     const node = raw as Node;
     const name = nodeName(node, index);
@@ -472,6 +485,7 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
     };
     const skip = (reason: string) => skipped.push({ node: name, opType: op, reason });
 
+    const layerCount = layers.length;
     const visit: NodeVisit = {
       source,
       node,
@@ -481,19 +495,21 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
       initializers,
       lostBy,
       layers,
+      inputFrom: carries.get(input(0)) ?? null,
       input,
       inShape,
       setOut,
       skip,
     };
-    if (op === 'Conv') {
-      readConv(visit);
+    const output = node.output[0] ?? '';
+    if (op === 'Conv' || op === 'Gemm' || op === 'MatMul') {
+      if (op === 'Conv') readConv(visit);
+      else readGemm(visit);
+      const made = layers.length > layerCount ? layers[layers.length - 1] : undefined;
+      if (made !== undefined) carries.set(output, made.name);
       return;
     }
-    if (op === 'Gemm' || op === 'MatMul') {
-      readGemm(visit);
-      return;
-    }
+    if (!WEIGHTED_UNSUPPORTED.has(op) && visit.inputFrom !== null) carries.set(output, visit.inputFrom);
     if (WEIGHTED_UNSUPPORTED.has(op)) {
       skip(`${op} is not a kernel the agent times (it times Conv, depthwise Conv, Gemm and MatMul)`);
       setOut(undefined);

@@ -342,3 +342,144 @@ export function labelFreeNet(
     }
   return { net: trainingNet(weights), inputs };
 }
+
+function convNode(
+  name: string,
+  input: string,
+  weight: string,
+  output: string,
+  k: number,
+  stride = 1,
+): TestNode {
+  const pad = (k - 1) / 2;
+  return {
+    op: 'Conv',
+    name,
+    inputs: [input, weight],
+    output,
+    ints: { kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride] },
+  };
+}
+
+function rawInit(name: string, dims: readonly number[], salt: number): TestInitializer {
+  return {
+    name,
+    dims,
+    values: testWeights(
+      dims.reduce((p, v) => p * v, 1),
+      salt,
+    ),
+    raw: true,
+  };
+}
+
+/**
+ * A net whose layers do not all feed each other, for the network op, with ResNet-18 CIFAR-10 layer shapes (so a
+ * LUT swept on that table measured every one): input 64x32x32 -> Conv c1 64->64 (3x3) -> Relu -> Conv c2 64->64
+ * (3x3) -> Relu -> Conv c3 64->64 (3x3) -> Conv c4 64->128 (3x3, stride 2) -> MaxPool 8 -> Flatten (512) -> Gemm
+ * fc 512->10; and a side branch Conv side 64->128 (1x1, stride 2) on c1's output, listed between c2 and c3 (a
+ * graph output: it feeds nothing). So c2 reads c1's output, c3 reads c2's (not side's, the layer before it in
+ * node order), c4 reads c3's, and fc reads a pooled map (another size).
+ */
+export function branchyNet(): Uint8Array {
+  return buildOnnxModel({
+    input: { name: 'x', dims: [1, 64, 32, 32] },
+    nodes: [
+      convNode('/c1/Conv', 'x', 'c1.weight', 'a1', 3),
+      { op: 'Relu', name: '/r1/Relu', inputs: ['a1'], output: 'r1' },
+      convNode('/c2/Conv', 'r1', 'c2.weight', 'a2', 3),
+      convNode('/side/Conv', 'r1', 'side.weight', 'side', 1, 2),
+      { op: 'Relu', name: '/r2/Relu', inputs: ['a2'], output: 'r2' },
+      convNode('/c3/Conv', 'r2', 'c3.weight', 'a3', 3),
+      convNode('/c4/Conv', 'a3', 'c4.weight', 'a4', 3, 2),
+      {
+        op: 'MaxPool',
+        name: '/pool/MaxPool',
+        inputs: ['a4'],
+        output: 'p4',
+        ints: { kernel_shape: [8, 8], strides: [8, 8] },
+      },
+      { op: 'Flatten', name: '/flatten/Flatten', inputs: ['p4'], output: 'f', int: { axis: 1 } },
+      { op: 'Gemm', name: '/fc/Gemm', inputs: ['f', 'fc.weight'], output: 'y', int: { transB: 1 } },
+    ],
+    initializers: [
+      rawInit('c1.weight', [64, 64, 3, 3], 1),
+      rawInit('c2.weight', [64, 64, 3, 3], 2),
+      rawInit('side.weight', [128, 64, 1, 1], 3),
+      rawInit('c3.weight', [64, 64, 3, 3], 4),
+      rawInit('c4.weight', [128, 64, 3, 3], 5),
+      rawInit('fc.weight', [10, 512], 6),
+    ],
+    outputs: ['y', 'side'],
+  });
+}
+
+/**
+ * A ResNet-like CNN for CIFAR-sized input (3x32x32), written with onnx-proto: a 3x3 stem, then `stages` stages
+ * of `blocksPerStage` basic blocks (two 3x3 convs with ReLU and BatchNorm-free residual Add; the first block of
+ * every stage after the first halves the map with stride 2 and has a 1x1 stride-2 shortcut conv), global
+ * average pooling and a Gemm classifier. Widths `width * 2^stage`. Weights are testWeights (deterministic).
+ */
+export function resnetLikeNet(options: {
+  stages: number;
+  blocksPerStage: number;
+  width: number;
+}): Uint8Array {
+  const nodes: TestNode[] = [];
+  const inits: TestInitializer[] = [];
+  let salt = 1;
+  const conv = (
+    name: string,
+    input: string,
+    cin: number,
+    cout: number,
+    k: number,
+    stride: number,
+  ): string => {
+    inits.push(rawInit(`${name}.weight`, [cout, cin, k, k], salt++));
+    nodes.push(convNode(`/${name}/Conv`, input, `${name}.weight`, `${name}.out`, k, stride));
+    return `${name}.out`;
+  };
+  const relu = (name: string, input: string): string => {
+    nodes.push({ op: 'Relu', name: `/${name}/Relu`, inputs: [input], output: `${name}.relu` });
+    return `${name}.relu`;
+  };
+  let x = relu('stem', conv('stem', 'x', 3, options.width, 3, 1));
+  let channels = options.width;
+  for (let s = 0; s < options.stages; s++) {
+    const width = options.width * 2 ** s;
+    for (let b = 0; b < options.blocksPerStage; b++) {
+      const name = `layer${s + 1}.${b}`;
+      const stride = s > 0 && b === 0 ? 2 : 1;
+      const a = relu(`${name}.conv1`, conv(`${name}.conv1`, x, channels, width, 3, stride));
+      const main = conv(`${name}.conv2`, a, width, width, 3, 1);
+      const shortcut =
+        stride === 1 && channels === width ? x : conv(`${name}.downsample`, x, channels, width, 1, stride);
+      nodes.push({ op: 'Add', name: `/${name}/Add`, inputs: [main, shortcut], output: `${name}.add` });
+      x = relu(name, `${name}.add`);
+      channels = width;
+    }
+  }
+  nodes.push({ op: 'GlobalAveragePool', name: '/pool/GlobalAveragePool', inputs: [x], output: 'pooled' });
+  nodes.push({
+    op: 'Flatten',
+    name: '/flatten/Flatten',
+    inputs: ['pooled'],
+    output: 'flat',
+    int: { axis: 1 },
+  });
+  inits.push(rawInit('fc.weight', [10, channels], salt++));
+  nodes.push({
+    op: 'Gemm',
+    name: '/fc/Gemm',
+    inputs: ['flat', 'fc.weight'],
+    output: 'y',
+    int: { transB: 1 },
+  });
+  return buildOnnxModel({
+    input: { name: 'x', dims: [1, 3, 32, 32] },
+    nodes,
+    initializers: inits,
+    outputs: ['y'],
+  });
+}

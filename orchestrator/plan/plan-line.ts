@@ -1,6 +1,18 @@
 /** PlannedCase -> the agent's plan line (config/agent-protocol.ts), the only place that wire shape is built. */
-import type { FcPlanLine, PlanLine } from '../../config/agent-protocol.ts';
+import type { ConvPlanLine, FcPlanLine, PlanLine } from '../../config/agent-protocol.ts';
+import type { LayerShape } from '../../config/types.ts';
 import type { PlannedCase } from './types.ts';
+
+/** The op and shape fields of a layer's plan line: `in` and `out` for fc, the conv geometry otherwise. */
+export function shapeFields(
+  shape: LayerShape,
+):
+  | Pick<FcPlanLine, 'op' | 'in' | 'out'>
+  | Pick<ConvPlanLine, 'op' | 'cin' | 'cout' | 'h' | 'w' | 'k' | 'stride' | 'pad'> {
+  if (shape.op === 'fc') return { op: 'fc', in: shape.cin, out: shape.cout };
+  const { op, cin, cout, h, w, k, stride, pad } = shape;
+  return { op, cin, cout, h, w, k, stride, pad };
+}
 
 /**
  * `id` is the line's id within one agent call (the scheduler maps it back to the case); `cpus` pins the
@@ -24,19 +36,5 @@ export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly
     ...(backend === 'gpu' ? { backend } : {}),
     ...(cpus === undefined ? {} : { cpus: [...cpus] }),
   };
-  if (shape.op === 'fc') {
-    const line: FcPlanLine = { op: 'fc', in: shape.cin, out: shape.cout, ...common };
-    return line;
-  }
-  return {
-    op: shape.op,
-    cin: shape.cin,
-    cout: shape.cout,
-    h: shape.h,
-    w: shape.w,
-    k: shape.k,
-    stride: shape.stride,
-    pad: shape.pad,
-    ...common,
-  };
+  return { ...shapeFields(shape), ...common } as PlanLine;
 }

@@ -209,7 +209,8 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
         })
         .option('verify-on', {
           type: 'string',
-          describe: 'device id or kind: run the mapped layers there in one agent call',
+          describe:
+            "device id or kind: time the mapped, all-dense and best uniform networks end to end there (the agent's network op; an .onnx model with its own weights), then each mapped layer alone",
         })
         .example(
           '$0 map --lut lut-host_vm.json --model resnet18-cifar10 --mapper rule',
