@@ -16,6 +16,7 @@ import type { Device } from '../transport/port.ts';
 import { computeMapping, type MapResult } from './compute.ts';
 import { evaluateMapping, hookFiles } from './evaluate.ts';
 import { type MappingContext, mappingJson, mappingText, verificationText } from './mapping-file.ts';
+import { readSensitivity } from './sensitivity-file.ts';
 import { verifyOnDevice } from './verify.ts';
 
 export interface MapRequest {
@@ -25,6 +26,10 @@ export interface MapRequest {
   readonly mapper: 'rule' | 'search';
   readonly latencyBudgetMs?: number;
   readonly sparsity?: number;
+  /** --max-accuracy-drop (with --sensitivity): fastest mapping whose summed measured drop is <= this. */
+  readonly maxAccuracyDrop?: number;
+  /** --sensitivity: a prunelab.sensitivity/v1 file for this ONNX model. */
+  readonly sensitivityPath?: string;
   readonly outPath: string;
   readonly threads: number;
   readonly seed: number;
@@ -132,6 +137,14 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   const lut = await readLut(request.lutPath);
   const backend = backendOf(lut, request);
   const model = await loadModel(request.model, request.seed);
+  const sensitivity =
+    request.sensitivityPath === undefined
+      ? undefined
+      : await readSensitivity(request.sensitivityPath, {
+          path: request.model,
+          sha256: model.sha256,
+          layerNames: model.layers.map((l) => l.name),
+        });
   const { tolerance } = request;
   const result = computeMapping({
     lut,
@@ -145,6 +158,8 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
     progress: deps.progress,
     ...(request.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: request.latencyBudgetMs * 1e6 }),
     ...(request.sparsity === undefined ? {} : { sparsity: request.sparsity }),
+    ...(request.maxAccuracyDrop === undefined ? {} : { maxAccuracyDrop: request.maxAccuracyDrop }),
+    ...(sensitivity === undefined ? {} : { sensitivity: sensitivity.table }),
     ...(request.schemes === undefined ? {} : { schemes: request.schemes }),
     ...(request.blocks === undefined ? {} : { blocks: request.blocks }),
     ...(request.sparsities === undefined ? {} : { sparsities: request.sparsities }),
@@ -160,6 +175,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
     },
     skippedNodes: model.skipped,
     createdAt: new Date().toISOString(),
+    ...(sensitivity === undefined ? {} : { sensitivity: sensitivity.provenance }),
   };
   const write = async (extra: MappingExtra) => {
     const json = mappingJson(result, mappingContext, extra);
