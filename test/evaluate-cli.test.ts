@@ -12,12 +12,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import ort from 'onnxruntime-node';
 import { shapeKey } from '../config/shape.ts';
-import { SplitMix64 } from '../cost-model/mappers/seeded-weights.ts';
 import type { EvaluateReport } from '../orchestrator/evaluate/run-evaluate.ts';
+import {
+  float32Npy,
+  int64Npy,
+  type LabelFreeFixture,
+  writeLabelFreeFixture,
+} from '../orchestrator/fixtures/label-free.ts';
 import { parseOnnxModel } from '../orchestrator/models/onnx.ts';
-import { buildOnnxModel, trainingNet } from '../orchestrator/models/test-support.ts';
+import { buildOnnxModel } from '../orchestrator/models/test-support.ts';
 import type { NpyArray } from '../orchestrator/numpy/npy.ts';
 import { encodeNpz } from '../orchestrator/numpy/npz.ts';
 import { runPrunelab } from './support/cli.ts';
@@ -28,72 +32,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const SAMPLES = 40;
 const path = (name: string) => join(dir, name);
 
-const f32 = (values: Float32Array, shape: number[]): NpyArray => ({
-  dtype: 'float32',
-  shape,
-  data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice(),
-});
-const i64 = (values: number[]): NpyArray => ({
-  dtype: 'int64',
-  shape: [values.length],
-  data: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer),
-});
-
-/**
- * Seeded uniform weights, no fc bias, and inputs with a per-sample spatial wave per channel: the dense model's
- * top-1 then spreads over several classes (with the default sin weights and noise inputs it picks one class
- * for every sample, and agreement could not fail).
- */
-function labelFreeFixture(): { net: ReturnType<typeof trainingNet>; inputs: Float32Array } {
-  const rng = new SplitMix64(2);
-  const weights: Record<string, Float32Array> = { 'fc.bias': new Float32Array(12) };
-  for (const [name, count] of [
-    ['conv1.weight', 216],
-    ['dw.weight', 72],
-    ['pw.weight', 128],
-    ['fc.weight', 192],
-    ['head.weight', 120],
-  ] as const)
-    weights[name] = Float32Array.from({ length: count }, () => rng.uniformPm1());
-  const inputs = new Float32Array(SAMPLES * 192);
-  for (let s = 0; s < SAMPLES; s++)
-    for (let c = 0; c < 3; c++) {
-      const [a, fy, fx, phase] = [
-        rng.uniformPm1() * 2,
-        rng.uniformPm1() * 3,
-        rng.uniformPm1() * 3,
-        rng.uniformPm1() * 3,
-      ];
-      for (let p = 0; p < 64; p++)
-        inputs[s * 192 + c * 64 + p] =
-          a * Math.sin(fy * (p >> 3) + fx * (p & 7) + phase) + 0.5 * rng.uniformPm1();
-    }
-  return { net: trainingNet(weights), inputs };
-}
-
-const { net, inputs } = labelFreeFixture();
-let denseLabels: number[] = [];
+let net: LabelFreeFixture['net'];
+let inputs: Float32Array;
+let denseLabels: readonly number[] = [];
 
 before(async () => {
-  writeFileSync(path('net.onnx'), net.bytes);
   // Labels = the dense model's own top-1 (ties: lower index), from ONNX Runtime itself.
-  const session = await ort.InferenceSession.create(net.bytes);
-  const out = (await session.run({ x: new ort.Tensor('float32', inputs, [SAMPLES, 3, 8, 8]) })).y
-    ?.data as Float32Array;
-  await session.release();
-  denseLabels = Array.from({ length: SAMPLES }, (_, s) => {
-    const row = out.subarray(s * 10, s * 10 + 10);
-    return row.indexOf(Math.max(...row));
-  });
-  writeFileSync(
-    path('data.npz'),
-    encodeNpz(
-      new Map([
-        ['inputs', f32(inputs, [SAMPLES, 3, 8, 8])],
-        ['labels', i64(denseLabels)],
-      ]),
-    ),
-  );
+  const fixture = await writeLabelFreeFixture(dir, SAMPLES);
+  ({ net, inputs } = fixture);
+  denseLabels = fixture.labels;
   const model = parseOnnxModel(net.bytes, 'net.onnx');
   const choices: Record<string, object> = {
     conv1: { scheme: 'unstructured', block: null, sparsity: 0.8 },
@@ -224,7 +171,7 @@ test('a model with a fixed batch of 1 runs one sample per call, whatever --batch
   writeFileSync(path('fixed.onnx'), fixed);
   writeFileSync(
     path('fixed.npz'),
-    encodeNpz(new Map([['inputs', f32(Float32Array.from([1, 2, 3, 1, 0, 0]), [3, 2])]])),
+    encodeNpz(new Map([['inputs', float32Npy(Float32Array.from([1, 2, 3, 1, 0, 0]), [3, 2])]])),
   );
   const run = await runPrunelab([
     'evaluate',
@@ -255,15 +202,15 @@ test('bad data and models exit 2 with the file named', async () => {
     writeFileSync(path(name), encodeNpz(new Map(arrays)));
     return path(name);
   };
-  const wrongShape = write('shape.npz', [['inputs', f32(inputs.subarray(0, 4 * 3 * 64), [4, 3, 64])]]);
+  const wrongShape = write('shape.npz', [['inputs', float32Npy(inputs.subarray(0, 4 * 3 * 64), [4, 3, 64])]]);
   await refuse(['--pruned', path('pruned.onnx'), '--data', wrongShape], /inputs are \[N, 3, 64\].*input 'x'/);
   const float64 = write('f64.npz', [
     ['inputs', { dtype: 'float64', shape: [1, 3, 8, 8], data: new Uint8Array(8 * 192) }],
   ]);
   await refuse(['--pruned', path('pruned.onnx'), '--data', float64], /inputs are float64; expected float32/);
   const badLabels = write('labels.npz', [
-    ['inputs', f32(inputs.subarray(0, 2 * 192), [2, 3, 8, 8])],
-    ['labels', i64([3, 10])],
+    ['inputs', float32Npy(inputs.subarray(0, 2 * 192), [2, 3, 8, 8])],
+    ['labels', int64Npy([3, 10])],
   ]);
   await refuse(
     ['--pruned', path('pruned.onnx'), '--data', badLabels],
@@ -271,7 +218,7 @@ test('bad data and models exit 2 with the file named', async () => {
   );
   writeFileSync(path('empty.npz'), new Uint8Array());
   await refuse(['--pruned', path('pruned.onnx'), '--data', path('empty.npz')], /empty/);
-  const none = write('none.npz', [['inputs', f32(new Float32Array(), [0, 3, 8, 8])]]);
+  const none = write('none.npz', [['inputs', float32Npy(new Float32Array(), [0, 3, 8, 8])]]);
   await refuse(['--pruned', path('pruned.onnx'), '--data', none], /0 samples/);
   writeFileSync(path('garbage.onnx'), new TextEncoder().encode('not a model at all'));
   await refuse(

@@ -13,6 +13,8 @@
 #   opencl-headers         Khronos CL/cl.h: the agent's GPU code builds against it (OpenCL is never linked)
 #   clinfo                 lists OpenCL platforms and devices, to check the ICD setup by hand
 #   postgresql             the shared store of a lab bigger than one host (the store tests)
+# The digits fixture (orchestrator/fixtures/digits.ts) takes digits.csv.gz out of python3-sklearn's package file
+# with `apt-get download` (no install, no root needed); it only needs the package index to know python3-sklearn.
 # Then it starts the PostgreSQL cluster (no systemd in containers: pg_ctlcluster) and creates the test role
 # `prunelab` (password `prunelab`, may create databases) that the default PRUNELAB_TEST_PG_URL names.
 # Every step is skipped when already done, so it is safe to run again.
@@ -28,6 +30,10 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   # sudo resets the environment, so the frontend is set inside it.
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! apt-cache show python3-sklearn >/dev/null 2>&1; then
+  "${sudo_cmd[@]}" apt-get update -qq
 fi
 
 # PostgreSQL: start the newest cluster (the version is its folder under /etc/postgresql) when it is down.

@@ -3,6 +3,7 @@
  * no binary fixture has to be checked in. Weights are deterministic functions of their index.
  */
 import onnxProto from 'onnx-proto';
+import { SplitMix64 } from '../../cost-model/index.ts';
 
 const { onnx } = onnxProto;
 
@@ -229,4 +230,115 @@ export function trainingNet(weights: Readonly<Record<string, Float32Array>> = {}
     outputs: ['y'],
   });
   return { bytes, weights: all, dims };
+}
+
+/** Conv with optional bias: the node's inputs are [x, weight(, bias)]. */
+function convNode(
+  name: string,
+  input: string,
+  output: string,
+  attrs: { kernel: number; pad?: number; stride?: number; group?: number; bias?: boolean },
+): TestNode {
+  const pad = attrs.pad ?? 0;
+  const stride = attrs.stride ?? 1;
+  return {
+    op: 'Conv',
+    name: `/${name}/Conv`,
+    inputs: [input, `${name}.weight`, ...(attrs.bias === true ? [`${name}.bias`] : [])],
+    output,
+    ints: {
+      kernel_shape: [attrs.kernel, attrs.kernel],
+      pads: [pad, pad, pad, pad],
+      strides: [stride, stride],
+    },
+    ...(attrs.group === undefined ? {} : { int: { group: attrs.group } }),
+  };
+}
+
+/** The initializer dims of digitsNet, by ONNX name (what train-digits.py writes, in the same layouts). */
+export const DIGITS_NET_DIMS: Readonly<Record<string, readonly number[]>> = {
+  'conv1.weight': [8, 1, 3, 3],
+  'conv1.bias': [8],
+  'dw.weight': [8, 1, 3, 3],
+  'dw.bias': [8],
+  'pw.weight': [16, 8, 1, 1],
+  'pw.bias': [16],
+  'fc.weight': [10, 256],
+  'fc.bias': [10],
+};
+
+/**
+ * The digits fixture's CNN (orchestrator/fixtures/train-digits.py trains it): x [batch, 1, 8, 8] -> Conv 3x3
+ * pad 1, 1->8 -> Relu -> depthwise Conv 3x3 stride 2 pad 1 (8) -> Relu -> Conv 1x1 8->16 -> Relu -> Flatten
+ * -> Gemm 256->10 (transB=1) -> y [batch, 10]; every layer with a bias. `weights` gives every initializer of
+ * DIGITS_NET_DIMS by name; a missing or mis-sized one throws.
+ */
+export function digitsNet(weights: Readonly<Record<string, Float32Array>>): Uint8Array {
+  const initializers = Object.entries(DIGITS_NET_DIMS).map(([name, dims]): TestInitializer => {
+    const values = weights[name];
+    const count = dims.reduce((p, d) => p * d, 1);
+    if (values?.length !== count)
+      throw new RangeError(
+        `digitsNet: expected ${count} values for '${name}', got ${values?.length ?? 'none'}`,
+      );
+    return { name, dims, values, raw: true };
+  });
+  return buildOnnxModel({
+    input: { name: 'x', dims: [1, 1, 8, 8] },
+    nodes: [
+      convNode('conv1', 'x', 'c1', { kernel: 3, pad: 1, bias: true }),
+      { op: 'Relu', name: '/relu1/Relu', inputs: ['c1'], output: 'r1' },
+      convNode('dw', 'r1', 'c2', { kernel: 3, pad: 1, stride: 2, group: 8, bias: true }),
+      { op: 'Relu', name: '/relu2/Relu', inputs: ['c2'], output: 'r2' },
+      convNode('pw', 'r2', 'c3', { kernel: 1, bias: true }),
+      { op: 'Relu', name: '/relu3/Relu', inputs: ['c3'], output: 'r3' },
+      { op: 'Flatten', name: '/flatten/Flatten', inputs: ['r3'], output: 'f1', int: { axis: 1 } },
+      {
+        op: 'Gemm',
+        name: '/fc/Gemm',
+        inputs: ['f1', 'fc.weight', 'fc.bias'],
+        output: 'y',
+        int: { transB: 1 },
+      },
+    ],
+    initializers,
+    outputs: ['y'],
+  });
+}
+
+/**
+ * The label-free fixture's network and inputs: trainingNet with seeded uniform weights (SplitMix64), no fc
+ * bias, and `samples` inputs [samples, 3, 8, 8] with a per-sample spatial wave per channel plus noise. With
+ * these the dense model's top-1 spreads over several classes (with the default sin weights and noise inputs it
+ * picks one class for every sample, and an agreement check could not fail). Its labels are its own dense top-1,
+ * which only ONNX Runtime can say: orchestrator/fixtures/label-free.ts writes them.
+ */
+export function labelFreeNet(
+  samples: number,
+  seed = 2,
+): { net: ReturnType<typeof trainingNet>; inputs: Float32Array } {
+  const rng = new SplitMix64(seed);
+  const weights: Record<string, Float32Array> = { 'fc.bias': new Float32Array(12) };
+  for (const [name, count] of [
+    ['conv1.weight', 216],
+    ['dw.weight', 72],
+    ['pw.weight', 128],
+    ['fc.weight', 192],
+    ['head.weight', 120],
+  ] as const)
+    weights[name] = Float32Array.from({ length: count }, () => rng.uniformPm1());
+  const inputs = new Float32Array(samples * 192);
+  for (let s = 0; s < samples; s++)
+    for (let c = 0; c < 3; c++) {
+      const [a, fy, fx, phase] = [
+        rng.uniformPm1() * 2,
+        rng.uniformPm1() * 3,
+        rng.uniformPm1() * 3,
+        rng.uniformPm1() * 3,
+      ];
+      for (let p = 0; p < 64; p++)
+        inputs[s * 192 + c * 64 + p] =
+          a * Math.sin(fy * (p >> 3) + fx * (p & 7) + phase) + 0.5 * rng.uniformPm1();
+    }
+  return { net: trainingNet(weights), inputs };
 }
