@@ -2,7 +2,9 @@
 import type { Lut } from '../../cost-model/index.ts';
 import { MAPPING_SCHEMA, type MapResult, PROXY_DEFINITION } from './compute.ts';
 import type { Evaluation } from './evaluate.ts';
+import type { MeasuredTable } from './measured-table.ts';
 import type { SensitivityProvenance } from './sensitivity-file.ts';
+import { tableText } from './table-rows.ts';
 import type { VerifyReport } from './verify.ts';
 
 export interface MappingContext {
@@ -43,7 +45,7 @@ export function unmeasuredOptions(result: MapResult): { name: string; options: s
 export function mappingJson(
   result: MapResult,
   context: MappingContext,
-  extra: { evaluation?: Evaluation; verification?: VerifyReport } = {},
+  extra: { evaluation?: Evaluation; verification?: VerifyReport; measuredTable?: MeasuredTable } = {},
 ) {
   return {
     schema: MAPPING_SCHEMA,
@@ -95,6 +97,7 @@ export function mappingJson(
     exact: result.exact,
     ...(extra.evaluation === undefined ? {} : { evaluation: extra.evaluation }),
     ...(extra.verification === undefined ? {} : { verification: extra.verification }),
+    ...(extra.measuredTable === undefined ? {} : { measuredTable: extra.measuredTable }),
   };
 }
 
@@ -196,5 +199,19 @@ export function verificationText(report: VerifyReport): string {
     `verified on ${report.device} (agent ${report.agentHash}, one call, ${report.layers.length} layers, ` +
     `${(report.wallMs / 1000).toFixed(1)} s): measured ${ms(report.measuredTotalNs).toFixed(3)} ms, predicted ` +
     `${ms(report.predictedTotalNs).toFixed(3)} ms (${report.relativeError >= 0 ? '+' : ''}${(report.relativeError * 100).toFixed(1)}%)`
+  );
+}
+
+export function measuredTableText(table: MeasuredTable): string {
+  return tableText(
+    {
+      metric: table.metric,
+      denseValue: table.denseValue,
+      targetDrop: table.targetDrop,
+      samples: table.data.samples,
+      dataPath: table.data.path,
+    },
+    table.rows,
+    table.bestBaseline,
   );
 }

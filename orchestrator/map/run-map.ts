@@ -11,13 +11,20 @@ import type { Lut, MapperEvent } from '../../cost-model/index.ts';
 import { parseLutText } from '../../cost-model/index.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { UsageError } from '../errors.ts';
-import { loadModel } from '../models/load-model.ts';
+import { type LoadedModel, loadModel } from '../models/load-model.ts';
 import type { Device } from '../transport/port.ts';
 import { computeMapping, type MapResult } from './compute.ts';
 import { evaluateMapping, hookFiles } from './evaluate.ts';
-import { type MappingContext, mappingJson, mappingText, verificationText } from './mapping-file.ts';
+import {
+  type MappingContext,
+  mappingJson,
+  mappingText,
+  measuredTableText,
+  verificationText,
+} from './mapping-file.ts';
+import { measuredTable } from './measured-table.ts';
 import { readSensitivity } from './sensitivity-file.ts';
-import { verifyOnDevice } from './verify.ts';
+import { type VerifyOptions, verifyOnDevice } from './verify.ts';
 
 export interface MapRequest {
   readonly lutPath: string;
@@ -46,6 +53,8 @@ export interface MapRequest {
   readonly evaluate?: string;
   /** Device id or kind to run the mapped layers on (--verify-on). */
   readonly verifyOn?: string;
+  /** --evaluate-with: data to measure the mapping and the uniform baselines on (the measured table). */
+  readonly evaluateWith?: string;
 }
 
 export interface MapDeps {
@@ -58,6 +67,13 @@ export interface MapDeps {
 }
 
 type MappingExtra = NonNullable<Parameters<typeof mappingJson>[2]>;
+
+/** The --verify-on device and its agent build, found once for the mapping and the table's rows. */
+interface VerifyTarget {
+  readonly device: Device;
+  readonly build: AgentBuild;
+  readonly options: VerifyOptions;
+}
 
 export interface MapOutcome {
   /** What was written to `outPath` last. */
@@ -80,19 +96,39 @@ async function readLut(lutPath: string): Promise<Lut> {
   return parseLutText(lutText, lutPath);
 }
 
-/** --evaluate and --verify-on, on the mapping already written. */
+async function verifyTarget(
+  deps: MapDeps,
+  request: MapRequest,
+  backend: Backend,
+): Promise<VerifyTarget | undefined> {
+  if (request.verifyOn === undefined) return undefined;
+  const device = await deps.findDevice(request.verifyOn);
+  if (device === undefined)
+    throw new UsageError(`--verify-on: no device ${request.verifyOn}`, { option: '--verify-on' });
+  const build = await deps.buildAgent(device.identity.abi);
+  const options: VerifyOptions = {
+    seed: request.seed,
+    threads: request.threads,
+    backend,
+    measurement: DEFAULT_MEASUREMENT,
+    timeoutMs: 30 * 60 * 1000,
+  };
+  return { device, build, options };
+}
+
+/** --evaluate, --verify-on and --evaluate-with, on the mapping already written. */
 async function checkMapping(
   deps: MapDeps,
   request: MapRequest,
   result: MapResult,
-  modelSource: 'built-in' | 'onnx',
-  backend: Backend,
+  model: LoadedModel,
+  target: VerifyTarget | undefined,
 ): Promise<MappingExtra> {
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
     const cachePath = join(dirname(resolve(request.outPath)), '.prunelab-evaluate-cache.json');
     // An ONNX model: the mapping applied to it, for the command to fine-tune or evaluate (hookFiles).
-    const env = await hookFiles({ path: request.model, source: modelSource }, request.outPath);
+    const env = await hookFiles({ path: request.model, source: model.source }, request.outPath);
     extra.evaluation = await evaluateMapping(
       request.evaluate,
       resolve(request.outPath),
@@ -102,18 +138,27 @@ async function checkMapping(
       env,
     );
   }
-  if (request.verifyOn !== undefined) {
-    const device = await deps.findDevice(request.verifyOn);
-    if (device === undefined)
-      throw new UsageError(`--verify-on: no device ${request.verifyOn}`, { option: '--verify-on' });
-    deps.note(`map: verifying ${result.layers.length} layers on ${device.identity.id} (one agent call)...\n`);
-    const build = await deps.buildAgent(device.identity.abi);
-    extra.verification = await verifyOnDevice(device, build, result.layers, {
-      seed: request.seed,
-      threads: request.threads,
-      backend,
-      measurement: DEFAULT_MEASUREMENT,
-      timeoutMs: 30 * 60 * 1000,
+  if (target !== undefined) {
+    deps.note(
+      `map: verifying ${result.layers.length} layers on ${target.device.identity.id} (one agent call)...\n`,
+    );
+    extra.verification = await verifyOnDevice(target.device, target.build, result.layers, target.options);
+  }
+  if (request.evaluateWith !== undefined) {
+    extra.measuredTable = await measuredTable({
+      modelPath: request.model,
+      dataPath: request.evaluateWith,
+      result,
+      model: { name: model.name, sha256: model.sha256 as string },
+      threads: 1,
+      note: deps.note,
+      ...(extra.verification === undefined ? {} : { mappingMeasuredNs: extra.verification.measuredTotalNs }),
+      ...(target === undefined
+        ? {}
+        : {
+            measureLatencyNs: async (layers) =>
+              (await verifyOnDevice(target.device, target.build, layers, target.options)).measuredTotalNs,
+          }),
     });
   }
   return extra;
@@ -137,6 +182,13 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   const lut = await readLut(request.lutPath);
   const backend = backendOf(lut, request);
   const model = await loadModel(request.model, request.seed);
+  if (request.evaluateWith !== undefined && model.source !== 'onnx') {
+    throw new UsageError(
+      `--evaluate-with: --model ${request.model} is a built-in layer table with seeded weights, nothing ONNX ` +
+        'Runtime can run; pass the trained model as --model model.onnx',
+      { option: '--evaluate-with' },
+    );
+  }
   const sensitivity =
     request.sensitivityPath === undefined
       ? undefined
@@ -184,8 +236,9 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   };
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
-  const extra = await checkMapping(deps, request, result, model.source, backend);
-  if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
+  const target = await verifyTarget(deps, request, backend);
+  const extra = await checkMapping(deps, request, result, model, target);
+  if (Object.keys(extra).length > 0) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {
     text.push(
@@ -193,5 +246,6 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
     );
   }
   if (extra.verification !== undefined) text.push(verificationText(extra.verification));
+  if (extra.measuredTable !== undefined) text.push(measuredTableText(extra.measuredTable));
   return { json, text: text.join('\n') };
 }

@@ -27,7 +27,9 @@ export function prunedOnnxBytes(
       { cause: error },
     );
   }
-  const out = modelBytes.slice();
+  // A copy: on a Node Buffer (what readFile returns) .slice() is a view, and zeroing it would zero the caller's
+  // model too (every later candidate pruned from the same bytes would inherit the zeros).
+  const out = new Uint8Array(modelBytes);
   for (const p of pruning.layers) {
     const init = located.get(p.layer.weightName);
     const where = `initializer '${p.layer.weightName}' of ONNX node '${p.layer.node}'`;
