@@ -32,6 +32,7 @@ import { mapCommand } from './commands/map.ts';
 import { nightlyCommand } from './commands/nightly.ts';
 import { pruneCommand } from './commands/prune.ts';
 import { reportCommand } from './commands/report.ts';
+import { sensitivityCommand } from './commands/sensitivity.ts';
 import { statusCommand } from './commands/status.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
@@ -49,6 +50,7 @@ const COMMANDS = [
   mapCommand,
   pruneCommand,
   evaluateCommand,
+  sensitivityCommand,
   devicesCommand,
   buildCommand,
   doctorCommand,

@@ -5,6 +5,7 @@
 import cliProgress from 'cli-progress';
 import type { SchedulerEvent } from '../scheduler/events.ts';
 import type { StatusCounts } from '../store/tasks.ts';
+import type { Output } from './context.ts';
 
 export interface ProgressRenderer {
   readonly onEvent: (event: SchedulerEvent) => void;
@@ -182,5 +183,58 @@ export function barProgress(stream: NodeJS.WritableStream): ProgressRenderer {
       }
     },
     stop: () => multibar.stop(),
+  };
+}
+
+/** Progress of one count (samples, candidates): a bar with ETA on a terminal, lines otherwise. */
+export interface CountProgress {
+  /** `note` (e.g. what just finished and how long it took) is printed as a line of its own. */
+  update(done: number, total: number, note?: string): void;
+  stop(): void;
+}
+
+/**
+ * On a TTY a cli-progress bar (`label [bar] done/total unit, ETA`); elsewhere (logs, CI, pipes) a line per
+ * note and, without one, a line every two seconds, each with the ETA from this session's rate.
+ */
+export function countProgress(
+  output: Pick<Output, 'stderrIsTty' | 'stderr' | 'err'>,
+  label: string,
+  unit: string,
+  clock: () => number = () => performance.now(),
+): CountProgress {
+  const startedMs = clock();
+  if (output.stderrIsTty) {
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} ${unit}, ETA {eta_formatted}`,
+        stream: output.stderr,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update: (done, total, note) => {
+        if (!started) bar.start(total, 0);
+        started = true;
+        if (note !== undefined) output.stderr.write(`\r\x1b[K${note}\n`);
+        bar.update(done);
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let lastMs = Number.NEGATIVE_INFINITY;
+  return {
+    update: (done, total, note) => {
+      const nowMs = clock();
+      if (note === undefined && nowMs - lastMs < 2000 && done !== total) return;
+      lastMs = nowMs;
+      const eta = done > 0 ? ((nowMs - startedMs) / done) * (total - done) : Number.NaN;
+      output.err(
+        `${label}: ${done}/${total} ${unit}${note === undefined ? '' : ` ${note}`}, eta ${formatDurationMs(eta)}\n`,
+      );
+    },
+    stop: () => {},
   };
 }

@@ -38,7 +38,7 @@ export interface EvaluateReport {
   readonly samplesPerSecond: number;
 }
 
-async function readModel(path: string, option: string): Promise<Uint8Array> {
+export async function readModel(path: string, option: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (error) {
@@ -71,7 +71,7 @@ async function candidateBytes(
 }
 
 /** The batch the model takes: a fixed batch dimension wins over --batch. */
-function batchOf(runner: ModelRunner, requested: number, count: number, file: string): number {
+export function batchOf(runner: ModelRunner, requested: number, count: number, file: string): number {
   const fixed = runner.inputShape[0];
   if (typeof fixed !== 'number') return requested;
   if (count % fixed !== 0) {

@@ -3,11 +3,11 @@
  * applied in memory) against the dense one on a data set, with ONNX Runtime on the CPU. The handler checks the
  * flags, draws the progress and prints; the work is orchestrator/evaluate/run-evaluate.ts.
  */
-import cliProgress from 'cli-progress';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../errors.ts';
 import { type EvaluateReport, runEvaluate } from '../../evaluate/run-evaluate.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
+import { countProgress } from '../progress.ts';
 
 interface EvaluateArgs extends GlobalArgs {
   readonly model: string;
@@ -41,40 +41,6 @@ export function evaluateText(report: EvaluateReport): string {
       `(batch ${report.batchSize}, ${report.threads} thread${report.threads === 1 ? '' : 's'})`,
   );
   return `${lines.join('\n')}\n`;
-}
-
-function progress(context: CliContext): {
-  onProgress: (done: number, total: number) => void;
-  stop: () => void;
-} {
-  if (context.output.stderrIsTty) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: 'evaluate [{bar}] {value}/{total} samples, ETA {eta_formatted}',
-        stream: context.output.stderr,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      onProgress: (done, total) => {
-        if (!started) bar.start(total, 0);
-        started = true;
-        bar.update(done);
-      },
-      stop: () => bar.stop(),
-    };
-  }
-  let lastMs = 0;
-  return {
-    onProgress: (done, total) => {
-      const nowMs = performance.now();
-      if (nowMs - lastMs < 2000 && done !== total) return; // a line every two seconds in logs and pipes
-      lastMs = nowMs;
-      context.output.err(`evaluate: ${done}/${total} samples\n`);
-    },
-    stop: () => {},
-  };
 }
 
 function checkArgs(args: EvaluateArgs): void {
@@ -129,7 +95,7 @@ export function evaluateCommand(context: CliContext): CommandModule<GlobalArgs, 
         ) as unknown as Argv<EvaluateArgs>,
     handler: async (args: ArgumentsCamelCase<EvaluateArgs>) => {
       checkArgs(args);
-      const bar = progress(context);
+      const bar = countProgress(context.output, 'evaluate', 'samples');
       let report: EvaluateReport;
       try {
         report = await runEvaluate({
@@ -137,7 +103,7 @@ export function evaluateCommand(context: CliContext): CommandModule<GlobalArgs, 
           dataPath: args.data,
           batchSize: args.batch,
           threads: args.threads,
-          onProgress: bar.onProgress,
+          onProgress: (done, total) => bar.update(done, total),
           ...(args.pruned === undefined ? {} : { prunedPath: args.pruned }),
           ...(args.mapping === undefined ? {} : { mappingPath: args.mapping }),
           ...(args.limit === undefined ? {} : { limit: args.limit }),

@@ -44,7 +44,7 @@ function list(text: string | undefined): string[] | undefined {
         .filter((s) => s !== '');
 }
 
-function parseSchemes(text: string | undefined): Scheme[] | undefined {
+export function parseSchemes(text: string | undefined): Scheme[] | undefined {
   const names = list(text);
   if (names === undefined) return undefined;
   const bad = names.filter((n) => !isScheme(n));
@@ -56,7 +56,7 @@ function parseSchemes(text: string | undefined): Scheme[] | undefined {
   return names as Scheme[];
 }
 
-function parseBlocks(text: string | undefined): string[] | undefined {
+export function parseBlocks(text: string | undefined): string[] | undefined {
   const names = list(text);
   if (names === undefined) return undefined;
   const bad = names.filter((n) => parseBlockSize(n) === undefined);
@@ -67,7 +67,7 @@ function parseBlocks(text: string | undefined): string[] | undefined {
   return names;
 }
 
-function parseSparsities(text: string | undefined): number[] | undefined {
+export function parseSparsities(text: string | undefined): number[] | undefined {
   const names = list(text);
   if (names === undefined) return undefined;
   const values = names.map(Number);
