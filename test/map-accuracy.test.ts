@@ -19,6 +19,8 @@ import type { EvaluateReport } from '../orchestrator/evaluate/run-evaluate.ts';
 import { type DigitsFixture, digitsFixture } from '../orchestrator/fixtures/digits.ts';
 import { writeLabelFreeFixture } from '../orchestrator/fixtures/label-free.ts';
 import type { MeasuredTable } from '../orchestrator/map/measured-table.ts';
+import { mappingFromJson } from '../orchestrator/report/read-mapping.ts';
+import { measuredTableSection } from '../reports/measured-table-section.ts';
 import { runPrunelab } from './support/cli.ts';
 import { writeFormulaLut } from './support/formula-lut.ts';
 
@@ -170,6 +172,13 @@ test('--sensitivity --max-accuracy-drop: hashes and drops recorded, unmeasured r
     if (row.next !== null) assert.ok(row.next.drop > table.targetDrop, `${row.name} next`);
     assert.ok(row.probes.length >= 1, `${row.name} was evaluated`);
   }
+  // The report reads the table as map wrote it and shows it in the mapping section.
+  const view = mappingFromJson(mapping, out).measuredTable;
+  assert.equal(view?.rows.length, table.rows.length);
+  assert.equal(view?.bestBaseline?.name, table.bestBaseline?.name);
+  const html = measuredTableSection(view as NonNullable<typeof view>, 'measured');
+  assert.match(html, new RegExp(`best uniform baseline at equal measured drop: ${table.bestBaseline?.name}`));
+
   // Really evaluated: the mapping and the best baseline, pruned and evaluated again by the separate commands.
   const best = table.rows.find((r) => r.name === table.bestBaseline?.name);
   assert.ok(best !== undefined, 'some uniform baseline reaches the mapping drop');
