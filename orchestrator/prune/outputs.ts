@@ -27,8 +27,7 @@ export function prunedOnnxBytes(
       { cause: error },
     );
   }
-  // A copy: on a Node Buffer (what readFile returns) .slice() is a view, and zeroing it would zero the caller's
-  // model too (every later candidate pruned from the same bytes would inherit the zeros).
+  // A copy: on a Node Buffer (what readFile returns) .slice() is a view, and the zeros would land in the input.
   const out = new Uint8Array(modelBytes);
   for (const p of pruning.layers) {
     const init = located.get(p.layer.weightName);
