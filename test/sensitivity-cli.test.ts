@@ -69,6 +69,8 @@ test('digits: accuracy falls as sparsity rises for every layer and scheme, and l
     '--data',
     digits.testDataPath,
     ...GRID,
+    '--workers',
+    '2',
     '--out',
     out,
   ]);
@@ -97,6 +99,7 @@ test('digits: accuracy falls as sparsity rises for every layer and scheme, and l
   );
   assert.equal(file.timing.candidates, GRID_CANDIDATES);
   assert.equal(file.timing.measured, GRID_CANDIDATES);
+  assert.equal(file.timing.workers, 2, 'measured on a pool of two worker threads');
   for (const c of candidatesOf(file)) {
     assert.equal(c.metricValue, c.top1);
     assert.ok(Math.abs(c.drop - ((file.dense.top1 ?? 0) - (c.top1 ?? 0))) < 1e-12);
@@ -203,7 +206,7 @@ test('label-free: agreement and output error, the same as `evaluate --mapping` w
     '--sparsities',
     '0.6,0.9',
     '--workers',
-    '2',
+    '1',
   ];
   const file = await sensitivity([
     '--model',
@@ -293,6 +296,8 @@ test('--lut: the options map would price are measured, and a LUT for other shape
     '0.5,0.75',
     '--limit',
     '100',
+    '--workers',
+    '1',
     '--out',
     path('lut-sens.json'),
   ]);

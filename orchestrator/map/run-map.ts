@@ -82,7 +82,7 @@ export interface MapOutcome {
   readonly text: string;
 }
 
-async function readLut(lutPath: string): Promise<Lut> {
+export async function readLut(lutPath: string): Promise<Lut> {
   let lutText: string;
   try {
     lutText = await readFile(lutPath, 'utf8');

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Candidate } from './candidates.ts';
-import type { CandidateMeasure, MeasureContext } from './measure.ts';
+import { type CandidateMeasure, type MeasureContext, measureCandidate } from './measure.ts';
 
 export type InitRequest = { readonly type: 'init' } & Omit<MeasureContext, 'layers'>;
 export type TaskRequest = {
@@ -16,11 +16,14 @@ export type TaskRequest = {
 };
 export type WorkerRequest = InitRequest | TaskRequest;
 export type WorkerReply =
-  | { readonly id: number; readonly ok: true; readonly measure: CandidateMeasure }
-  | { readonly id: number; readonly ok: false; readonly message: string };
+  | { readonly type: 'ready' }
+  | { readonly type: 'done'; readonly id: number; readonly ok: true; readonly measure: CandidateMeasure }
+  | { readonly type: 'done'; readonly id: number; readonly ok: false; readonly message: string };
 
 export interface WorkerPool {
   readonly size: number;
+  /** Resolves when every worker has loaded its modules and parsed the model (rejects if one fails). */
+  readonly ready: Promise<void>;
   /** Measures one candidate on the next free worker; rejects with the worker's message when it fails. */
   run(layer: string, candidate: Candidate): Promise<CandidateMeasure>;
   close(): Promise<void>;
@@ -56,6 +59,13 @@ export function startPool(size: number, init: InitRequest): WorkerPool {
   const waiting: { layer: string; candidate: Candidate; settle: NonNullable<Slot['pending']> }[] = [];
   let broken: Error | undefined;
   let nextId = 1;
+  let readyCount = 0;
+  let markReady: () => void = () => {};
+  let markBroken: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    markBroken = reject;
+  });
   const dispatch = (): void => {
     for (const slot of slots) {
       if (slot.pending !== undefined) continue;
@@ -72,6 +82,7 @@ export function startPool(size: number, init: InitRequest): WorkerPool {
   };
   const fail = (error: Error): void => {
     broken ??= error;
+    markBroken(error);
     for (const slot of slots) {
       slot.pending?.reject(error);
       slot.pending = undefined;
@@ -81,6 +92,11 @@ export function startPool(size: number, init: InitRequest): WorkerPool {
   for (let i = 0; i < size; i++) {
     const slot: Slot = { worker: spawnWorker(), pending: undefined };
     slot.worker.on('message', (reply: WorkerReply) => {
+      if (reply.type === 'ready') {
+        readyCount++;
+        if (readyCount === size) markReady();
+        return;
+      }
       const pending = slot.pending;
       slot.pending = undefined;
       if (pending !== undefined && pending.id === reply.id) {
@@ -98,8 +114,10 @@ export function startPool(size: number, init: InitRequest): WorkerPool {
     slot.worker.postMessage(init);
     slots.push(slot);
   }
+  ready.catch(() => {}); // a failure also rejects every run; awaiting ready is optional
   return {
     size,
+    ready,
     run: (layer, candidate) =>
       new Promise<CandidateMeasure>((resolve, reject) => {
         if (broken !== undefined) {
@@ -112,5 +130,23 @@ export function startPool(size: number, init: InitRequest): WorkerPool {
     close: async () => {
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
+  };
+}
+
+/**
+ * One worker's work done in this thread: no thread to start (from the sources a worker spends seconds loading
+ * its modules through tsx), the same measurement. What `--workers 1` uses.
+ */
+export function inlinePool(context: MeasureContext): WorkerPool {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    size: 1,
+    ready: Promise.resolve(),
+    run: (layer, candidate) => {
+      const result = queue.then(() => measureCandidate(context, layer, candidate));
+      queue = result.catch(() => {});
+      return result;
+    },
+    close: async () => {},
   };
 }

@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Scheme } from '../../config/vocabulary.ts';
-import { type Lut, parseLutText } from '../../cost-model/index.ts';
 import { checkInputShape, checkLabels, type EvalData, readEvalData } from '../evaluate/data.ts';
 import { addBatch, emptyTotals, finishMetrics } from '../evaluate/metrics.ts';
 import { batchOf, readModel } from '../evaluate/run-evaluate.ts';
 import { openRunner } from '../evaluate/session.ts';
+import { readLut } from '../map/run-map.ts';
 import { type OnnxModel, parseOnnxModel } from '../models/onnx.ts';
 import { type CacheFile, cacheFileName, openCache } from './cache.ts';
 import {
@@ -23,7 +23,7 @@ import {
 } from './candidates.ts';
 import { SensitivityInputError } from './errors.ts';
 import { type Batches, runBatches } from './measure.ts';
-import { shared, startPool } from './pool.ts';
+import { inlinePool, shared, startPool } from './pool.ts';
 import { type SensitivityFile, sensitivityFile } from './sensitivity-file.ts';
 
 export interface SensitivityRequest {
@@ -75,20 +75,6 @@ interface Prepared {
 }
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-async function readLut(path: string): Promise<Lut> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new SensitivityInputError(
-      `--lut: cannot read ${resolve(path)} (${(error as Error).message}); expected a file written by \`prunelab fit\``,
-      { option: '--lut', file: path },
-      { cause: error },
-    );
-  }
-  return parseLutText(text, path);
-}
 
 function checkOutPath(request: SensitivityRequest): void {
   const out = resolve(request.outPath);
@@ -192,6 +178,7 @@ async function measureMissing(
 ): Promise<{
   failed: RefusedCandidate[];
   wallMs: number;
+  poolStartMs: number;
   measured: number;
   cached: number;
   workers: number;
@@ -207,10 +194,9 @@ async function measureMissing(
   request.onProgress?.({ type: 'start', toMeasure: todo.length, cached: total - todo.length, workers });
   const failed: RefusedCandidate[] = [];
   const cached = total - todo.length;
-  if (todo.length === 0) return { failed, wallMs: 0, measured: 0, cached, workers: 0 };
-  const started = now();
-  const pool = startPool(workers, {
-    type: 'init',
+  if (todo.length === 0) return { failed, wallMs: 0, poolStartMs: 0, measured: 0, cached, workers: 0 };
+  const poolStarted = now();
+  const context = {
     modelBytes: prepared.modelBytes,
     modelFile: request.modelPath,
     data: { ...dense.batches, inputs: shared(dense.batches.inputs) },
@@ -218,9 +204,16 @@ async function measureMissing(
     classes: dense.classes,
     labels: dense.labels === null ? null : shared(dense.labels),
     threads: request.threads,
-  });
+  };
+  const pool =
+    workers === 1
+      ? inlinePool({ ...context, layers: new Map(prepared.model.layers.map((l) => [l.name, l])) })
+      : startPool(workers, { type: 'init', ...context });
   let done = 0;
+  let started = now();
   try {
+    await pool.ready;
+    started = now();
     await Promise.all(
       todo.map(async ({ layer, candidate }) => {
         try {
@@ -263,7 +256,14 @@ async function measureMissing(
   } finally {
     await pool.close();
   }
-  return { failed, wallMs: now() - started, measured: todo.length - failed.length, cached, workers };
+  return {
+    failed,
+    wallMs: now() - started,
+    poolStartMs: started - poolStarted,
+    measured: todo.length - failed.length,
+    cached,
+    workers,
+  };
 }
 
 export async function runSensitivity(request: SensitivityRequest): Promise<SensitivityOutcome> {
@@ -272,8 +272,7 @@ export async function runSensitivity(request: SensitivityRequest): Promise<Sensi
   const denseStarted = now();
   const dense = await densePass(request, prepared);
   const denseMs = now() - denseStarted;
-  const cacheFolder =
-    request.cacheDir ?? join(dirname(resolve(request.outPath)), '.prunelab-sensitivity-cache');
+  const cacheFolder = request.cacheDir ?? join(dirname(request.outPath), '.prunelab-sensitivity-cache');
   const cache = openCache(
     cacheFolder,
     cacheFileName(prepared.modelSha256, prepared.dataSha256, dense.batches.count),
@@ -295,6 +294,7 @@ export async function runSensitivity(request: SensitivityRequest): Promise<Sensi
       measured: measured.measured,
       cached: measured.cached,
       wallMs: measured.wallMs,
+      poolStartMs: measured.poolStartMs,
       wallPerMeasuredMs: measured.measured === 0 ? null : measured.wallMs / measured.measured,
       denseMs,
       workers: measured.workers,

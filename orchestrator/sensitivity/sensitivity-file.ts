@@ -43,8 +43,13 @@ export interface SensitivityTiming {
   readonly candidates: number;
   readonly measured: number;
   readonly cached: number;
-  /** Wall time of this run's measuring (the pool at work), and that divided by the candidates it measured. */
+  /**
+   * Wall time of this run's measuring (from every worker ready to the last candidate), and that divided by the
+   * candidates it measured.
+   */
   readonly wallMs: number;
+  /** Starting the workers (loading modules, parsing the model), before any candidate. */
+  readonly poolStartMs: number;
   readonly wallPerMeasuredMs: number | null;
   /** Mean time one candidate takes in one worker, over every candidate in the file. */
   readonly perCandidateMs: number | null;

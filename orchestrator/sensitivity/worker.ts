@@ -9,22 +9,23 @@ import type { WorkerReply, WorkerRequest } from './pool.ts';
 
 let context: MeasureContext | undefined;
 
-async function handle(request: WorkerRequest): Promise<WorkerReply | undefined> {
+async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.type === 'init') {
     const model = parseOnnxModel(request.modelBytes, request.modelFile);
     context = { ...request, layers: new Map(model.layers.map((l) => [l.name, l])) };
-    return undefined;
+    return { type: 'ready' };
   }
   if (context === undefined)
-    return { id: request.id, ok: false, message: 'the worker was sent a task before init' };
+    return { type: 'done', id: request.id, ok: false, message: 'the worker was sent a task before init' };
   try {
     return {
+      type: 'done',
       id: request.id,
       ok: true,
       measure: await measureCandidate(context, request.layer, request.candidate),
     };
   } catch (error) {
-    return { id: request.id, ok: false, message: (error as Error).message };
+    return { type: 'done', id: request.id, ok: false, message: (error as Error).message };
   }
 }
 
@@ -32,7 +33,6 @@ async function handle(request: WorkerRequest): Promise<WorkerReply | undefined> 
 let queue = Promise.resolve();
 parentPort?.on('message', (request: WorkerRequest) => {
   queue = queue.then(async () => {
-    const reply = await handle(request);
-    if (reply !== undefined) parentPort?.postMessage(reply);
+    parentPort?.postMessage(await handle(request));
   });
 });

@@ -8,6 +8,7 @@ import { UsageError } from '../../errors.ts';
 import { type EvaluateReport, runEvaluate } from '../../evaluate/run-evaluate.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 import { countProgress } from '../progress.ts';
+import { checkWholeNumbers } from '../whole-numbers.ts';
 
 interface EvaluateArgs extends GlobalArgs {
   readonly model: string;
@@ -52,15 +53,11 @@ function checkArgs(args: EvaluateArgs): void {
       },
     );
   }
-  for (const [option, value] of [
+  checkWholeNumbers([
     ['--batch', args.batch],
     ['--threads', args.threads],
     ['--limit', args.limit],
-  ] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-      throw new UsageError(`${option}: expected a whole number >= 1; got ${value}`, { option });
-    }
-  }
+  ]);
 }
 
 export function evaluateCommand(context: CliContext): CommandModule<GlobalArgs, EvaluateArgs> {

@@ -6,10 +6,10 @@
  */
 import { availableParallelism } from 'node:os';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { UsageError } from '../../errors.ts';
 import { runSensitivity, type SensitivityOutcome } from '../../sensitivity/run-sensitivity.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 import { countProgress, formatDurationMs } from '../progress.ts';
+import { checkWholeNumbers } from '../whole-numbers.ts';
 import { parseBlocks, parseSchemes, parseSparsities } from './map.ts';
 
 interface SensitivityArgs extends GlobalArgs {
@@ -58,24 +58,20 @@ export function sensitivityText(outcome: SensitivityOutcome): string {
       `(${t.wallPerMeasuredMs === null ? '-' : `${t.wallPerMeasuredMs.toFixed(1)} ms`} wall per candidate with ` +
       `${t.workers} worker${t.workers === 1 ? '' : 's'} x ${t.threadsPerSession} thread${t.threadsPerSession === 1 ? '' : 's'}), ` +
       `${t.cached} from the cache; one candidate takes ${t.perCandidateMs === null ? '-' : `${t.perCandidateMs.toFixed(1)} ms`} ` +
-      `in one worker; the dense pass ${t.denseMs.toFixed(1)} ms`,
+      `in one worker; starting the workers ${t.poolStartMs.toFixed(0)} ms, the dense pass ${t.denseMs.toFixed(1)} ms`,
   );
   lines.push(`wrote ${outcome.outPath} (cache: ${outcome.cachePath})`);
   return `${lines.join('\n')}\n`;
 }
 
 function checkArgs(args: SensitivityArgs): void {
-  for (const [option, value] of [
+  checkWholeNumbers([
     ['--batch', args.batch],
     ['--threads', args.threads],
     ['--workers', args.workers],
     ['--lut-threads', args.lutThreads],
     ['--limit', args.limit],
-  ] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-      throw new UsageError(`${option}: expected a whole number >= 1; got ${value}`, { option });
-    }
-  }
+  ]);
 }
 
 export function sensitivityCommand(context: CliContext): CommandModule<GlobalArgs, SensitivityArgs> {
