@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { MeasuredDrop, SensitivityTable } from '../../cost-model/index.ts';
+import { SENSITIVITY_SCHEMA, type SensitivityFile } from '../sensitivity/sensitivity-file.ts';
 import { MapInputError } from './errors.ts';
 
 const candidateSchema = z.object({
@@ -19,7 +20,7 @@ const candidateSchema = z.object({
 });
 
 const sensitivitySchema = z.object({
-  schema: z.literal('prunelab.sensitivity/v1'),
+  schema: z.literal(SENSITIVITY_SCHEMA),
   model: z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   data: z.object({
     path: z.string(),
@@ -31,19 +32,11 @@ const sensitivitySchema = z.object({
   layers: z.array(z.object({ name: z.string().min(1), candidates: z.array(candidateSchema) })),
 });
 
-/** What mapping.json records of the sensitivity file the search used. */
-export interface SensitivityProvenance {
+/** What mapping.json records of the sensitivity file the search used (its model and data as it names them). */
+export interface SensitivityProvenance extends Pick<SensitivityFile, 'model' | 'data' | 'metric'> {
   readonly path: string;
   /** sha256 of the sensitivity file itself. */
   readonly sha256: string;
-  readonly metric: 'top1' | 'agreement';
-  readonly model: { readonly path: string; readonly sha256: string };
-  readonly data: {
-    readonly path: string;
-    readonly sha256: string;
-    readonly samples: number;
-    readonly labels: boolean;
-  };
 }
 
 export interface SensitivityInput {
