@@ -152,6 +152,7 @@ test('--sensitivity --max-accuracy-drop: hashes and drops recorded, unmeasured r
   assert.ok(table !== undefined);
   assert.equal(table.metric, 'top1');
   assert.equal(table.data.samples, 359);
+  assert.equal(table.sensitivityData, 'same', 'drops and table on one data set: said so');
   const names = table.rows.map((r) => r.name);
   for (const name of [
     'all dense',

@@ -203,7 +203,12 @@ export function verificationText(report: VerifyReport): string {
 }
 
 export function measuredTableText(table: MeasuredTable): string {
-  return tableText(
+  const caveat =
+    table.sensitivityData === 'same'
+      ? '\nnote: the sensitivity drops were measured on this same data: the mapping was chosen on it, so its ' +
+        'measured drop is optimistic for unseen data (give --evaluate-with a held-out set)'
+      : '';
+  return `${tableText(
     {
       metric: table.metric,
       denseValue: table.denseValue,
@@ -213,5 +218,5 @@ export function measuredTableText(table: MeasuredTable): string {
     },
     table.rows,
     table.bestBaseline,
-  );
+  )}${caveat}`;
 }

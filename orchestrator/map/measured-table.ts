@@ -41,6 +41,11 @@ export const TABLE_METHOD =
 export interface MeasuredTable {
   readonly method: string;
   readonly data: { readonly path: string; readonly sha256: string; readonly samples: number };
+  /**
+   * The data against the sensitivity file's (--sensitivity): `same` means the drops that chose the mapping
+   * were measured on the data that judges it, so its measured drop is optimistic for unseen data.
+   */
+  readonly sensitivityData: 'same' | 'other' | null;
   readonly metric: 'top1' | 'agreement';
   readonly denseValue: number;
   /** The mapping's measured drop: the target every baseline is compared at. */
@@ -58,6 +63,8 @@ export interface TableRequest {
   readonly dataPath: string;
   readonly result: MapResult;
   readonly model: { readonly name: string; readonly sha256: string };
+  /** sha256 of the data the sensitivity file was measured on (--sensitivity), to say whether it is this data. */
+  readonly sensitivityDataSha256?: string;
   readonly threads: number;
   /** Measured total latency of a set of mapped layers on the --verify-on device (absent: not measured). */
   readonly measureLatencyNs?: (layers: readonly MappedLayer[]) => Promise<number>;
@@ -274,9 +281,16 @@ export async function measuredTable(request: TableRequest): Promise<MeasuredTabl
     }
     const measured = await measureRows(request, rows);
     const withSpeed = withSpeedups(measured);
+    const sha256 = await sha256Of(request.dataPath);
     return {
       method: TABLE_METHOD,
-      data: { path: request.dataPath, sha256: await sha256Of(request.dataPath), samples: comparison.samples },
+      data: { path: request.dataPath, sha256, samples: comparison.samples },
+      sensitivityData:
+        request.sensitivityDataSha256 === undefined
+          ? null
+          : request.sensitivityDataSha256 === sha256
+            ? 'same'
+            : 'other',
       metric: comparison.metric,
       denseValue: comparison.denseValue,
       targetDrop,

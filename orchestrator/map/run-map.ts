@@ -123,6 +123,7 @@ async function checkMapping(
   result: MapResult,
   model: LoadedModel,
   target: VerifyTarget | undefined,
+  sensitivityDataSha256: string | undefined,
 ): Promise<MappingExtra> {
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
@@ -150,6 +151,7 @@ async function checkMapping(
       dataPath: request.evaluateWith,
       result,
       model: { name: model.name, sha256: model.sha256 as string },
+      ...(sensitivityDataSha256 === undefined ? {} : { sensitivityDataSha256 }),
       threads: 1,
       note: deps.note,
       ...(extra.verification === undefined ? {} : { mappingMeasuredNs: extra.verification.measuredTotalNs }),
@@ -237,7 +239,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
   const target = await verifyTarget(deps, request, backend);
-  const extra = await checkMapping(deps, request, result, model, target);
+  const extra = await checkMapping(deps, request, result, model, target, sensitivity?.provenance.data.sha256);
   if (Object.keys(extra).length > 0) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {
