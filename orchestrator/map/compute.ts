@@ -240,6 +240,11 @@ function infeasibleGoal(
   );
 }
 
+/** (reference - found) / |reference|; 0 when they are equal (a drop objective can be exactly 0). */
+function relativeGap(reference: number, found: number): number {
+  return reference === found ? 0 : (reference - found) / Math.abs(reference);
+}
+
 /** The search mapper and the exact optimum of the same knapsack. */
 function searchMapping(
   layers: readonly LayerCandidates[],
@@ -266,8 +271,8 @@ function searchMapping(
     searchObjective: found.value,
     exactObjective: solution.value,
     upperBound: upper,
-    gap: (solution.value - found.value) / Math.abs(solution.value),
-    gapBound: (upper - found.value) / Math.abs(upper),
+    gap: relativeGap(solution.value, found.value),
+    gapBound: relativeGap(upper, found.value),
     exactTotals: solution.choice === null ? null : totals(layers, solution.choice),
     objective: OBJECTIVES[goal.kind],
   };

@@ -30,7 +30,7 @@ import { modelPruning } from '../prune/model-masks.ts';
 import { prunedOnnxBytes } from '../prune/outputs.ts';
 import type { MappingForPruning } from '../prune/read-mapping.ts';
 import { MAPPING_SCHEMA, type MappedLayer, type MapResult, mappedLayers } from './compute.ts';
-import { bestBaselineRow, type TableRow, withSpeedups } from './table-rows.ts';
+import { type BareRow, bestBaselineRow, type TableRow, withSpeedups } from './table-rows.ts';
 
 export const TABLE_METHOD =
   'each row pruned with the masks of `prunelab prune` and evaluated with ONNX Runtime on the data; a baseline ' +
@@ -143,13 +143,7 @@ function rowOf(
   layers: readonly MappedLayer[],
   priced: readonly LayerCandidates[],
   evaluated: Evaluated,
-): Omit<
-  TableRow,
-  | 'predictedSpeedupOverDense'
-  | 'measuredSpeedupOverDense'
-  | 'mappingPredictedSpeedup'
-  | 'mappingMeasuredSpeedup'
-> {
+): BareRow {
   const t = totals(priced, choiceOf(priced, layers));
   return {
     name,
@@ -173,8 +167,6 @@ function rowOf(
     note: '',
   };
 }
-
-type BareRow = ReturnType<typeof rowOf>;
 
 /** One uniform baseline at the target drop: bisection over its priced sparsities. */
 async function baselineRow(

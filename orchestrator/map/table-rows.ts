@@ -42,7 +42,8 @@ export interface TableRow {
   readonly mappingMeasuredSpeedup: number | null;
 }
 
-type Bare = Omit<
+/** A row before its speedups (measured-table.ts builds these). */
+export type BareRow = Omit<
   TableRow,
   | 'predictedSpeedupOverDense'
   | 'measuredSpeedupOverDense'
@@ -54,7 +55,7 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 }
 
-export function withSpeedups(rows: readonly Bare[]): TableRow[] {
+export function withSpeedups(rows: readonly BareRow[]): TableRow[] {
   const dense = rows.find((r) => r.kind === 'dense');
   const mapping = rows.find((r) => r.kind === 'mapping');
   if (dense === undefined || mapping === undefined)
