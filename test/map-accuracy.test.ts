@@ -221,7 +221,7 @@ test('sensitivity-driven against keptEnergy-driven search at equal latency budge
   assert.deepEqual(worse, [2.6], 'worse only where four layers are pruned hard (see the comment above)');
 });
 
-test("the label-free fixture: every row's top-1 is its agreement (labels are the dense top-1), dense 100%", async () => {
+test("the label-free fixture: every row's top-1 is its agreement (labels are the dense top-1), dense 100%; --verify-on times each row", async () => {
   const fixture = await writeLabelFreeFixture(dir, 48);
   const lut = path('label-free-lut.json');
   writeFormulaLut(fixture.modelPath, lut);
@@ -239,6 +239,8 @@ test("the label-free fixture: every row's top-1 is its agreement (labels are the
     '0.5',
     '--evaluate-with',
     fixture.dataPath,
+    '--verify-on',
+    'host',
     '--out',
     out,
   ]);
@@ -246,6 +248,11 @@ test("the label-free fixture: every row's top-1 is its agreement (labels are the
   const table = (JSON.parse(run.stdout) as MappingJson).measuredTable;
   assert.ok(table !== undefined);
   assert.equal(table.denseValue, 1);
+  // --verify-on: every compared row was timed on the host through verify.ts, and its speedups computed from that.
+  for (const row of table.rows.filter((r) => r.reached)) {
+    assert.ok(row.measuredNs !== null && row.measuredNs > 0, `${row.name} measured`);
+    assert.ok(row.measuredSpeedupOverDense !== null && row.mappingMeasuredSpeedup !== null, row.name);
+  }
   for (const row of table.rows) assert.equal(row.top1, row.agreement, row.name);
   assert.equal(table.rows.find((r) => r.kind === 'dense')?.meanRelativeError, 0);
   assert.ok(

@@ -44,7 +44,7 @@ export const DEFAULT_RULE_SPARSITY = 0.75;
 export const PROXY_DEFINITION =
   'PROXY, not accuracy: per layer, the fraction of squared weight magnitude the mask keeps (sum of kept w^2 / ' +
   'sum of all w^2, magnitude pruning as the agent does it); the model proxy is the mean over prunable layers. ' +
-  'Use --evaluate CMD for a real accuracy.';
+  'Use --sensitivity for measured per-layer drops, --evaluate-with DATA or --evaluate CMD for a measured accuracy.';
 
 export interface ComputeRequest {
   readonly lut: Lut;
