@@ -32,6 +32,16 @@ export const REQUIRED_TOOLS: readonly RequiredTool[] = [
     why: 'opens the HTML reports headless (playwright-core drives /usr/bin/chromium)',
   },
   {
+    command: 'python3',
+    debianPackage: 'python3-numpy',
+    why: 'trains the digits fixture (numpy) and reads back the .npz files prunelab writes',
+  },
+  {
+    command: 'dpkg-deb',
+    debianPackage: 'dpkg',
+    why: "takes digits.csv.gz out of python3-sklearn's package file (apt-get download; the digits fixture)",
+  },
+  {
     command: 'pg_ctlcluster',
     debianPackage: 'postgresql',
     why: 'the PostgreSQL server the store tests run against (install-system-packages.sh starts it)',

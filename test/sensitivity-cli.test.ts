@@ -2,7 +2,7 @@
  * `prunelab sensitivity` with the real ONNX Runtime on both accuracy fixtures (orchestrator/fixtures/): the
  * trained digits CNN (accuracy falls as sparsity rises, layers differ), the label-free CNN (agreement and
  * output error, checked against `prunelab evaluate --mapping` with the same layer pruned alone), the cache (a
- * complete run resumes with nothing to measure; a run killed mid-way finishes only the rest), the LUT's options,
+ * complete run resumes with nothing to measure; runs stopped by Ctrl-C and by a kill finish only the rest), the LUT's options,
  * and bad input (exit 2, nothing written).
  */
 import assert from 'node:assert/strict';
@@ -83,7 +83,12 @@ test('digits: accuracy falls as sparsity rises for every layer and scheme, and l
     createHash('sha256').update(readFileSync(digits.testDataPath)).digest('hex'),
   );
   assert.equal(file.data.samples, digits.training.samples.test);
-  assert.ok(Math.abs((file.dense.top1 ?? 0) - digits.training.accuracy.test) < 1e-9, 'ORT agrees with numpy');
+  // numpy predicted in float64, ONNX Runtime in float32: a borderline sample may go the other way.
+  const oneSample = 1 / digits.training.samples.test;
+  assert.ok(
+    Math.abs((file.dense.top1 ?? 0) - digits.training.accuracy.test) <= oneSample + 1e-12,
+    `ORT ${file.dense.top1} against numpy ${digits.training.accuracy.test}`,
+  );
   assert.deepEqual(
     file.layers.map((l) => [l.name, l.weight]),
     [
@@ -156,18 +161,29 @@ function cachedLines(folder: string): number {
     .filter((l) => l !== '').length;
 }
 
-test('a run killed mid-way resumes: the second run measures only what the first did not finish', async () => {
+/**
+ * Starts the CLI on the digits grid in a process of its own and sends it `signal` once the cache holds at least
+ * `lines` candidates; returns how many whole lines the cache kept and how the process ended.
+ */
+async function interrupted(
+  signal: NodeJS.Signals,
+  lines: number,
+  extra: readonly string[],
+): Promise<{ survived: number; signal: NodeJS.Signals | null }> {
   const cache = path('kill-cache');
-  const args = ['sensitivity', '--model', digits.modelPath, '--data', digits.testDataPath, ...GRID];
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
       join(root, 'orchestrator/cli/main.ts'),
-      ...args,
-      '--workers',
-      '1',
+      'sensitivity',
+      '--model',
+      digits.modelPath,
+      '--data',
+      digits.testDataPath,
+      ...GRID,
+      ...extra,
       '--cache',
       cache,
       '--out',
@@ -175,23 +191,51 @@ test('a run killed mid-way resumes: the second run measures only what the first 
     ],
     { cwd: root, stdio: 'ignore' },
   );
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
   const deadline = Date.now() + 120_000;
-  while (cachedLines(cache) < 3 && Date.now() < deadline && child.exitCode === null)
+  while (cachedLines(cache) < lines && Date.now() < deadline && child.exitCode === null)
     await new Promise((r) => setTimeout(r, 10));
-  child.kill('SIGKILL');
-  await exited;
-  const survived = cachedLines(cache);
+  child.kill(signal);
+  const ended = await exited;
+  return { survived: cachedLines(cache), signal: ended };
+}
+
+test('a run stopped by Ctrl-C, then one killed, resume: the last run measures only what none finished', async () => {
+  // Ctrl-C (SIGINT, the terminal's) on a pool of two worker threads, then SIGKILL on a run in one thread.
+  const first = await interrupted('SIGINT', 3, ['--workers', '2']);
+  assert.equal(first.signal, 'SIGINT', 'Ctrl-C ends the run');
   assert.ok(
-    survived >= 3 && survived < GRID_CANDIDATES,
-    `the kill must land mid-run: ${survived} of ${GRID_CANDIDATES} candidates were cached`,
+    first.survived >= 3 && first.survived < GRID_CANDIDATES,
+    `Ctrl-C must land mid-run: ${first.survived} of ${GRID_CANDIDATES} candidates were cached`,
   );
-  assert.equal(existsSync(path('killed.json')), false, 'a killed run writes no sensitivity.json');
-  const resumed = await sensitivity([...args.slice(1), '--cache', cache, '--out', path('resumed.json')]);
-  assert.equal(resumed.timing.cached, survived);
-  assert.equal(resumed.timing.measured, GRID_CANDIDATES - survived);
+  const second = await interrupted('SIGKILL', first.survived + 3, ['--workers', '1']);
+  assert.equal(second.signal, 'SIGKILL');
+  assert.ok(
+    second.survived >= first.survived + 3 && second.survived < GRID_CANDIDATES,
+    `the kill must land mid-run: ${second.survived} of ${GRID_CANDIDATES} candidates were cached (${first.survived} before it)`,
+  );
+  assert.equal(existsSync(path('killed.json')), false, 'an interrupted run writes no sensitivity.json');
+  const resumed = await sensitivity([
+    '--model',
+    digits.modelPath,
+    '--data',
+    digits.testDataPath,
+    ...GRID,
+    '--cache',
+    path('kill-cache'),
+    '--out',
+    path('resumed.json'),
+  ]);
+  assert.equal(resumed.timing.cached, second.survived);
+  assert.equal(resumed.timing.measured, GRID_CANDIDATES - second.survived);
   assert.equal(resumed.timing.candidates, GRID_CANDIDATES);
-  assert.equal(cachedLines(cache), GRID_CANDIDATES, 'no candidate measured twice');
+  // The same figures as the complete run on two worker threads: interruptions, one worker in this thread or
+  // two, and resumes change nothing measured (wallMs aside).
+  const figures = (file: SensitivityFile) =>
+    candidatesOf(file).map(({ wallMs: _wallMs, ...figure }) => figure);
+  const complete = JSON.parse(readFileSync(path('digits.json'), 'utf8')) as SensitivityFile;
+  assert.deepEqual(figures(resumed), figures(complete));
+  assert.equal(cachedLines(path('kill-cache')), GRID_CANDIDATES, 'no candidate measured twice');
 });
 
 test('label-free: agreement and output error, the same as `evaluate --mapping` with that layer alone pruned', async () => {
@@ -262,7 +306,10 @@ test('label-free: agreement and output error, the same as `evaluate --mapping` w
   assert.equal(run.exitCode, 0, run.stderr);
   const report = JSON.parse(run.stdout) as EvaluateReport;
   assert.equal(report.metrics.agreement, probe.agreement);
-  assert.ok(Math.abs(report.metrics.meanRelativeError - probe.relError) < 1e-6);
+  assert.ok(
+    Math.abs(report.metrics.meanRelativeError - probe.relError) < 1e-6,
+    `evaluate ${report.metrics.meanRelativeError}, sensitivity ${probe.relError}`,
+  );
   // With labels that are the dense top-1, the metric is top-1 accuracy and equals the agreement.
   const labelled = await sensitivity([
     '--model',

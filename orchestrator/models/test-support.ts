@@ -233,7 +233,7 @@ export function trainingNet(weights: Readonly<Record<string, Float32Array>> = {}
 }
 
 /** Conv with optional bias: the node's inputs are [x, weight(, bias)]. */
-function convNode(
+function biasedConvNode(
   name: string,
   input: string,
   output: string,
@@ -286,11 +286,11 @@ export function digitsNet(weights: Readonly<Record<string, Float32Array>>): Uint
   return buildOnnxModel({
     input: { name: 'x', dims: [1, 1, 8, 8] },
     nodes: [
-      convNode('conv1', 'x', 'c1', { kernel: 3, pad: 1, bias: true }),
+      biasedConvNode('conv1', 'x', 'c1', { kernel: 3, pad: 1, bias: true }),
       { op: 'Relu', name: '/relu1/Relu', inputs: ['c1'], output: 'r1' },
-      convNode('dw', 'r1', 'c2', { kernel: 3, pad: 1, stride: 2, group: 8, bias: true }),
+      biasedConvNode('dw', 'r1', 'c2', { kernel: 3, pad: 1, stride: 2, group: 8, bias: true }),
       { op: 'Relu', name: '/relu2/Relu', inputs: ['c2'], output: 'r2' },
-      convNode('pw', 'r2', 'c3', { kernel: 1, bias: true }),
+      biasedConvNode('pw', 'r2', 'c3', { kernel: 1, bias: true }),
       { op: 'Relu', name: '/relu3/Relu', inputs: ['c3'], output: 'r3' },
       { op: 'Flatten', name: '/flatten/Flatten', inputs: ['r3'], output: 'f1', int: { axis: 1 } },
       {

@@ -94,6 +94,13 @@ async function prepare(request: SensitivityRequest): Promise<Prepared> {
   checkOutPath(request);
   const modelBytes = await readModel(request.modelPath, '--model');
   const model = parseOnnxModel(modelBytes, request.modelPath);
+  if (model.layers.length === 0) {
+    throw new SensitivityInputError(
+      `--model ${request.modelPath}: no prunable layer (Conv, Gemm, MatMul with fp32 weights) was found` +
+        `${model.skipped.length > 0 ? `; skipped: ${model.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}` : ''}`,
+      { option: '--model', file: request.modelPath },
+    );
+  }
   const data = await readEvalData(request.dataPath);
   const dataSha256 = sha256(await readFile(request.dataPath));
   const lut = request.lutPath === undefined ? undefined : await readLut(request.lutPath);
@@ -105,13 +112,6 @@ async function prepare(request: SensitivityRequest): Promise<Prepared> {
     ...(request.blocks === undefined ? {} : { blocks: request.blocks }),
     ...(request.sparsities === undefined ? {} : { sparsities: request.sparsities }),
   });
-  if (model.layers.length === 0) {
-    throw new SensitivityInputError(
-      `--model ${request.modelPath}: no prunable layer (Conv, Gemm, MatMul with fp32 weights) was found` +
-        `${model.skipped.length > 0 ? `; skipped: ${model.skipped.map((s) => `${s.node} (${s.reason})`).join('; ')}` : ''}`,
-      { option: '--model', file: request.modelPath },
-    );
-  }
   return { modelBytes, model, modelSha256: sha256(modelBytes), data, dataSha256, plan };
 }
 
