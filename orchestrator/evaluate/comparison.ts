@@ -26,9 +26,8 @@ export interface Comparison {
   readonly metric: 'top1' | 'agreement';
   /** The dense model's value of `metric` (agreement: 1). */
   readonly denseValue: number;
-  /** The candidate's metrics against the dense outputs and the labels. */
+  /** The candidate's metrics against the dense outputs and the labels (each candidate's session is released). */
   measure(candidate: Uint8Array, label: string): Promise<Metrics>;
-  release(): Promise<void>;
 }
 
 /** The value of the comparison's metric in a candidate's metrics. */
@@ -109,6 +108,5 @@ export async function openComparison(request: ComparisonRequest): Promise<Compar
     metric,
     denseValue: metricValue(denseMetrics, metric),
     measure,
-    release: async () => {},
   };
 }

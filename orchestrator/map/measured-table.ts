@@ -239,59 +239,55 @@ export async function measuredTable(request: TableRequest): Promise<MeasuredTabl
     batchSize: 32,
     threads: request.threads,
   });
-  try {
-    const evaluate = evaluator(request, comparison, modelBytes);
-    const denseLayers = mappedLayers(
-      result.priced,
-      result.priced.map(() => 0),
-    );
-    request.note?.(
-      `map: evaluating the mapping and ${result.priced.length}-layer uniform baselines on ${request.dataPath}...\n`,
-    );
-    const mapping = rowOf(
-      'mapping',
-      'mapping',
-      null,
-      result.layers,
-      result.priced,
-      await evaluate(result.layers, 'the mapping'),
-    );
-    const dense = rowOf(
-      'all dense',
-      'dense',
-      { name: 'all dense', scheme: 'dense', block: null },
-      denseLayers,
-      result.priced,
-      await evaluate(denseLayers, 'all dense'),
-    );
-    const rows: BareRow[] = [{ ...dense, uniformSparsity: 0, note: 'the speed reference' }, mapping];
-    const targetDrop = mapping.drop as number;
-    for (const spec of measuredBaselineSpecs(result.settings.schemes, result.settings.blocks)) {
-      if (spec.scheme === 'dense') continue;
-      const row = await baselineRow(spec, result.priced, targetDrop, evaluate);
-      if (row !== null) rows.push(row);
-    }
-    const measured = await measureRows(request, rows);
-    const withSpeed = withSpeedups(measured);
-    const sha256 = await sha256Of(request.dataPath);
-    return {
-      method: TABLE_METHOD,
-      data: { path: request.dataPath, sha256, samples: comparison.samples },
-      sensitivityData:
-        request.sensitivityDataSha256 === undefined
-          ? null
-          : request.sensitivityDataSha256 === sha256
-            ? 'same'
-            : 'other',
-      metric: comparison.metric,
-      denseValue: comparison.denseValue,
-      targetDrop,
-      rows: withSpeed,
-      bestBaseline: bestBaselineRow(withSpeed),
-    };
-  } finally {
-    await comparison.release();
+  const evaluate = evaluator(request, comparison, modelBytes);
+  const denseLayers = mappedLayers(
+    result.priced,
+    result.priced.map(() => 0),
+  );
+  request.note?.(
+    `map: evaluating the mapping and ${result.priced.length}-layer uniform baselines on ${request.dataPath}...\n`,
+  );
+  const mapping = rowOf(
+    'mapping',
+    'mapping',
+    null,
+    result.layers,
+    result.priced,
+    await evaluate(result.layers, 'the mapping'),
+  );
+  const dense = rowOf(
+    'all dense',
+    'dense',
+    { name: 'all dense', scheme: 'dense', block: null },
+    denseLayers,
+    result.priced,
+    await evaluate(denseLayers, 'all dense'),
+  );
+  const rows: BareRow[] = [{ ...dense, uniformSparsity: 0, note: 'the speed reference' }, mapping];
+  const targetDrop = mapping.drop as number;
+  for (const spec of measuredBaselineSpecs(result.settings.schemes, result.settings.blocks)) {
+    if (spec.scheme === 'dense') continue;
+    const row = await baselineRow(spec, result.priced, targetDrop, evaluate);
+    if (row !== null) rows.push(row);
   }
+  const measured = await measureRows(request, rows);
+  const withSpeed = withSpeedups(measured);
+  const sha256 = await sha256Of(request.dataPath);
+  return {
+    method: TABLE_METHOD,
+    data: { path: request.dataPath, sha256, samples: comparison.samples },
+    sensitivityData:
+      request.sensitivityDataSha256 === undefined
+        ? null
+        : request.sensitivityDataSha256 === sha256
+          ? 'same'
+          : 'other',
+    metric: comparison.metric,
+    denseValue: comparison.denseValue,
+    targetDrop,
+    rows: withSpeed,
+    bestBaseline: bestBaselineRow(withSpeed),
+  };
 }
 
 /** --verify-on: each row's layers timed on the device (the mapping's own verification reused). */
