@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { escapeHtml, jsonForScript, scriptForInline } from './escape.ts';
 import { REPORT_DATA_ELEMENT_ID, renderReport } from './render.ts';
 import { literalInput, STUB_ASSETS, XSS_NAME } from './test-support.ts';
+import type { ReportMeasuredRow } from './types.ts';
 
 function dataBlock(html: string): string {
   const open = `<script type="application/json" id="${REPORT_DATA_ELEMENT_ID}">`;
@@ -155,6 +156,25 @@ test('LUT and mapping sections render their tables when given', () => {
           totalMeasuredNs: 5e5,
           proxy: 0.9,
           baselines: [{ name: 'all dense', predictedNs: 1e6, proxy: 1 }],
+          measuredTable: {
+            metric: 'top1',
+            denseValue: 0.98,
+            targetDrop: 0.01,
+            samples: 359,
+            dataPath: 'test.npz',
+            method: 'stated figures, not a measurement',
+            rows: [
+              measuredRow({ name: 'mapping', kind: 'mapping', predictedNs: 4e5, mappingPredictedSpeedup: 1 }),
+              measuredRow({
+                name: 'all bcr 4x1',
+                kind: 'baseline',
+                predictedNs: 6e5,
+                mappingPredictedSpeedup: 1.5,
+              }),
+              measuredRow({ name: 'all unstructured', kind: 'baseline', reached: false }),
+            ],
+            bestBaseline: { name: 'all bcr 4x1', predictedSpeedup: 1.5, measuredSpeedup: null },
+          },
         },
       ],
     }),
@@ -166,7 +186,31 @@ test('LUT and mapping sections render their tables when given', () => {
   assert.match(html, /search mapper/);
   assert.match(html, /25\.0% against predicted/, 'verified total against predicted');
   assert.match(html, /chart-mapping-totals/);
+  assert.match(html, /Measured at equal accuracy/);
+  assert.match(
+    html,
+    /best uniform baseline at equal measured drop: all bcr 4x1; the mapping is 1\.50× faster/,
+  );
+  assert.match(html, /not compared/, 'a baseline that never reaches the drop says so');
 });
+
+function measuredRow(fields: Partial<ReportMeasuredRow> & { name: string; kind: string }): ReportMeasuredRow {
+  return {
+    uniformSparsity: fields.kind === 'mapping' ? null : 0.5,
+    overallSparsity: 0.5,
+    reached: true,
+    metricValue: 0.97,
+    drop: 0.01,
+    predictedNs: 5e5,
+    measuredNs: null,
+    predictedSpeedupOverDense: 2,
+    measuredSpeedupOverDense: null,
+    mappingPredictedSpeedup: 1.25,
+    mappingMeasuredSpeedup: null,
+    note: '',
+    ...fields,
+  };
+}
 
 test('a capped failure list says how many there were', () => {
   const html = renderReport(literalInput({ failuresTotal: 5000 }), STUB_ASSETS);

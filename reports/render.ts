@@ -11,6 +11,7 @@ import { backendSection } from './backend-section.ts';
 import { escapeHtml, jsonForScript, scriptForInline } from './escape.ts';
 import { formatDurationMs, formatNs, formatPercent, spanMs } from './format.ts';
 import { card, chartSection, table, text } from './html.ts';
+import { measuredTableSection } from './measured-table-section.ts';
 import { nightlySection } from './nightly-section.ts';
 import type { ReportAssets, ReportDevice, ReportInput } from './types.ts';
 
@@ -353,13 +354,13 @@ ${table(
     },
   ],
   true,
-)}`;
+)}${mapping.measuredTable === null ? '' : `\n${measuredTableSection(mapping.measuredTable, `mapping-measured-${i}`)}`}`;
     })
     .join('\n');
   return chartSection(
     'mappings',
     'Mappings',
-    'Per-layer choice of each mapping, its predicted (and, when verified, measured) latency, and its total against the uniform baselines.',
+    'Per-layer choice of each mapping, its predicted (and, when verified, measured) latency, and its total against the uniform baselines; with `map --evaluate-with`, the mapping and the uniform baselines measured at equal accuracy drop.',
     ['chart-mapping-layers', 'chart-mapping-totals'],
     tables,
   );

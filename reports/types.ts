@@ -202,6 +202,44 @@ export interface ReportMappingBaseline {
   readonly proxy: number | null;
 }
 
+/** One row of `prunelab map --evaluate-with`'s table: measured accuracy, predicted (and measured) latency. */
+export interface ReportMeasuredRow {
+  readonly name: string;
+  /** dense, mapping or baseline. */
+  readonly kind: string;
+  /** A baseline's uniform sparsity; null for the mapping (its layers differ). */
+  readonly uniformSparsity: number | null;
+  readonly overallSparsity: number;
+  /** False: no priced sparsity of this baseline keeps the drop within the mapping's (not compared). */
+  readonly reached: boolean;
+  readonly metricValue: number | null;
+  readonly drop: number | null;
+  readonly predictedNs: number;
+  readonly measuredNs: number | null;
+  readonly predictedSpeedupOverDense: number;
+  readonly measuredSpeedupOverDense: number | null;
+  /** This row's latency over the mapping's. */
+  readonly mappingPredictedSpeedup: number;
+  readonly mappingMeasuredSpeedup: number | null;
+  readonly note: string;
+}
+
+export interface ReportMeasuredTable {
+  /** top1 or agreement. */
+  readonly metric: string;
+  readonly denseValue: number;
+  readonly targetDrop: number;
+  readonly samples: number;
+  readonly dataPath: string;
+  readonly method: string;
+  readonly rows: readonly ReportMeasuredRow[];
+  readonly bestBaseline: {
+    readonly name: string;
+    readonly predictedSpeedup: number;
+    readonly measuredSpeedup: number | null;
+  } | null;
+}
+
 export interface ReportMapping {
   readonly source: string;
   readonly model: string;
@@ -212,6 +250,8 @@ export interface ReportMapping {
   readonly totalMeasuredNs: number | null;
   readonly proxy: number | null;
   readonly baselines: readonly ReportMappingBaseline[];
+  /** `map --evaluate-with`: the mapping and the uniform baselines measured at equal accuracy drop. */
+  readonly measuredTable: ReportMeasuredTable | null;
 }
 
 /**

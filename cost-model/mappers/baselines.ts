@@ -42,24 +42,60 @@ export function baselineSpecs(blocks: readonly string[]): BaselineSpec[] {
   ];
 }
 
-export function uniformPoints(layers: readonly LayerCandidates[], spec: BaselineSpec): UniformPoint[] {
-  const sparsities = [
+/**
+ * Every uniform baseline the measured table compares (`prunelab map --evaluate-with`): dense, and each of
+ * unstructured, bcr and block-punched per block, pattern where possible, when the mapper may use that scheme.
+ */
+export function measuredBaselineSpecs(schemes: readonly string[], blocks: readonly string[]): BaselineSpec[] {
+  const perBlock = (scheme: string) =>
+    schemes.includes(scheme)
+      ? blocks.map((block) => ({ name: `all ${scheme} ${block}`, scheme, block }))
+      : [];
+  return [
+    { name: 'all dense', scheme: 'dense', block: null },
+    ...(schemes.includes('unstructured')
+      ? [{ name: 'all unstructured', scheme: 'unstructured', block: null }]
+      : []),
+    ...perBlock('bcr'),
+    ...perBlock('block-punched'),
+    ...(schemes.includes('pattern')
+      ? [{ name: 'pattern where possible', scheme: 'pattern', block: null }]
+      : []),
+  ];
+}
+
+/** The sparsities any layer's priced options offer for this scheme and block, ascending. */
+export function uniformSparsities(layers: readonly LayerCandidates[], spec: BaselineSpec): number[] {
+  return [
     ...new Set(
       layers.flatMap((l) =>
         l.options.filter((o) => o.scheme === spec.scheme && o.block === spec.block).map((o) => o.sparsity),
       ),
     ),
   ].sort((a, b) => a - b);
-  return sparsities.map((sparsity) => {
-    let layersPruned = 0;
-    const choice = layers.map((layer) => {
-      const index = layer.options.findIndex(
-        (o) => o.scheme === spec.scheme && o.block === spec.block && Math.abs(o.sparsity - sparsity) < 1e-9,
-      );
-      if (index < 0) return 0; // the scheme cannot run this layer here: it stays dense
-      layersPruned++;
-      return index;
-    });
+}
+
+/** The spec at one sparsity on every layer that has it priced; the other layers stay dense (index 0). */
+export function uniformChoice(
+  layers: readonly LayerCandidates[],
+  spec: BaselineSpec,
+  sparsity: number,
+): { choice: number[]; layersPruned: number } {
+  let layersPruned = 0;
+  const choice = layers.map((layer) => {
+    const index = layer.options.findIndex(
+      (o) => o.scheme === spec.scheme && o.block === spec.block && Math.abs(o.sparsity - sparsity) < 1e-9,
+    );
+    if (index < 0) return 0; // the scheme cannot run this layer here: it stays dense
+    layersPruned++;
+    return index;
+  });
+  return { choice, layersPruned };
+}
+
+export function uniformPoints(layers: readonly LayerCandidates[], spec: BaselineSpec): UniformPoint[] {
+  return uniformSparsities(layers, spec).map((sparsity) => {
+    const { choice, layersPruned } = uniformChoice(layers, spec, sparsity);
     return { sparsity, totals: totals(layers, choice), layersPruned };
   });
 }

@@ -7,4 +7,5 @@ export * from './proxy.ts';
 export * from './rule.ts';
 export * from './search.ts';
 export * from './seeded-weights.ts';
+export * from './sensitivity.ts';
 export type * from './types.ts';

@@ -23,9 +23,11 @@ export function totals(layers: readonly LayerCandidates[], choice: Choice): Mapp
   let proxySum = 0;
   let keptWeights = 0;
   let weights = 0;
+  let drop: number | null = 0;
   layers.forEach((layer, i) => {
     const option = chosen(layer, choice[i] ?? 0);
     latencyNs += option.latencyNs;
+    drop = option.drop === undefined || drop === null ? null : drop + option.drop;
     if (layer.options.length > 1) proxySum += option.keptEnergy;
     keptWeights += option.keptWeights;
     weights += layer.weights;
@@ -34,6 +36,7 @@ export function totals(layers: readonly LayerCandidates[], choice: Choice): Mapp
   return {
     latencyNs,
     proxy: prunable === 0 ? 1 : proxySum / prunable,
+    drop,
     sparsity: weights === 0 ? 0 : 1 - keptWeights / weights,
     keptWeights,
     weights,
@@ -50,8 +53,43 @@ export interface KnapsackProblem {
   readonly capacity: number;
 }
 
+/** An option's measured drop; the drop goals are only built on layers whose every option has one. */
+export function measuredDrop(layer: LayerCandidates, option: LayerOption): number {
+  if (option.drop === undefined) {
+    throw new RangeError(
+      `layer ${layer.name}: option ${option.scheme} ${option.block ?? ''} @${option.sparsity} has no measured drop; ` +
+        'the drop goals take candidates from withMeasuredDrops',
+    );
+  }
+  return option.drop;
+}
+
+/**
+ * "Fastest with summed drop <= D" as a knapsack whose costs are the drops. Drops can be negative (pruning a
+ * layer can measure better than dense on a finite data set), and the DP needs costs >= 0: each layer's drops
+ * are shifted by that layer's smallest drop, and the capacity by the sum of those minima. One option per
+ * layer is chosen, so every choice's total moves by the same constant: the problem, and its optimum, are
+ * unchanged.
+ */
+function dropCapacityProblem(layers: readonly LayerCandidates[], maxDrop: number): KnapsackProblem {
+  const floors = layers.map((l) => Math.min(...l.options.map((o) => measuredDrop(l, o))));
+  return {
+    capacity: maxDrop - floors.reduce((s, f) => s + f, 0),
+    groups: layers.map((l, i) =>
+      l.options.map((o) => ({ cost: measuredDrop(l, o) - (floors[i] as number), value: -o.latencyNs })),
+    ),
+  };
+}
+
 /** The goal as a knapsack over the layers' options (same indices). */
 export function toKnapsack(layers: readonly LayerCandidates[], goal: SearchGoal): KnapsackProblem {
+  if (goal.kind === 'latency-budget-drop') {
+    return {
+      capacity: goal.budgetNs,
+      groups: layers.map((l) => l.options.map((o) => ({ cost: o.latencyNs, value: -measuredDrop(l, o) }))),
+    };
+  }
+  if (goal.kind === 'max-accuracy-drop') return dropCapacityProblem(layers, goal.maxDrop);
   if (goal.kind === 'latency-budget') {
     const prunable = Math.max(1, prunableCount(layers));
     return {

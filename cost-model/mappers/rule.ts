@@ -10,6 +10,9 @@
  *  5. Otherwise the least regular scheme (config/vocabulary.ts order: unstructured, pattern, bcr,
  *     block-punched, channel, filter): finer masks keep more of the weights' energy; then the smallest block
  *     (area, then rows), then the lower latency.
+ *  4'-5'. With measured drops (a sensitivity file; every candidate then has one, sensitivity.ts), rules 4 and 5
+ *     are accuracy guesses that a measurement replaces: the least measured drop within tolerance wins, then
+ *     the order of rule 5 breaks ties.
  * Kinds: 3x3 conv, 1x1 conv, FC, other (other convs; depthwise is dense-only anyway).
  */
 import { parseBlockSize, SCHEMES } from '../../config/vocabulary.ts';
@@ -46,6 +49,36 @@ function sameSparsity(a: number, b: number): boolean {
   return Math.abs(a - b) < 1e-9;
 }
 
+/** Rule 5's order: least regular scheme, smallest block (area, then rows), lower latency. */
+function byRegularity(a: { option: LayerOption }, b: { option: LayerOption }): number {
+  const [areaA, rowsA] = blockArea(a.option);
+  const [areaB, rowsB] = blockArea(b.option);
+  return (
+    regularity(a.option) - regularity(b.option) ||
+    areaA - areaB ||
+    rowsA - rowsB ||
+    a.option.latencyNs - b.option.latencyNs
+  );
+}
+
+/** Rules 4'-5': the least measured drop within tolerance; rule 5's order among equal drops. */
+function leastDrop(
+  within: readonly { option: LayerOption; index: number }[],
+  tolerance: number,
+  candidates: number,
+): RuleDecision {
+  const sorted = [...within].sort(
+    (a, b) => (a.option.drop as number) - (b.option.drop as number) || byRegularity(a, b),
+  );
+  const best = sorted[0] as { option: LayerOption; index: number };
+  return {
+    index: best.index,
+    rule:
+      `least measured drop (${((best.option.drop as number) * 100).toFixed(2)} points) within ${tolerance * 100}% ` +
+      `of the fastest (${within.length} of ${candidates} options)`,
+  };
+}
+
 export function ruleDecision(layer: LayerCandidates, settings: RuleSettings): RuleDecision {
   const tolerance = settings.tolerance[layer.kind];
   const indexed = layer.options.map((option, index) => ({ option, index }));
@@ -62,21 +95,14 @@ export function ruleDecision(layer: LayerCandidates, settings: RuleSettings): Ru
     return { index: 0, rule: `dense: no scheme at sparsity ${settings.sparsity} is faster than dense` };
   }
   const within = candidates.filter((c) => c.option.latencyNs <= fastest * (1 + tolerance));
+  if (within.every((c) => c.option.drop !== undefined))
+    return leastDrop(within, tolerance, candidates.length);
   const pattern = within.filter((c) => c.option.scheme === 'pattern');
   if (layer.kind === 'conv3x3' && pattern.length > 0) {
     const best = pattern.reduce((a, b) => (b.option.latencyNs < a.option.latencyNs ? b : a));
     return { index: best.index, rule: `pattern on 3x3 within ${tolerance * 100}% of the fastest` };
   }
-  const sorted = [...within].sort((a, b) => {
-    const [areaA, rowsA] = blockArea(a.option);
-    const [areaB, rowsB] = blockArea(b.option);
-    return (
-      regularity(a.option) - regularity(b.option) ||
-      areaA - areaB ||
-      rowsA - rowsB ||
-      a.option.latencyNs - b.option.latencyNs
-    );
-  });
+  const sorted = [...within].sort(byRegularity);
   const best = sorted[0] as { option: LayerOption; index: number };
   return {
     index: best.index,

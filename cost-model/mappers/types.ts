@@ -18,6 +18,11 @@ export interface LayerOption {
   readonly keptWeights: number;
   /** The accuracy PROXY of this option: kept share of squared weight magnitude. */
   readonly keptEnergy: number;
+  /**
+   * The MEASURED accuracy drop of this option alone (dense metric - metric with only this layer pruned, a
+   * fraction; sensitivity.ts), when a sensitivity file was given; absent otherwise. Dense is 0.
+   */
+  readonly drop?: number;
   readonly latencyNs: number;
   readonly source: LatencySource;
   readonly intervalNs: readonly [number, number];
@@ -44,6 +49,11 @@ export interface MappingTotals {
   readonly latencyNs: number;
   /** Mean over prunable layers of keptEnergy (README.md, "Accuracy proxy"). */
   readonly proxy: number;
+  /**
+   * Sum over layers of the chosen options' measured drops (the additive model of the sensitivity search), or
+   * null when any chosen option has no measured drop (no sensitivity file).
+   */
+  readonly drop: number | null;
   /** Removed weights / all weights of the priced layers. */
   readonly sparsity: number;
   readonly keptWeights: number;
@@ -55,7 +65,11 @@ export type SearchGoal =
   /** Maximise the proxy with total predicted latency <= budget. */
   | { readonly kind: 'latency-budget'; readonly budgetNs: number }
   /** Minimise total predicted latency removing at most `sparsity` of the weights (the cap binds: pruning is faster). */
-  | { readonly kind: 'sparsity'; readonly sparsity: number };
+  | { readonly kind: 'sparsity'; readonly sparsity: number }
+  /** Minimise the summed measured drop with total predicted latency <= budget (needs every option's `drop`). */
+  | { readonly kind: 'latency-budget-drop'; readonly budgetNs: number }
+  /** Minimise total predicted latency with the summed measured drop <= maxDrop (needs every option's `drop`). */
+  | { readonly kind: 'max-accuracy-drop'; readonly maxDrop: number };
 
 export type MapperEvent =
   | { readonly type: 'phase'; readonly phase: string; readonly total: number }

@@ -8,8 +8,9 @@
  *     batches, nothing else), the median of `--repeats` runs each;
  *  2. sensitivity wall time per candidate: `prunelab sensitivity`'s use case on a fresh cache with 1 and 2
  *     workers (29 candidates: unstructured, filter, bcr 2x1, pattern at 0.5/0.75/0.9).
- * Each section is one function that returns its figures; main() prints them (text, or --json). The measured
- * table (mapping against the uniform baselines at equal measured accuracy) is a section of its own to come.
+ *  3. the measured table (accuracy-table.ts): the mapping against every uniform baseline at equal measured drop,
+ *     predicted and measured latency, the margin over the best baseline (`--table-only` runs this one alone).
+ * Each section is one function that returns its figures; main() prints them (text, or --json).
  * A benchmark, not a test: figures move with whatever else runs here (it prints the CPU count and load average).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { float32Npy, int64Npy } from '../fixtures/label-free.ts';
 import { encodeNpz } from '../numpy/npz.ts';
 import { runSensitivity } from '../sensitivity/run-sensitivity.ts';
 import { medianOf } from '../stats/index.ts';
+import { measuredTableBench, printTableBench } from './accuracy-table.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values: options } = parseArgs({
     tile: { type: 'string', default: '8' },
     batch: { type: 'string', default: '64' },
     json: { type: 'boolean', default: false },
+    'table-only': { type: 'boolean', default: false },
   },
 });
 const outDir = resolve(options.out);
@@ -202,12 +205,22 @@ function printText(
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const fixture = await digitsFixture();
+  if (options['table-only']) {
+    const table = await measuredTableBench(fixture, outDir);
+    if (options.json) console.log(JSON.stringify({ fixture, table }, null, 2));
+    else printTableBench(table);
+    return;
+  }
   const data = await benchData(fixture, Number(options.tile));
   const throughput = await evaluationThroughput(fixture, data.path);
   const sensitivity = await sensitivityTiming(fixture);
+  const table = await measuredTableBench(fixture, outDir);
   if (options.json)
-    console.log(JSON.stringify({ fixture, images: data.images, throughput, sensitivity }, null, 2));
-  else printText(fixture, data.images, throughput, sensitivity);
+    console.log(JSON.stringify({ fixture, images: data.images, throughput, sensitivity, table }, null, 2));
+  else {
+    printText(fixture, data.images, throughput, sensitivity);
+    printTableBench(table);
+  }
 }
 
 await main();

@@ -26,11 +26,13 @@ import {
   type KnapsackSolution,
   type MapLayer,
   ruleMapper,
+  type SensitivityTable,
   searchKnapsack,
   solveKnapsack,
   toKnapsack,
   totals,
   type UnpricedLayer,
+  withMeasuredDrops,
 } from '../../cost-model/index.ts';
 import { infeasibleReason } from '../plan/feasibility.ts';
 import { MapInputError } from './errors.ts';
@@ -42,7 +44,7 @@ export const DEFAULT_RULE_SPARSITY = 0.75;
 export const PROXY_DEFINITION =
   'PROXY, not accuracy: per layer, the fraction of squared weight magnitude the mask keeps (sum of kept w^2 / ' +
   'sum of all w^2, magnitude pruning as the agent does it); the model proxy is the mean over prunable layers. ' +
-  'Use --evaluate CMD for a real accuracy.';
+  'Use --sensitivity for measured per-layer drops, --evaluate-with DATA or --evaluate CMD for a measured accuracy.';
 
 export interface ComputeRequest {
   readonly lut: Lut;
@@ -52,6 +54,10 @@ export interface ComputeRequest {
   /** Search goal; for the rule mapper only `sparsity` is used (the layers' sparsity). */
   readonly latencyBudgetNs?: number;
   readonly sparsity?: number;
+  /** Search with a sensitivity file: the fastest mapping whose summed measured drop is <= this. */
+  readonly maxAccuracyDrop?: number;
+  /** Measured per-layer drops (a sensitivity file): the accuracy term becomes their sum. */
+  readonly sensitivity?: SensitivityTable;
   readonly threads: number;
   readonly seed: number;
   readonly schemes?: readonly Scheme[];
@@ -71,6 +77,8 @@ export interface MappedLayer {
   readonly sparsity: number;
   readonly density: number;
   readonly keptEnergy: number;
+  /** The option's measured drop from the sensitivity file (null without one). */
+  readonly drop: number | null;
   readonly latencyNs: number;
   readonly source: string;
   readonly intervalNs: readonly [number, number];
@@ -96,7 +104,10 @@ export interface MapResult {
   readonly mapper: 'rule' | 'search';
   readonly goal: SearchGoal | { readonly kind: 'rule'; readonly sparsity: number };
   readonly layers: readonly MappedLayer[];
+  /** The options the mapper chose from (with a sensitivity file: only the measured ones). */
   readonly candidates: readonly LayerCandidates[];
+  /** Every option the LUT priced (the uniform baselines use these, measured drop or not). */
+  readonly priced: readonly LayerCandidates[];
   readonly totals: MappingTotals;
   readonly denseOnly: readonly { readonly name: string; readonly reasons: readonly string[] }[];
   readonly unpriced: readonly UnpricedLayer[];
@@ -141,7 +152,35 @@ function lutSparsities(lut: Lut): number[] {
     .filter((s) => s > 0);
 }
 
+function goalWithDrops(request: ComputeRequest): SearchGoal {
+  if (request.latencyBudgetNs !== undefined && request.maxAccuracyDrop !== undefined) {
+    throw new MapInputError(
+      'give either --latency-budget-ms (least summed measured drop under it) or --max-accuracy-drop (fastest ' +
+        'within it), not both',
+      { option: '--max-accuracy-drop' },
+    );
+  }
+  if (request.latencyBudgetNs !== undefined)
+    return { kind: 'latency-budget-drop', budgetNs: request.latencyBudgetNs };
+  if (request.maxAccuracyDrop !== undefined)
+    return { kind: 'max-accuracy-drop', maxDrop: request.maxAccuracyDrop };
+  throw new MapInputError(
+    'with --sensitivity the search mapper needs a goal on the measured drops: --latency-budget-ms X (least ' +
+      'summed drop within X ms) or --max-accuracy-drop D (fastest with summed drop <= D, a fraction: 0.01 = 1 point)' +
+      (request.sparsity === undefined ? '' : '; --sparsity is a weight count, not an accuracy: drop it'),
+    { option: '--max-accuracy-drop' },
+  );
+}
+
 function resolveGoal(request: ComputeRequest): SearchGoal {
+  if (request.sensitivity !== undefined) return goalWithDrops(request);
+  if (request.maxAccuracyDrop !== undefined) {
+    throw new MapInputError(
+      '--max-accuracy-drop needs --sensitivity sensitivity.json (measured per-layer drops, from `prunelab ' +
+        'sensitivity`): without it prunelab has only the kept-energy proxy, which is not an accuracy',
+      { option: '--max-accuracy-drop' },
+    );
+  }
   if (request.latencyBudgetNs !== undefined && request.sparsity !== undefined) {
     throw new MapInputError(
       'give either --latency-budget-ms (maximise the proxy under it) or --sparsity (minimise latency at it) ' +
@@ -154,9 +193,122 @@ function resolveGoal(request: ComputeRequest): SearchGoal {
   return { kind: 'sparsity', sparsity: request.sparsity ?? DEFAULT_RULE_SPARSITY };
 }
 
+const OBJECTIVES: Readonly<Record<SearchGoal['kind'], string>> = {
+  'latency-budget': 'mean kept-energy proxy over prunable layers (maximised)',
+  sparsity: 'minus the total predicted latency in ns (maximised)',
+  'latency-budget-drop': 'minus the summed measured accuracy drop (maximised)',
+  'max-accuracy-drop': 'minus the total predicted latency in ns (maximised)',
+};
+
+/** The goal nothing fits, said in the words of its flag. */
+function infeasibleGoal(
+  goal: SearchGoal,
+  layers: readonly LayerCandidates[],
+  request: ComputeRequest,
+  grid: readonly number[],
+  error: InfeasibleGoalError,
+): MapInputError {
+  const fastest = totals(
+    layers,
+    layers.map((l) =>
+      l.options.reduce((b, o, i) => (o.latencyNs < (l.options[b]?.latencyNs ?? Infinity) ? i : b), 0),
+    ),
+  );
+  if (goal.kind === 'latency-budget' || goal.kind === 'latency-budget-drop') {
+    return new MapInputError(
+      `--latency-budget-ms ${goal.budgetNs / 1e6}: no mapping is that fast; the fastest this LUT ` +
+        `predicts for ${request.modelName}${goal.kind === 'latency-budget-drop' ? ' with measured options' : ''} ` +
+        `is ${(fastest.latencyNs / 1e6).toFixed(3)} ms. Raise the budget.`,
+      { option: '--latency-budget-ms', fastestNs: fastest.latencyNs },
+      { cause: error },
+    );
+  }
+  if (goal.kind === 'max-accuracy-drop') {
+    return new MapInputError(
+      `--max-accuracy-drop ${goal.maxDrop}: even the least lossy measured choice sums to a drop of ` +
+        `${(goal.maxDrop - error.capacity + error.minimumCost).toFixed(4)} (layers whose pruned options all measured ` +
+        'better than dense count negative). Raise --max-accuracy-drop.',
+      { option: '--max-accuracy-drop' },
+      { cause: error },
+    );
+  }
+  return new MapInputError(
+    `--sparsity ${goal.sparsity}: no mapping fits under this sparsity cap with the sparsities tried ` +
+      `(${grid.join(', ')}); lower --sparsity or add higher --sparsities.`,
+    { option: '--sparsity' },
+    { cause: error },
+  );
+}
+
+/** (reference - found) / |reference|; 0 when they are equal (a drop objective can be exactly 0). */
+function relativeGap(reference: number, found: number): number {
+  return reference === found ? 0 : (reference - found) / Math.abs(reference);
+}
+
+/** The search mapper and the exact optimum of the same knapsack. */
+function searchMapping(
+  layers: readonly LayerCandidates[],
+  request: ComputeRequest,
+  grid: readonly number[],
+): { goal: SearchGoal; choice: number[]; exact: ExactReport } {
+  const goal = resolveGoal(request);
+  const problem = toKnapsack(layers, goal);
+  let found: ReturnType<typeof searchKnapsack>;
+  try {
+    found = searchKnapsack(problem, request.progress);
+  } catch (error) {
+    if (!(error instanceof InfeasibleGoalError)) throw error;
+    throw infeasibleGoal(goal, layers, request, grid, error);
+  }
+  request.progress?.({ type: 'phase', phase: 'exact', total: 1 });
+  const solution: KnapsackSolution = solveKnapsack(problem, request.resolution);
+  const upper = solution.upperBound;
+  const exact: ExactReport = {
+    method:
+      'multiple-choice knapsack, dynamic programming over the constraint discretised into steps ' +
+      '(costs rounded up: achieved optimum; rounded down: upper bound)',
+    resolution: solution.resolution,
+    searchObjective: found.value,
+    exactObjective: solution.value,
+    upperBound: upper,
+    gap: relativeGap(solution.value, found.value),
+    gapBound: relativeGap(upper, found.value),
+    exactTotals: solution.choice === null ? null : totals(layers, solution.choice),
+    objective: OBJECTIVES[goal.kind],
+  };
+  return { goal, choice: found.choice, exact };
+}
+
 function hashChoice(layers: readonly MappedLayer[]): string {
   const text = JSON.stringify(layers.map((l) => [l.name, l.scheme, l.block, l.sparsity]));
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** The chosen option of every layer, as mapping.json and --verify-on take it. */
+export function mappedLayers(
+  layers: readonly LayerCandidates[],
+  choice: readonly number[],
+  why: readonly (string | undefined)[] = [],
+): MappedLayer[] {
+  return layers.map((layer, i) => {
+    const option = layer.options[choice[i] ?? 0];
+    if (option === undefined) throw new Error(`mapper chose a missing option for ${layer.name}`);
+    return {
+      name: layer.name,
+      shapeKey: shapeKey(layer.shape),
+      shape: layer.shape,
+      scheme: option.scheme,
+      block: option.block,
+      sparsity: option.sparsity,
+      density: option.density,
+      keptEnergy: option.keptEnergy,
+      drop: option.drop ?? null,
+      latencyNs: option.latencyNs,
+      source: option.source,
+      intervalNs: option.intervalNs,
+      ...(why[i] === undefined ? {} : { why: why[i] as string }),
+    };
+  });
 }
 
 export function computeMapping(request: ComputeRequest): MapResult {
@@ -186,8 +338,8 @@ export function computeMapping(request: ComputeRequest): MapResult {
       infeasibleReason(shape, scheme, block === null ? undefined : parseBlockSize(block), sparsity),
   };
   request.progress?.({ type: 'phase', phase: 'pricing', total: request.layers.length });
-  const { layers, unpriced } = buildCandidates(request.layers, settings);
-  if (layers.length === 0) {
+  const { layers: priced, unpriced } = buildCandidates(request.layers, settings);
+  if (priced.length === 0) {
     throw new MapInputError(
       `the LUT for ${request.lut.device.id} cannot price any layer of ${request.modelName} (not even dense): ` +
         `${unpriced[0]?.reason ?? ''}\nSweep this model first: prunelab sweep --models ${request.modelName} --schemes dense,...`,
@@ -195,6 +347,7 @@ export function computeMapping(request: ComputeRequest): MapResult {
     );
   }
 
+  const layers = request.sensitivity === undefined ? priced : withMeasuredDrops(priced, request.sensitivity);
   let choice: number[];
   let why: (string | undefined)[] = layers.map(() => undefined);
   let exact: ExactReport | null = null;
@@ -208,83 +361,20 @@ export function computeMapping(request: ComputeRequest): MapResult {
     choice = decisions.map((d) => d.index);
     why = decisions.map((d) => d.rule);
   } else {
-    const searchGoal = resolveGoal(request);
-    goal = searchGoal;
-    const problem = toKnapsack(layers, searchGoal);
-    let found: ReturnType<typeof searchKnapsack>;
-    try {
-      found = searchKnapsack(problem, request.progress);
-    } catch (error) {
-      if (!(error instanceof InfeasibleGoalError)) throw error;
-      const fastest = totals(
-        layers,
-        layers.map((l) =>
-          l.options.reduce((b, o, i) => (o.latencyNs < (l.options[b]?.latencyNs ?? Infinity) ? i : b), 0),
-        ),
-      );
-      throw searchGoal.kind === 'latency-budget'
-        ? new MapInputError(
-            `--latency-budget-ms ${searchGoal.budgetNs / 1e6}: no mapping is that fast; the fastest this LUT ` +
-              `predicts for ${request.modelName} is ${(fastest.latencyNs / 1e6).toFixed(3)} ms. Raise the budget.`,
-            { option: '--latency-budget-ms', fastestNs: fastest.latencyNs },
-            { cause: error },
-          )
-        : new MapInputError(
-            `--sparsity ${searchGoal.sparsity}: no mapping fits under this sparsity cap with the sparsities tried ` +
-              `(${grid.join(', ')}); lower --sparsity or add higher --sparsities.`,
-            { option: '--sparsity' },
-            { cause: error },
-          );
-    }
-    choice = found.choice;
-    request.progress?.({ type: 'phase', phase: 'exact', total: 1 });
-    const solution: KnapsackSolution = solveKnapsack(problem, request.resolution);
-    const upper = solution.upperBound;
-    exact = {
-      method:
-        'multiple-choice knapsack, dynamic programming over the constraint discretised into steps ' +
-        '(costs rounded up: achieved optimum; rounded down: upper bound)',
-      resolution: solution.resolution,
-      searchObjective: found.value,
-      exactObjective: solution.value,
-      upperBound: upper,
-      gap: (solution.value - found.value) / Math.abs(solution.value),
-      gapBound: (upper - found.value) / Math.abs(upper),
-      exactTotals: solution.choice === null ? null : totals(layers, solution.choice),
-      objective:
-        searchGoal.kind === 'latency-budget'
-          ? 'mean kept-energy proxy over prunable layers (maximised)'
-          : 'minus the total predicted latency in ns (maximised)',
-    };
+    ({ goal, choice, exact } = searchMapping(layers, request, grid));
   }
 
-  const mapped: MappedLayer[] = layers.map((layer, i) => {
-    const option = layer.options[choice[i] ?? 0];
-    if (option === undefined) throw new Error(`mapper chose a missing option for ${layer.name}`);
-    return {
-      name: layer.name,
-      shapeKey: shapeKey(layer.shape),
-      shape: layer.shape,
-      scheme: option.scheme,
-      block: option.block,
-      sparsity: option.sparsity,
-      density: option.density,
-      keptEnergy: option.keptEnergy,
-      latencyNs: option.latencyNs,
-      source: option.source,
-      intervalNs: option.intervalNs,
-      ...(why[i] === undefined ? {} : { why: why[i] as string }),
-    };
-  });
+  const mapped = mappedLayers(layers, choice, why);
   const mappingTotals = totals(layers, choice);
   const bcrBlocks = schemes.includes('bcr') ? blocks : [];
-  const baselines = baselinesAtProxy(layers, bcrBlocks, mappingTotals.proxy);
+  const baselines = baselinesAtProxy(priced, bcrBlocks, mappingTotals.proxy);
   const best = bestBaseline(baselines);
   return {
     mapper: request.mapper,
     goal,
     layers: mapped,
     candidates: layers,
+    priced,
     totals: mappingTotals,
     denseOnly: layers
       .filter((l) => l.options.length === 1)

@@ -2,6 +2,9 @@
 import type { Lut } from '../../cost-model/index.ts';
 import { MAPPING_SCHEMA, type MapResult, PROXY_DEFINITION } from './compute.ts';
 import type { Evaluation } from './evaluate.ts';
+import type { MeasuredTable } from './measured-table.ts';
+import type { SensitivityProvenance } from './sensitivity-file.ts';
+import { tableText } from './table-rows.ts';
 import type { VerifyReport } from './verify.ts';
 
 export interface MappingContext {
@@ -20,14 +23,29 @@ export interface MappingContext {
     readonly reason: string;
   }[];
   readonly createdAt: string;
+  /** The sensitivity file the search used (--sensitivity), with its hashes. */
+  readonly sensitivity?: SensitivityProvenance;
 }
 
 const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
 
+/**
+ * Priced options the mapper could not use for want of a measured drop, per layer (withMeasuredDrops appends
+ * those refusals after the pricing ones).
+ */
+export function unmeasuredOptions(result: MapResult): { name: string; options: string[] }[] {
+  return result.candidates
+    .map((layer, i) => ({
+      name: layer.name,
+      options: layer.refused.slice(result.priced[i]?.refused.length ?? 0).map((r) => r.option),
+    }))
+    .filter((u) => u.options.length > 0);
+}
+
 export function mappingJson(
   result: MapResult,
   context: MappingContext,
-  extra: { evaluation?: Evaluation; verification?: VerifyReport } = {},
+  extra: { evaluation?: Evaluation; verification?: VerifyReport; measuredTable?: MeasuredTable } = {},
 ) {
   return {
     schema: MAPPING_SCHEMA,
@@ -43,6 +61,12 @@ export function mappingJson(
     goal: result.goal,
     settings: result.settings,
     proxy: { definition: PROXY_DEFINITION, value: result.totals.proxy },
+    accuracyTerm:
+      context.sensitivity === undefined
+        ? 'proxy: mean kept energy (see proxy.definition)'
+        : `measured: the sum of each layer's drop of ${context.sensitivity.metric} measured with that layer alone ` +
+          'pruned (sensitivity; additive model, checked by --evaluate-with)',
+    ...(context.sensitivity === undefined ? {} : { sensitivity: context.sensitivity }),
     totals: { ...result.totals, latencyMs: ms(result.totals.latencyNs) },
     choiceHash: result.choiceHash,
     layers: result.layers.map((l) => ({
@@ -53,12 +77,14 @@ export function mappingJson(
       sparsity: l.sparsity,
       density: l.density,
       proxy: l.keptEnergy,
+      measuredDrop: l.drop,
       predictedLatencyNs: l.latencyNs,
       predictedSource: l.source,
       predictedIntervalNs: l.intervalNs,
       ...(l.why === undefined ? {} : { rule: l.why }),
     })),
     denseOnly: result.denseOnly,
+    ...(context.sensitivity === undefined ? {} : { unmeasured: unmeasuredOptions(result) }),
     unpriced: result.unpriced.map((u) => ({ name: u.name, reason: u.reason })),
     baselines: result.baselines.map((b) => ({
       name: b.name,
@@ -71,6 +97,7 @@ export function mappingJson(
     exact: result.exact,
     ...(extra.evaluation === undefined ? {} : { evaluation: extra.evaluation }),
     ...(extra.verification === undefined ? {} : { verification: extra.verification }),
+    ...(extra.measuredTable === undefined ? {} : { measuredTable: extra.measuredTable }),
   };
 }
 
@@ -78,32 +105,51 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
+function goalText(goal: MapResult['goal']): string {
+  switch (goal.kind) {
+    case 'rule':
+      return `rule mapper at sparsity ${goal.sparsity}`;
+    case 'latency-budget':
+      return `search: max proxy with predicted latency <= ${ms(goal.budgetNs)} ms`;
+    case 'sparsity':
+      return `search: min predicted latency at overall sparsity <= ${goal.sparsity}`;
+    case 'latency-budget-drop':
+      return `search: least summed measured drop with predicted latency <= ${ms(goal.budgetNs)} ms`;
+    case 'max-accuracy-drop':
+      return `search: min predicted latency with summed measured drop <= ${goal.maxDrop}`;
+  }
+}
+
 export function mappingText(result: MapResult, context: MappingContext, outPath: string): string {
   const lines: string[] = [];
-  const goal =
-    result.goal.kind === 'rule'
-      ? `rule mapper at sparsity ${result.goal.sparsity}`
-      : result.goal.kind === 'latency-budget'
-        ? `search: max proxy with predicted latency <= ${ms(result.goal.budgetNs)} ms`
-        : `search: min predicted latency at overall sparsity <= ${result.goal.sparsity}`;
+  const goal = goalText(result.goal);
   const where = `${context.lut.device.id}${context.lut.backend === 'gpu' ? ' GPU' : ''}`;
   lines.push(`${context.model.name} on ${where} (LUT ${context.lutPath}): ${goal}`);
   lines.push(`weights for the proxy: ${context.model.weightsFrom}`);
+  if (context.sensitivity !== undefined) {
+    lines.push(
+      `measured drops (${context.sensitivity.metric}) from ${context.sensitivity.path} ` +
+        `(data ${context.sensitivity.data.path}, ${context.sensitivity.data.samples} samples)`,
+    );
+  }
   lines.push('');
   lines.push(
-    `${pad('layer', 28)} ${pad('scheme', 14)} ${pad('block', 6)} ${pad('sparsity', 8)} ${pad('proxy', 6)} ${pad('pred ms', 9)} source`,
+    `${pad('layer', 28)} ${pad('scheme', 14)} ${pad('block', 6)} ${pad('sparsity', 8)} ${pad('proxy', 6)} ${pad('drop', 7)} ${pad('pred ms', 9)} source`,
   );
   for (const l of result.layers) {
     lines.push(
       `${pad(l.name, 28)} ${pad(l.scheme, 14)} ${pad(l.block ?? '-', 6)} ${pad(l.sparsity.toFixed(2), 8)} ` +
-        `${pad(l.keptEnergy.toFixed(3), 6)} ${pad(ms(l.latencyNs).toFixed(3), 9)} ${l.source}`,
+        `${pad(l.keptEnergy.toFixed(3), 6)} ${pad(l.drop === null ? '-' : l.drop.toFixed(4), 7)} ${pad(ms(l.latencyNs).toFixed(3), 9)} ${l.source}`,
     );
   }
   const t = result.totals;
   lines.push('');
   lines.push(
     `total: predicted ${ms(t.latencyNs).toFixed(3)} ms, proxy ${t.proxy.toFixed(4)} (mean kept energy: a PROXY, not accuracy), ` +
-      `overall sparsity ${t.sparsity.toFixed(3)}`,
+      `overall sparsity ${t.sparsity.toFixed(3)}` +
+      (t.drop === null
+        ? ''
+        : `, summed measured drop ${t.drop.toFixed(4)} (additive model of single-layer drops)`),
   );
   lines.push('');
   lines.push(`uniform baselines at equal proxy (${t.proxy.toFixed(4)}):`);
@@ -130,6 +176,16 @@ export function mappingText(result: MapResult, context: MappingContext, outPath:
   if (byReason.size > 0) lines.push('');
   for (const [reason, names] of byReason) {
     lines.push(`left dense, ${names.length} layer(s) (${reason}): ${names.join(', ')}`);
+  }
+  if (context.sensitivity !== undefined) {
+    const unmeasured = unmeasuredOptions(result);
+    const count = unmeasured.reduce((n, u) => n + u.options.length, 0);
+    if (count > 0) {
+      lines.push(
+        `refused for want of a measured drop: ${count} priced option(s) on ${unmeasured.length} layer(s) ` +
+          '(listed in the JSON under unmeasured; measure them with `prunelab sensitivity` on this LUT)',
+      );
+    }
   }
   for (const u of result.unpriced) lines.push(`NOT MAPPED (the LUT cannot price it): ${u.name}: ${u.reason}`);
   for (const s of context.skippedNodes) lines.push(`skipped ONNX node ${s.opType} '${s.node}': ${s.reason}`);
@@ -192,4 +248,23 @@ export function verificationText(report: VerifyReport): string {
     );
   }
   return lines.join('\n');
+}
+
+export function measuredTableText(table: MeasuredTable): string {
+  const caveat =
+    table.sensitivityData === 'same'
+      ? '\nnote: the sensitivity drops were measured on this same data: the mapping was chosen on it, so its ' +
+        'measured drop is optimistic for unseen data (give --evaluate-with a held-out set)'
+      : '';
+  return `${tableText(
+    {
+      metric: table.metric,
+      denseValue: table.denseValue,
+      targetDrop: table.targetDrop,
+      samples: table.data.samples,
+      dataPath: table.data.path,
+    },
+    table.rows,
+    table.bestBaseline,
+  )}${caveat}`;
 }

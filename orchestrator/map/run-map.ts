@@ -15,8 +15,16 @@ import { type LoadedModel, loadModel } from '../models/load-model.ts';
 import type { Device } from '../transport/port.ts';
 import { computeMapping, type MapResult } from './compute.ts';
 import { evaluateMapping, hookFiles } from './evaluate.ts';
-import { type MappingContext, mappingJson, mappingText, verificationText } from './mapping-file.ts';
-import { verifyOnDevice } from './verify.ts';
+import {
+  type MappingContext,
+  mappingJson,
+  mappingText,
+  measuredTableText,
+  verificationText,
+} from './mapping-file.ts';
+import { measuredTable } from './measured-table.ts';
+import { readSensitivity } from './sensitivity-file.ts';
+import { measureLayersOnDevice, type VerifyOptions, verifyOnDevice } from './verify.ts';
 
 export interface MapRequest {
   readonly lutPath: string;
@@ -25,6 +33,10 @@ export interface MapRequest {
   readonly mapper: 'rule' | 'search';
   readonly latencyBudgetMs?: number;
   readonly sparsity?: number;
+  /** --max-accuracy-drop (with --sensitivity): fastest mapping whose summed measured drop is <= this. */
+  readonly maxAccuracyDrop?: number;
+  /** --sensitivity: a prunelab.sensitivity/v1 file for this ONNX model. */
+  readonly sensitivityPath?: string;
   readonly outPath: string;
   readonly threads: number;
   readonly seed: number;
@@ -41,6 +53,8 @@ export interface MapRequest {
   readonly evaluate?: string;
   /** Device id or kind to run the mapped layers on (--verify-on). */
   readonly verifyOn?: string;
+  /** --evaluate-with: data to measure the mapping and the uniform baselines on (the measured table). */
+  readonly evaluateWith?: string;
 }
 
 export interface MapDeps {
@@ -53,6 +67,13 @@ export interface MapDeps {
 }
 
 type MappingExtra = NonNullable<Parameters<typeof mappingJson>[2]>;
+
+/** The --verify-on device and its agent build, found once for the mapping and the table's rows. */
+interface VerifyTarget {
+  readonly device: Device;
+  readonly build: AgentBuild;
+  readonly options: VerifyOptions;
+}
 
 export interface MapOutcome {
   /** What was written to `outPath` last. */
@@ -75,20 +96,40 @@ export async function readLut(lutPath: string): Promise<Lut> {
   return parseLutText(lutText, lutPath);
 }
 
-/** --evaluate and --verify-on, on the mapping already written. */
+async function verifyTarget(
+  deps: MapDeps,
+  request: MapRequest,
+  backend: Backend,
+): Promise<VerifyTarget | undefined> {
+  if (request.verifyOn === undefined) return undefined;
+  const device = await deps.findDevice(request.verifyOn);
+  if (device === undefined)
+    throw new UsageError(`--verify-on: no device ${request.verifyOn}`, { option: '--verify-on' });
+  const build = await deps.buildAgent(device.identity.abi);
+  const options: VerifyOptions = {
+    seed: request.seed,
+    threads: request.threads,
+    backend,
+    measurement: DEFAULT_MEASUREMENT,
+    timeoutMs: 30 * 60 * 1000,
+  };
+  return { device, build, options };
+}
+
+/** --evaluate, --verify-on and --evaluate-with, on the mapping already written. */
 async function checkMapping(
   deps: MapDeps,
   request: MapRequest,
   result: MapResult,
   model: LoadedModel,
-  backend: Backend,
+  target: VerifyTarget | undefined,
+  sensitivityDataSha256: string | undefined,
 ): Promise<MappingExtra> {
-  const modelSource = model.source;
   const extra: MappingExtra = {};
   if (request.evaluate !== undefined) {
     const cachePath = join(dirname(resolve(request.outPath)), '.prunelab-evaluate-cache.json');
     // An ONNX model: the mapping applied to it, for the command to fine-tune or evaluate (hookFiles).
-    const env = await hookFiles({ path: request.model, source: modelSource }, request.outPath);
+    const env = await hookFiles({ path: request.model, source: model.source }, request.outPath);
     extra.evaluation = await evaluateMapping(
       request.evaluate,
       resolve(request.outPath),
@@ -98,21 +139,29 @@ async function checkMapping(
       env,
     );
   }
-  if (request.verifyOn !== undefined) {
-    const device = await deps.findDevice(request.verifyOn);
-    if (device === undefined)
-      throw new UsageError(`--verify-on: no device ${request.verifyOn}`, { option: '--verify-on' });
+  if (target !== undefined) {
     deps.note(
-      `map: verifying on ${device.identity.id}: the mapped, dense and best uniform networks end to end, then ` +
-        `${result.layers.length} layers one by one (one agent call)...\n`,
+      `map: verifying on ${target.device.identity.id}: the mapped, dense and best uniform networks end to end, ` +
+        `then ${result.layers.length} layers one by one (one agent call)...\n`,
     );
-    const build = await deps.buildAgent(device.identity.abi);
-    extra.verification = await verifyOnDevice(device, build, result, model, {
-      seed: request.seed,
-      threads: request.threads,
-      backend,
-      measurement: DEFAULT_MEASUREMENT,
-      timeoutMs: 30 * 60 * 1000,
+    extra.verification = await verifyOnDevice(target.device, target.build, result, model, target.options);
+  }
+  if (request.evaluateWith !== undefined) {
+    extra.measuredTable = await measuredTable({
+      modelPath: request.model,
+      dataPath: request.evaluateWith,
+      result,
+      model: { name: model.name, sha256: model.sha256 as string },
+      ...(sensitivityDataSha256 === undefined ? {} : { sensitivityDataSha256 }),
+      threads: 1,
+      note: deps.note,
+      ...(extra.verification === undefined ? {} : { mappingMeasuredNs: extra.verification.measuredTotalNs }),
+      ...(target === undefined
+        ? {}
+        : {
+            measureLatencyNs: async (layers) =>
+              measureLayersOnDevice(target.device, target.build, layers, model, target.options),
+          }),
     });
   }
   return extra;
@@ -136,6 +185,21 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   const lut = await readLut(request.lutPath);
   const backend = backendOf(lut, request);
   const model = await loadModel(request.model, request.seed);
+  if (request.evaluateWith !== undefined && model.source !== 'onnx') {
+    throw new UsageError(
+      `--evaluate-with: --model ${request.model} is a built-in layer table with seeded weights, nothing ONNX ` +
+        'Runtime can run; pass the trained model as --model model.onnx',
+      { option: '--evaluate-with' },
+    );
+  }
+  const sensitivity =
+    request.sensitivityPath === undefined
+      ? undefined
+      : await readSensitivity(request.sensitivityPath, {
+          path: request.model,
+          sha256: model.sha256,
+          layerNames: model.layers.map((l) => l.name),
+        });
   const { tolerance } = request;
   const result = computeMapping({
     lut,
@@ -149,6 +213,8 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
     progress: deps.progress,
     ...(request.latencyBudgetMs === undefined ? {} : { latencyBudgetNs: request.latencyBudgetMs * 1e6 }),
     ...(request.sparsity === undefined ? {} : { sparsity: request.sparsity }),
+    ...(request.maxAccuracyDrop === undefined ? {} : { maxAccuracyDrop: request.maxAccuracyDrop }),
+    ...(sensitivity === undefined ? {} : { sensitivity: sensitivity.table }),
     ...(request.schemes === undefined ? {} : { schemes: request.schemes }),
     ...(request.blocks === undefined ? {} : { blocks: request.blocks }),
     ...(request.sparsities === undefined ? {} : { sparsities: request.sparsities }),
@@ -164,6 +230,7 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
     },
     skippedNodes: model.skipped,
     createdAt: new Date().toISOString(),
+    ...(sensitivity === undefined ? {} : { sensitivity: sensitivity.provenance }),
   };
   const write = async (extra: MappingExtra) => {
     const json = mappingJson(result, mappingContext, extra);
@@ -172,8 +239,9 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
   };
   // Written before the checks, so the evaluation command reads the mapping it judges.
   let json = await write({});
-  const extra = await checkMapping(deps, request, result, model, backend);
-  if (extra.evaluation !== undefined || extra.verification !== undefined) json = await write(extra);
+  const target = await verifyTarget(deps, request, backend);
+  const extra = await checkMapping(deps, request, result, model, target, sensitivity?.provenance.data.sha256);
+  if (Object.keys(extra).length > 0) json = await write(extra);
   const text = [mappingText(result, mappingContext, request.outPath)];
   if (extra.evaluation !== undefined) {
     text.push(
@@ -181,5 +249,6 @@ export async function runMap(deps: MapDeps, request: MapRequest): Promise<MapOut
     );
   }
   if (extra.verification !== undefined) text.push(verificationText(extra.verification));
+  if (extra.measuredTable !== undefined) text.push(measuredTableText(extra.measuredTable));
   return { json, text: text.join('\n') };
 }

@@ -33,7 +33,14 @@ import { summarizeResult } from '../scheduler/measurement.ts';
 import type { Device } from '../transport/port.ts';
 import type { MapResult } from './compute.ts';
 import { VerifyError } from './errors.ts';
-import { chainFlags, type NetworkVariant, networkVariants, verifyPlanLines } from './verify-plan.ts';
+import {
+  chainFlags,
+  type NetworkVariant,
+  networkLine,
+  networkVariants,
+  type VerifyChoice,
+  verifyPlanLines,
+} from './verify-plan.ts';
 
 export interface VerifiedLayer {
   readonly name: string;
@@ -284,15 +291,21 @@ function checkWeights(deviceId: string, outcomes: ReadonlyMap<string, Outcome>, 
   }
 }
 
-export async function verifyOnDevice(
+/** A verification call's setup: the agent and (for an ONNX model) the weights blob on the device. */
+interface DeviceSession {
+  readonly agentPath: string;
+  readonly weights: { blob: WeightsBlob; devicePath: string } | undefined;
+  readonly weightsOf: (name: string) => WeightsRef | undefined;
+  readonly inputFrom: ReadonlyMap<string, string | null>;
+}
+
+/** Pushes the agent and the model's weights, runs `body`, and removes the local scratch files. */
+async function withDeviceSession<T>(
   device: Device,
   build: AgentBuild,
-  result: MapResult,
   model: VerifyModel,
-  options: VerifyOptions,
-): Promise<VerifyReport> {
-  const started = performance.now();
-  const deviceId = device.identity.id;
+  body: (session: DeviceSession) => Promise<T>,
+): Promise<T> {
   const info = await device.info();
   const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
   await device.push(build.binaryPath, agentPath, { mode: 0o755 });
@@ -306,6 +319,22 @@ export async function verifyOnDevice(
         : weightsRef(weights.blob, weights.devicePath, at);
     };
     const inputFrom = new Map(model.layers.map((l) => [l.name, l.inputFrom ?? null]));
+    return await body({ agentPath, weights, weightsOf, inputFrom });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+export async function verifyOnDevice(
+  device: Device,
+  build: AgentBuild,
+  result: MapResult,
+  model: VerifyModel,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const started = performance.now();
+  const deviceId = device.identity.id;
+  return withDeviceSession(device, build, model, async ({ agentPath, weights, weightsOf, inputFrom }) => {
     const chain = chainFlags(result.layers, inputFrom);
     const variants = networkVariants(result);
     const lines = verifyPlanLines(variants, chain, options, weightsOf);
@@ -317,8 +346,7 @@ export async function verifyOnDevice(
     };
     const outcomes = await runLines(ctx, lines);
     const remeasured = await remeasureDisturbed(ctx, lines, outcomes);
-    const expected = weights?.blob.sha256 ?? 'seeded';
-    checkWeights(deviceId, outcomes, expected);
+    checkWeights(deviceId, outcomes, weights?.blob.sha256 ?? 'seeded');
     return report(
       {
         device: deviceId,
@@ -333,7 +361,36 @@ export async function verifyOnDevice(
       outcomes,
       new Set(remeasured),
     );
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  });
+}
+
+/**
+ * One layer list (a row of `map --evaluate-with`'s table) timed the way the mapping is verified: end to end
+ * by the network op, chained as the ONNX graph connects the layers, on the model's own weights; on the GPU
+ * backend (no network op) the sum of its layers timed alone. Returns that median in ns.
+ */
+export async function measureLayersOnDevice(
+  device: Device,
+  build: AgentBuild,
+  layers: readonly VerifyChoice[],
+  model: VerifyModel,
+  options: VerifyOptions,
+): Promise<number> {
+  const deviceId = device.identity.id;
+  return withDeviceSession(device, build, model, async ({ agentPath, weights, weightsOf, inputFrom }) => {
+    const chain = chainFlags(layers, inputFrom);
+    const variant: NetworkVariant = { id: 'net-row', label: 'row', predictedNs: Number.NaN, layers };
+    const lines: Line[] =
+      options.backend === 'cpu'
+        ? [networkLine(variant, chain, options, weightsOf)]
+        : verifyPlanLines([variant], chain, options, weightsOf);
+    const ctx: CallContext = { device, agentPath, options, what: `a row of ${layers.length} layers` };
+    const outcomes = await runLines(ctx, lines);
+    await remeasureDisturbed(ctx, lines, outcomes);
+    checkWeights(deviceId, outcomes, weights?.blob.sha256 ?? 'seeded');
+    return lines.reduce(
+      (sum, line) => sum + median(outcomes.get(line.id) as Outcome, deviceId, `line ${line.id}`),
+      0,
+    );
+  });
 }

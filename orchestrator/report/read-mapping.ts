@@ -4,11 +4,17 @@
  *
  * The format is `prunelab.mapping/v1` (orchestrator/map/mapping-file.ts): per layer `name`, `scheme`,
  * `block`, `sparsity`, `proxy`, `predictedLatencyNs` and `predictedSource`; `totals`; `baselines` (latency
- * null when a uniform scheme cannot reach the mapping's proxy); `verification` after `--verify-on`. A few
+ * null when a uniform scheme cannot reach the mapping's proxy); `verification` after `--verify-on`;
+ * `measuredTable` after `--evaluate-with` (read as written, a malformed one fails with its field). A few
  * plain aliases (`latencyNs`, `source`) are read too. A missing required field fails with its path instead
  * of rendering an empty chart.
  */
-import type { ReportMapping, ReportMappingBaseline, ReportMappingLayer } from '../../reports/types.ts';
+import type {
+  ReportMapping,
+  ReportMappingBaseline,
+  ReportMappingLayer,
+  ReportMeasuredTable,
+} from '../../reports/types.ts';
 import { ReportInputError } from './errors.ts';
 
 type Json = Record<string, unknown>;
@@ -113,5 +119,64 @@ export function mappingFromJson(value: unknown, source: string): ReportMapping {
       ]) ?? measured,
     proxy: optionalNumber(value, ['totals.proxy', 'proxy.value', 'proxy']),
     baselines,
+    measuredTable: measuredTableOf(pick(value, ['measuredTable']), fail),
+  };
+}
+
+type Fail = (field: string, expected: string, found: unknown) => never;
+
+/** `measuredTable` (orchestrator/map/measured-table.ts) as the report shows it; absent: null. */
+function measuredTableOf(value: unknown, fail: Fail): ReportMeasuredTable | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) return fail('measuredTable', 'an object', value);
+  const num = (object: Json, key: string, where: string): number => {
+    const found = object[key];
+    return typeof found === 'number' && Number.isFinite(found)
+      ? found
+      : fail(`${where}${key}`, 'a number', found);
+  };
+  const orNull = (object: Json, key: string): number | null => {
+    const found = object[key];
+    return typeof found === 'number' && Number.isFinite(found) ? found : null;
+  };
+  const rows = value.rows;
+  if (!Array.isArray(rows)) return fail('measuredTable.rows', 'an array', rows);
+  const data = isObject(value.data) ? value.data : {};
+  const best = isObject(value.bestBaseline) ? value.bestBaseline : null;
+  return {
+    metric: String(value.metric),
+    denseValue: num(value, 'denseValue', 'measuredTable.'),
+    targetDrop: num(value, 'targetDrop', 'measuredTable.'),
+    samples: typeof data.samples === 'number' ? data.samples : 0,
+    dataPath: String(data.path ?? ''),
+    method: String(value.method ?? ''),
+    rows: rows.map((row, i) => {
+      const where = `measuredTable.rows[${i}].`;
+      if (!isObject(row)) return fail(`measuredTable.rows[${i}]`, 'an object', row);
+      return {
+        name: String(row.name),
+        kind: String(row.kind),
+        uniformSparsity: orNull(row, 'uniformSparsity'),
+        overallSparsity: num(row, 'overallSparsity', where),
+        reached: row.reached === true,
+        metricValue: orNull(row, 'metricValue'),
+        drop: orNull(row, 'drop'),
+        predictedNs: num(row, 'predictedNs', where),
+        measuredNs: orNull(row, 'measuredNs'),
+        predictedSpeedupOverDense: num(row, 'predictedSpeedupOverDense', where),
+        measuredSpeedupOverDense: orNull(row, 'measuredSpeedupOverDense'),
+        mappingPredictedSpeedup: num(row, 'mappingPredictedSpeedup', where),
+        mappingMeasuredSpeedup: orNull(row, 'mappingMeasuredSpeedup'),
+        note: String(row.note ?? ''),
+      };
+    }),
+    bestBaseline:
+      best === null
+        ? null
+        : {
+            name: String(best.name),
+            predictedSpeedup: num(best, 'predictedSpeedup', 'measuredTable.bestBaseline.'),
+            measuredSpeedup: orNull(best, 'measuredSpeedup'),
+          },
   };
 }

@@ -19,6 +19,9 @@ interface MapArgs extends GlobalArgs {
   readonly mapper: 'rule' | 'search';
   readonly latencyBudgetMs?: number;
   readonly sparsity?: number;
+  readonly sensitivity?: string;
+  readonly maxAccuracyDrop?: number;
+  readonly evaluateWith?: string;
   readonly out: string;
   readonly threads: number;
   readonly backend?: string;
@@ -107,6 +110,17 @@ function mapRequestOf(args: MapArgs): MapRequest {
       option: '--sparsity',
     });
   }
+  if (args.maxAccuracyDrop !== undefined && !(args.maxAccuracyDrop >= 0 && args.maxAccuracyDrop <= 1)) {
+    throw new UsageError(
+      `--max-accuracy-drop: expected a fraction in [0, 1] (0.01 = one point of accuracy); got ${args.maxAccuracyDrop}`,
+      { option: '--max-accuracy-drop' },
+    );
+  }
+  if (args.mapper === 'rule' && args.maxAccuracyDrop !== undefined) {
+    throw new UsageError('--max-accuracy-drop goes with --mapper search; the rule mapper takes --sparsity', {
+      option: '--max-accuracy-drop',
+    });
+  }
   if (args.mapper === 'rule' && args.latencyBudgetMs !== undefined) {
     throw new UsageError('--latency-budget-ms goes with --mapper search; the rule mapper takes --sparsity', {
       option: '--latency-budget-ms',
@@ -135,6 +149,9 @@ function mapRequestOf(args: MapArgs): MapRequest {
     resolution: args.resolution,
     ...(args.latencyBudgetMs === undefined ? {} : { latencyBudgetMs: args.latencyBudgetMs }),
     ...(args.sparsity === undefined ? {} : { sparsity: args.sparsity }),
+    ...(args.maxAccuracyDrop === undefined ? {} : { maxAccuracyDrop: args.maxAccuracyDrop }),
+    ...(args.sensitivity === undefined ? {} : { sensitivityPath: args.sensitivity }),
+    ...(args.evaluateWith === undefined ? {} : { evaluateWith: args.evaluateWith }),
     ...(schemes === undefined ? {} : { schemes }),
     ...(blocks === undefined ? {} : { blocks }),
     ...(sparsities === undefined ? {} : { sparsities }),
@@ -167,12 +184,28 @@ export function mapCommand(context: CliContext): CommandModule<GlobalArgs, MapAr
         })
         .option('latency-budget-ms', {
           type: 'number',
-          describe: 'search: maximise the proxy with predicted latency <= this',
+          describe:
+            'search: maximise the proxy (with --sensitivity: minimise the summed measured drop) with predicted latency <= this',
         })
         .option('sparsity', {
           type: 'number',
           describe:
             "search: minimise latency at this overall sparsity (default 0.75); rule: the layers' sparsity",
+        })
+        .option('sensitivity', {
+          type: 'string',
+          describe:
+            'sensitivity.json from `prunelab sensitivity` for this ONNX model: the accuracy term becomes the summed measured drops (unmeasured options refused)',
+        })
+        .option('max-accuracy-drop', {
+          type: 'number',
+          describe:
+            'search with --sensitivity: the fastest mapping whose summed measured drop is <= this fraction',
+        })
+        .option('evaluate-with', {
+          type: 'string',
+          describe:
+            'data (.npz/.npy, as `prunelab evaluate --data`): measure the mapping and every uniform baseline at equal measured drop with ONNX Runtime, one table',
         })
         .option('out', { type: 'string', default: 'mapping.json', describe: 'where to write the mapping' })
         .option('threads', { type: 'number', default: 1, describe: 'thread count of the LUT entries to use' })
