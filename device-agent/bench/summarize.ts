@@ -197,7 +197,11 @@ function threadsRows(
   return rows;
 }
 
-function check(target: string, threshold: number, figures: { layer: string; value: number }[]): TargetCheck {
+export function check(
+  target: string,
+  threshold: number,
+  figures: { layer: string; value: number }[],
+): TargetCheck {
   if (figures.length === 0) return { target, threshold, met: false, figures };
   const worst = figures.reduce((a, b) => (b.value < a.value ? b : a));
   return {
