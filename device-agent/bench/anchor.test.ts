@@ -69,7 +69,9 @@ test('ratios, the best dense of three, shares of 1/d and the targets', () => {
   assert.equal(cell?.overBest, 2, 'best dense 80 us / scheme 40 us');
   assert.equal(cell?.shareOfIdeal, 0.5, '2x at density 0.25 is half of 1/d');
   assert.equal(cell?.overOrt, 2);
-  const [t1, t2, pruned] = result.targets;
+  const [t1, t2, fastest, pruned] = result.targets;
+  assert.equal(fastest?.figures.length, 0, 'no fastest samples given, nothing judged');
+  assert.equal(fastest?.met, false);
   assert.equal(t1?.met, false);
   assert.equal(t1?.worst, 0.8);
   assert.equal(t2?.met, true);

@@ -151,6 +151,7 @@ function outcomeOf(lines: readonly Record<string, unknown>[]): CaseOutcome {
   return {
     ok: true,
     medianNs: median(samples),
+    fastestNs: Math.min(...samples),
     samples: samples.length,
     density: Number(first.density),
     flops: Number(first.flops),

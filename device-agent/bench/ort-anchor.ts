@@ -66,12 +66,18 @@ export async function timeOrtShapes(
       const t1Ns = medianOrUndefined(p.t1);
       const t2Ns = medianOrUndefined(p.t2);
       const callNs = medianOrUndefined(p.call);
+      const fastest = (samples: readonly number[]) =>
+        samples.length === 0 ? undefined : Math.min(...samples);
+      const t1FastestNs = fastest(p.t1);
+      const t2FastestNs = fastest(p.t2);
       return [
         key,
         {
           ...(t1Ns === undefined ? {} : { t1Ns }),
           ...(t2Ns === undefined ? {} : { t2Ns }),
           ...(callNs === undefined ? {} : { callNs }),
+          ...(t1FastestNs === undefined ? {} : { t1FastestNs }),
+          ...(t2FastestNs === undefined ? {} : { t2FastestNs }),
           ...(p.error === undefined ? {} : { error: p.error }),
         },
       ];

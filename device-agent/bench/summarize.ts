@@ -17,6 +17,8 @@ export type CaseOutcome =
   | {
       readonly ok: true;
       readonly medianNs: number;
+      /** The fastest sample: on a shared machine, the closest figure to the kernel's undisturbed time. */
+      readonly fastestNs?: number;
       readonly samples: number;
       readonly density: number;
       readonly flops: number;
