@@ -9,10 +9,15 @@ import type { BenchCase, BenchLayer } from './cases.ts';
 import { gemmShape } from './cases.ts';
 import { type CaseOutcome, check, gemmKey, type LayerTable, type TargetCheck } from './summarize.ts';
 
-/** ONNX Runtime medians for one shape, ns; undefined where it failed (the error says why). */
+/**
+ * ONNX Runtime medians for one shape, ns; undefined where it failed (the error says why). t1Ns/t2Ns are ONNX
+ * Runtime's own time per run (its profiler's model_run: the library as a C/C++ caller sees it), t1WallNs the
+ * Node caller's (binding and event loop included).
+ */
 export interface OrtShapeTimes {
   readonly t1Ns?: number;
   readonly t2Ns?: number;
+  readonly t1WallNs?: number;
   /** The fastest samples at 1 and 2 threads. */
   readonly t1FastestNs?: number;
   readonly t2FastestNs?: number;
@@ -29,13 +34,14 @@ export interface AnchorRow {
   readonly agentKernel?: string;
   readonly ortT1Ns?: number;
   readonly ortT2Ns?: number;
+  readonly ortT1WallNs?: number;
   /** ONNX Runtime median / agent median at 1 and 2 threads (> 1: the agent is faster). */
   readonly ratioT1?: number;
   readonly ratioT2?: number;
   /** The same ratios on the fastest samples (on a shared machine, nearer the undisturbed kernels). */
   readonly fastestRatioT1?: number;
   readonly fastestRatioT2?: number;
-  /** The trivial model's median / ONNX Runtime's 1-thread median: how much of ORT's figure is the call. */
+  /** The trivial model's median / the Node caller's 1-thread median: how much of that figure is the call. */
   readonly callShare?: number;
   readonly error?: string;
 }
@@ -98,11 +104,12 @@ function anchorRow(
     agentKernel: a1?.ok ? a1.kernel : undefined,
     ortT1Ns: ort?.t1Ns,
     ortT2Ns: ort?.t2Ns,
+    ortT1WallNs: ort?.t1WallNs,
     ratioT1: ratio(ort?.t1Ns, agentT1Ns),
     ratioT2: ratio(ort?.t2Ns, agentT2Ns),
     fastestRatioT1: ratio(ort?.t1FastestNs, a1?.ok ? a1.fastestNs : undefined),
     fastestRatioT2: ratio(ort?.t2FastestNs, a2?.ok ? a2.fastestNs : undefined),
-    callShare: ratio(ort?.callNs, ort?.t1Ns),
+    callShare: ratio(ort?.callNs, ort?.t1WallNs),
     error: errors === '' ? undefined : errors,
   };
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));

@@ -3,6 +3,9 @@
  * plus a trivial model of the layer's output size (the call's own cost), over `rounds` rounds (odd rounds in
  * reverse order, samples pooled per shape, as the agent's plan is run). I/O: loads ONNX Runtime.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LayerShape } from '../../config/types.ts';
 import type { OrtShapeTimes } from './anchor.ts';
 import type { BenchLayer } from './cases.ts';
@@ -14,8 +17,11 @@ import { median } from './summarize.ts';
 const SEED = 1;
 
 interface Pooled {
+  /** ONNX Runtime's own model_run times at 1 and 2 threads. */
   t1: number[];
   t2: number[];
+  /** The Node caller's wall time at 1 thread, and the trivial model's. */
+  t1Wall: number[];
   call: number[];
   error?: string;
 }
@@ -24,13 +30,21 @@ function outputFloats(shape: LayerShape, dims: readonly number[]): number {
   return shape.op === 'fc' ? shape.cout : dims.reduce((p, d) => p * d, 1);
 }
 
-async function timeShape(layer: BenchLayer, sampling: OrtSampling, pooled: Pooled): Promise<void> {
+async function timeShape(
+  layer: BenchLayer,
+  sampling: OrtSampling,
+  profilePrefix: string,
+  pooled: Pooled,
+): Promise<void> {
   const { weights, input } = agentTensors(layer.shape, SEED);
   const model = layerModel(layer.shape, weights);
-  pooled.t1.push(...(await timeModel(model, input, 1, sampling)));
-  pooled.t2.push(...(await timeModel(model, input, 2, sampling)));
+  const one = await timeModel(model, input, 1, sampling, profilePrefix);
+  pooled.t1.push(...(one.inOrtNs ?? []));
+  pooled.t1Wall.push(...one.wallNs);
+  const two = await timeModel(model, input, 2, sampling, profilePrefix);
+  pooled.t2.push(...(two.inOrtNs ?? []));
   const floats = outputFloats(layer.shape, model.outputDims);
-  pooled.call.push(...(await timeModel(trivialModel(floats), new Float32Array(floats), 1, sampling)));
+  pooled.call.push(...(await timeModel(trivialModel(floats), new Float32Array(floats), 1, sampling)).wallNs);
 }
 
 const medianOrUndefined = (samples: readonly number[]) =>
@@ -43,14 +57,33 @@ export async function timeOrtShapes(
   rounds: number,
   progress: (text: string) => void,
 ): Promise<Map<string, OrtShapeTimes>> {
-  const pooled = new Map<string, Pooled>(layers.map((l) => [l.key, { t1: [], t2: [], call: [] }]));
+  const pooled = new Map<string, Pooled>(
+    layers.map((l) => [l.key, { t1: [], t2: [], t1Wall: [], call: [] }]),
+  );
+  const profileDir = mkdtempSync(join(tmpdir(), 'prunelab-ort-'));
+  try {
+    await timeRounds(layers, sampling, rounds, join(profileDir, 'run'), pooled, progress);
+  } finally {
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+  return new Map([...pooled].map(([key, p]): [string, OrtShapeTimes] => [key, shapeTimes(p)]));
+}
+
+async function timeRounds(
+  layers: readonly BenchLayer[],
+  sampling: OrtSampling,
+  rounds: number,
+  profilePrefix: string,
+  pooled: ReadonlyMap<string, Pooled>,
+  progress: (text: string) => void,
+): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? layers : [...layers].reverse();
     for (const [i, layer] of order.entries()) {
       const p = pooled.get(layer.key) as Pooled;
       if (p.error !== undefined) continue;
       try {
-        await timeShape(layer, sampling, p);
+        await timeShape(layer, sampling, profilePrefix, p);
         const t1 = medianOrUndefined(p.t1);
         progress(
           `[ORT ${round + 1}/${rounds} ${String(i + 1).padStart(3)}/${layers.length}] ${layer.key}: ${t1 === undefined ? '-' : (t1 / 1e3).toFixed(1)} us (1 thread, pooled)`,
@@ -61,31 +94,23 @@ export async function timeOrtShapes(
       }
     }
   }
-  return new Map(
-    [...pooled].map(([key, p]): [string, OrtShapeTimes] => {
-      const t1Ns = medianOrUndefined(p.t1);
-      const t2Ns = medianOrUndefined(p.t2);
-      const callNs = medianOrUndefined(p.call);
-      const fastest = (samples: readonly number[]) =>
-        samples.length === 0 ? undefined : Math.min(...samples);
-      const t1FastestNs = fastest(p.t1);
-      const t2FastestNs = fastest(p.t2);
-      return [
-        key,
-        {
-          ...(t1Ns === undefined ? {} : { t1Ns }),
-          ...(t2Ns === undefined ? {} : { t2Ns }),
-          ...(callNs === undefined ? {} : { callNs }),
-          ...(t1FastestNs === undefined ? {} : { t1FastestNs }),
-          ...(t2FastestNs === undefined ? {} : { t2FastestNs }),
-          ...(p.error === undefined ? {} : { error: p.error }),
-        },
-      ];
-    }),
-  );
+}
+
+function shapeTimes(p: Pooled): OrtShapeTimes {
+  const fastest = (samples: readonly number[]) => (samples.length === 0 ? undefined : Math.min(...samples));
+  const fields = {
+    t1Ns: medianOrUndefined(p.t1),
+    t2Ns: medianOrUndefined(p.t2),
+    t1FastestNs: fastest(p.t1),
+    t2FastestNs: fastest(p.t2),
+    t1WallNs: medianOrUndefined(p.t1Wall),
+    callNs: medianOrUndefined(p.call),
+    error: p.error,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as OrtShapeTimes;
 }
 
 /** The fixed cost of one session.run: a Relu over one float, 1 thread, median. */
 export async function callFloorNs(sampling: OrtSampling): Promise<number> {
-  return median(await timeModel(trivialModel(1), new Float32Array(1), 1, sampling));
+  return median((await timeModel(trivialModel(1), new Float32Array(1), 1, sampling)).wallNs);
 }

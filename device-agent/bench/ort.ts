@@ -5,6 +5,8 @@
  * with `threads` intra-op threads and every graph optimisation on (what a deployment would use). I/O only:
  * the models come from onnx-layer.ts.
  */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { LayerModel } from './onnx-layer.ts';
 
@@ -24,14 +26,33 @@ export async function ortVersion(): Promise<string> {
   return (await onnxRuntime()).env.versions.common ?? 'unknown';
 }
 
-async function openSession(model: LayerModel, threads: number): Promise<InferenceSession> {
+async function openSession(
+  model: LayerModel,
+  threads: number,
+  profilePrefix?: string,
+): Promise<InferenceSession> {
   const ort = await onnxRuntime();
   return await ort.InferenceSession.create(model.bytes, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    ...(profilePrefix === undefined ? {} : { enableProfiling: true, profileFilePrefix: profilePrefix }),
   });
+}
+
+/** ONNX Runtime's own `model_run` durations (its profiler's trace, microseconds) in ns, in run order. */
+function modelRunNs(profilePrefix: string): number[] {
+  const dir = dirname(profilePrefix);
+  const files = readdirSync(dir).filter((f) => join(dir, f).startsWith(profilePrefix) && f.endsWith('.json'));
+  if (files.length !== 1)
+    throw new Error(`expected one ONNX Runtime profile ${profilePrefix}*.json, found ${files.length}`);
+  const path = join(dir, files[0] as string);
+  const events = JSON.parse(readFileSync(path, 'utf8')) as { cat?: string; name?: string; dur?: number }[];
+  rmSync(path);
+  return events
+    .filter((e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.dur === 'number')
+    .map((e) => (e.dur as number) * 1e3);
 }
 
 /** One run of the model on `input`; the first output, flat (for correctness checks). */
@@ -57,14 +78,25 @@ export async function runOnce(model: LayerModel, input: Float32Array, threads = 
  * Node user of ONNX Runtime would call it, into a pre-bound output (the call's own cost is measured apart, with
  * trivialModel).
  */
+export interface OrtSamples {
+  /** Each awaited session.run, as the Node caller sees it. */
+  readonly wallNs: readonly number[];
+  /** The same runs as ONNX Runtime's profiler times them (`model_run`, 1 us resolution): no binding, no event
+   * loop; what a C/C++ caller of the same library would see. Only with a profile prefix. */
+  readonly inOrtNs?: readonly number[];
+}
+
 export async function timeModel(
   model: LayerModel,
   input: Float32Array,
   threads: number,
   sampling: OrtSampling,
-): Promise<number[]> {
+  profilePrefix?: string,
+): Promise<OrtSamples> {
   const ort = await onnxRuntime();
-  const session = await openSession(model, threads);
+  const session = await openSession(model, threads, profilePrefix);
+  let warmups = 0;
+  const samplesNs: number[] = [];
   try {
     const feeds = { [model.inputName]: new ort.Tensor('float32', input, [...model.inputDims]) };
     // The output is bound once, as a C++ user would with IOBinding: with a fresh output per run, a Relu over
@@ -77,9 +109,8 @@ export async function timeModel(
     };
     const startNs = process.hrtime.bigint();
     const maxNs = BigInt(Math.round(sampling.maxTimeMs * 1e6));
-    for (let i = 0; i < sampling.warmup && process.hrtime.bigint() - startNs < maxNs; i++)
+    for (; warmups < sampling.warmup && process.hrtime.bigint() - startNs < maxNs; warmups++)
       await session.run(feeds, fetches);
-    const samplesNs: number[] = [];
     let timedNs = 0;
     const minTimedNs = sampling.minTimeMs * 1e6;
     while (
@@ -92,8 +123,15 @@ export async function timeModel(
       samplesNs.push(ns);
       timedNs += ns;
     }
-    return samplesNs;
+    if (profilePrefix !== undefined) await session.endProfiling();
   } finally {
     await session.release();
   }
+  if (profilePrefix === undefined) return { wallNs: samplesNs };
+  const inOrtNs = modelRunNs(profilePrefix).slice(warmups);
+  if (inOrtNs.length !== samplesNs.length)
+    throw new Error(
+      `ONNX Runtime's profile has ${inOrtNs.length + warmups} model_run events for ${samplesNs.length + warmups} runs`,
+    );
+  return { wallNs: samplesNs, inOrtNs };
 }
