@@ -180,10 +180,12 @@ static int next_case_stretch_pct(void) {
   return PRUNELAB_SLOWDOWN_PCT;
 }
 
-/* The probe (probe.h), stretched like the timed runs. */
-static int64_t run_probe(void) {
-  const int64_t ns = probe_ns();
-  return ns + stretch(ns);
+/* The probe (probe.h), each phase stretched like the timed runs. */
+static probe_times run_probe(void) {
+  probe_times t = probe_run();
+  t.core_ns += stretch(t.core_ns);
+  t.stream_ns += stretch(t.stream_ns);
+  return t;
 }
 
 /* Warm-up, then timed repetitions until a stop rule of options.h holds. */
@@ -278,8 +280,17 @@ static void write_gpu(json_writer *w, const run_gpu_body *gpu, size_t n) {
 typedef struct {
   int64_t prepare_ns;
   int64_t sampling_ns;
-  int64_t probe_before_ns, probe_after_ns; /* probe.h, just before and just after sampling */
+  probe_times probe_before, probe_after; /* probe.h, just before and just after sampling */
 } run_case_times;
+
+/* "key":[before,after] */
+static void write_pair(json_writer *w, const char *key, int64_t before, int64_t after) {
+  json_key(w, key);
+  json_array_begin(w);
+  json_int(w, before);
+  json_int(w, after);
+  json_array_end(w);
+}
 
 static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st, int threads, const int *cpus, int ncpus,
                      const run_samples *s, const run_case_times *times, const telemetry_snapshot_t *before,
@@ -317,11 +328,12 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
   json_field_int(w, "reps", (int64_t)s->n);
   json_field_int(w, "prepareNs", times->prepare_ns);
   json_field_int(w, "samplingNs", times->sampling_ns);
-  json_key(w, "probeNs");
-  json_array_begin(w);
-  json_int(w, times->probe_before_ns);
-  json_int(w, times->probe_after_ns);
-  json_array_end(w);
+  /* probeNs is the whole probe (both phases), what the host judges disturbance by; the phases follow apart. */
+  const probe_times *pb = &times->probe_before, *pa = &times->probe_after;
+  write_pair(w, "probeNs", pb->core_ns + pb->stream_ns, pa->core_ns + pa->stream_ns);
+  write_pair(w, "probeCoreNs", pb->core_ns, pa->core_ns);
+  write_pair(w, "probeStreamNs", pb->stream_ns, pa->stream_ns);
+  json_field_int(w, "probeStreamBytes", pb->stream_ns > 0 ? (int64_t)probe_stream_bytes() : 0);
   json_field_string(w, "stop", run_stop_name(s->stop));
   json_key(w, "medianCiRelWidth");
   if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
@@ -393,10 +405,10 @@ int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, j
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   telemetry_snapshot(&before);
   stretch_pct = next_case_stretch_pct();
-  /* Discarded: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
+  /* Untimed: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
    * the development VM, which would mark the first case of every batch as disturbed. */
-  (void)probe_ns();
-  times.probe_before_ns = run_probe();
+  probe_warm();
+  times.probe_before = run_probe();
   const int64_t sampling_start = telemetry_now_ns();
   int rc = gpu.gpu ? sample(&c->sampling, body_gpu, &gpu, &s, err, sizeof err)
            : layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
@@ -406,7 +418,7 @@ int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, j
     rc = -1;
   }
   times.sampling_ns = telemetry_now_ns() - sampling_start;
-  times.probe_after_ns = run_probe();
+  times.probe_after = run_probe();
   telemetry_snapshot(&after);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
   if (layer) st = layer_stats(layer);
