@@ -3,9 +3,11 @@
  *
  * Builds the host agent and a tiny OpenBLAS timer, times ResNet-50's 1x1 and 3x3 convs and two FC layers
  * under every scheme at 50/75/90% sparsity (the agent's `run` command, one JSON-lines plan), the same GEMM
- * shapes in OpenBLAS, and 1 against 2 threads on the large layers; prints the tables and checks the issue's
- * targets. Not a test: figures depend on the machine and on whatever else runs on it (the load average is
- * printed beside them). The I/O lives here; cases.ts, summarize.ts and render.ts are pure.
+ * shapes in OpenBLAS, and 1 against 2 threads on the large layers; then, shape by shape, the agent's dense
+ * kernel and ONNX Runtime on every conv shape of the four built-in models (the anchor: anchor-cases.ts, ort.ts);
+ * prints the tables and checks the issue's targets. Not a test: figures depend on the machine and on whatever
+ * else runs on it (the load average is printed beside them). The I/O lives here and in ort.ts / ort-anchor.ts;
+ * cases.ts, anchor-cases.ts, summarize.ts, anchor.ts and the render modules are pure.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
