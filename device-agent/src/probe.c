@@ -18,8 +18,9 @@
 static float probe_buf[PROBE_FLOATS];
 
 /* Loops aligned to 64 bytes: the same instructions ran 0.11 or 0.22 ms on the development VM depending on where
- * the linker put them (a branch across a 32-byte boundary: Intel's JCC-erratum microcode keeps such loops out of
- * the uop cache), and a probe whose time depends on unrelated code layout would not compare across builds. */
+ * they landed (the slow copy's loop branch crossed a 32-byte boundary; probably Intel's JCC-erratum microcode,
+ * which keeps such loops out of the uop cache: not verified, no counters here), and a probe whose time depends
+ * on unrelated code layout would not compare across builds. */
 __attribute__((noinline, optimize("align-loops=64"))) static void probe_core_work(void) {
   for (int i = 0; i < PROBE_FLOATS; i++) probe_buf[i] = (float)(i & 15) * 0.001f;
   for (int p = 0; p < PROBE_PASSES; p++)
