@@ -62,6 +62,8 @@ test('ratios, the best dense of three, shares of 1/d and the targets', () => {
   assert.equal(row?.ratioT1, 0.8, 'ORT 80 us / agent 100 us');
   assert.equal(row?.ratioT2, 1.1, 'ORT 66 us / agent 60 us');
   assert.equal(row?.callShare, 0.08, 'the call, 8 us, of the Node wall time, 100 us');
+  assert.equal(row?.blasNs, 90e3);
+  assert.equal(row?.ratioBlas, 0.9, 'OpenBLAS 90 us / agent 100 us');
   const best = result.best[0];
   assert.equal(best?.best, 'ONNX Runtime');
   assert.equal(best?.bestNs, 80e3);

@@ -43,6 +43,10 @@ export interface AnchorRow {
   readonly fastestRatioT2?: number;
   /** The trivial model's median / the Node caller's 1-thread median: how much of that figure is the call. */
   readonly callShare?: number;
+  /** OpenBLAS sgemm (sgemv for fc) on the layer's GEMM, 1 thread, operands ready-made; none for depthwise. */
+  readonly blasNs?: number;
+  /** OpenBLAS median / agent 1-thread median (> 1: the agent is faster). */
+  readonly ratioBlas?: number;
   readonly error?: string;
 }
 
@@ -84,6 +88,7 @@ function anchorRow(
   cases: readonly BenchCase[],
   outcomes: Outcomes,
   ort: OrtShapeTimes | undefined,
+  blasNs: number | undefined,
 ): AnchorRow {
   const a1 = agentMedian(cases, outcomes, layer.key, 1);
   const a2 = agentMedian(cases, outcomes, layer.key, 2);
@@ -110,6 +115,8 @@ function anchorRow(
     fastestRatioT1: ratio(ort?.t1FastestNs, a1?.ok ? a1.fastestNs : undefined),
     fastestRatioT2: ratio(ort?.t2FastestNs, a2?.ok ? a2.fastestNs : undefined),
     callShare: ratio(ort?.callNs, ort?.t1WallNs),
+    blasNs,
+    ratioBlas: ratio(blasNs, agentT1Ns),
     error: errors === '' ? undefined : errors,
   };
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
@@ -237,7 +244,14 @@ export function summarizeAnchor(input: {
   /** By shapeKey. */
   readonly ort: ReadonlyMap<string, OrtShapeTimes>;
 }): AnchorSummary {
-  const rows = input.anchorLayers.map((l) => anchorRow(l, input.cases, input.outcomes, input.ort.get(l.key)));
+  const blasOf = (layer: BenchLayer) => {
+    if (layer.shape.op === 'dwconv') return undefined;
+    const { m, k, n } = gemmShape(layer.shape);
+    return input.blasNs.get(gemmKey(m, k, n));
+  };
+  const rows = input.anchorLayers.map((l) =>
+    anchorRow(l, input.cases, input.outcomes, input.ort.get(l.key), blasOf(l)),
+  );
   const best = input.schemeLayers.flatMap((layer) => {
     const table = input.schemeTables.find((t) => t.layer === layer.key);
     return table ? [bestTable(table, layer, input.blasNs, input.ort.get(layer.key)?.t1Ns)] : [];

@@ -292,6 +292,16 @@ async function anchorPart(
     );
     for (const [key, t] of times) ort.set(key, t);
   }
+  // OpenBLAS on every anchor shape's GEMM the scheme tables did not already time (depthwise is no one GEMM).
+  const gemms = anchor
+    .filter((l) => l.shape.op !== 'dwconv')
+    .map((l) => gemmShape(l.shape))
+    .map(({ m, k, n }) => gemmKey(m, k, n))
+    .filter((key) => !blasNs.has(key));
+  process.stderr.write(`timing OpenBLAS on ${gemms.length} more GEMM shapes...\n`);
+  const more =
+    gemms.length === 0 ? new Map<string, number>() : runOpenblas([...new Set(gemms)], opts).medians;
+  const allBlasNs = new Map([...blasNs, ...more]);
   return {
     summary: summarizeAnchor({
       anchorLayers: anchor,
@@ -299,7 +309,7 @@ async function anchorPart(
       schemeTables: summary.layers,
       cases,
       outcomes,
-      blasNs,
+      blasNs: allBlasNs,
       ort,
     }),
     ortVersion: await ortVersion(),
