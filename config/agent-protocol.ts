@@ -140,10 +140,17 @@ export interface OkResultLine {
   readonly samplingNs?: number;
   /**
    * The agent's fixed probe workload timed just before and just after sampling (device-agent/src/probe.h):
-   * on one CPU it only runs slower when something else shares the core, so the host can tell a disturbed
-   * case from a slow one (orchestrator/scheduler/disturbance.ts).
+   * on one CPU it only runs slower when something else shares the core or the memory bandwidth, so the host
+   * can tell a disturbed case from a slow one (orchestrator/scheduler/disturbance.ts). The sum of its two
+   * phases, probeCoreNs + probeStreamNs.
    */
   readonly probeNs?: readonly [number, number];
+  /** The probe's core phase (a 16 KB multiply-add loop): slowed by work sharing the core. */
+  readonly probeCoreNs?: readonly [number, number];
+  /** The probe's stream phase (one read pass over probeStreamBytes): slowed by work competing for DRAM. */
+  readonly probeStreamNs?: readonly [number, number];
+  /** Bytes the stream phase reads (twice the last-level cache from sysfs, else 8 MB); 0 = the phase did not run. */
+  readonly probeStreamBytes?: number;
   /** Which rule of the sampling policy ended the case (maxTime: possibly fewer samples than minReps). */
   readonly stop?: StopReason;
   /** Relative width of the median's 95% CI when the ciRelWidth rule was checked, else null. */

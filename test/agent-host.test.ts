@@ -300,3 +300,44 @@ test('info: CPUs and clusters come from the sysfs root, fastest cluster is big',
     { index: 1, role: 'little', maxFreqKhz: 1785600, cpus: [0] },
   ]);
 });
+
+/** A sysfs tree with only cache sizes for cpu0 (what probe.c reads to size its stream phase). */
+function cacheSysfs(sizes: readonly string[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'prunelab-cache-'));
+  sizes.forEach((size, index) => {
+    const dir = join(root, 'devices/system/cpu/cpu0/cache', `index${index}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'size'), `${size}\n`);
+  });
+  return root;
+}
+
+test('probe: core and stream phases reported apart, probeNs their sum; stream size from sysfs caches, else 8 MB', () => {
+  const MB = 1 << 20;
+  const cases: readonly { sizes: readonly string[]; bytes: number; why: string }[] = [
+    { sizes: [], bytes: 8 * MB, why: 'no cache info: the fixed 8 MB' },
+    { sizes: ['32K', '512K', '6144K'], bytes: 12 * MB, why: 'twice the largest cache (6 MB L3)' },
+    { sizes: ['32K', '1M'], bytes: 4 * MB, why: 'twice a 1 MB last level, raised to the 4 MB floor' },
+    { sizes: ['48K', '64M'], bytes: 32 * MB, why: 'twice a 64 MB last level, capped at 32 MB' },
+  ];
+  for (const { sizes, bytes, why } of cases) {
+    const root = cacheSysfs(sizes);
+    try {
+      const run = runAgent('host', ['run'], {
+        input: planText([{ id: 'idle', op: 'idle', durationUs: 100, ...QUICK }]),
+        env: { PRUNELAB_SYSFS_ROOT: root },
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const result = okResult(records(run.lines)[0], 'idle');
+      assert.equal(result.probeStreamBytes, bytes, why);
+      const [core, stream, total] = [result.probeCoreNs, result.probeStreamNs, result.probeNs];
+      assert.ok(core && stream && total, 'all three probe fields are present');
+      for (const i of [0, 1]) {
+        assert.ok((core[i] ?? 0) > 0 && (stream[i] ?? 0) > 0, `phase times are positive (${i})`);
+        assert.equal(total[i], (core[i] ?? 0) + (stream[i] ?? 0), 'probeNs = core + stream');
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+});

@@ -17,7 +17,8 @@ import {
 import type { LayerShape } from '../../config/types.ts';
 import type { Scheme } from '../../config/vocabulary.ts';
 
-export type LayerGroup = '1x1' | '3x3' | 'fc';
+/** `dw` and `other` (depthwise; the 7x7 stem) appear only among the ONNX Runtime anchor's layers (anchor-cases.ts). */
+export type LayerGroup = '1x1' | '3x3' | 'fc' | 'dw' | 'other';
 
 export interface BenchLayer {
   /** shapeKey of the layer, e.g. `conv 64->256 k1 s1 p0 @56x56`. */
@@ -94,7 +95,8 @@ export function benchLayers(quick: boolean): readonly BenchLayer[] {
   });
 }
 
-export type CaseRole = 'scheme' | 'threads';
+/** `anchor`: dense at 1 and 2 threads on every conv shape of the built-in models (anchor-cases.ts). */
+export type CaseRole = 'scheme' | 'threads' | 'anchor';
 
 export interface BenchCase {
   readonly id: string;

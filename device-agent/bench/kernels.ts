@@ -3,9 +3,11 @@
  *
  * Builds the host agent and a tiny OpenBLAS timer, times ResNet-50's 1x1 and 3x3 convs and two FC layers
  * under every scheme at 50/75/90% sparsity (the agent's `run` command, one JSON-lines plan), the same GEMM
- * shapes in OpenBLAS, and 1 against 2 threads on the large layers; prints the tables and checks the issue's
- * targets. Not a test: figures depend on the machine and on whatever else runs on it (the load average is
- * printed beside them). The I/O lives here; cases.ts, summarize.ts and render.ts are pure.
+ * shapes in OpenBLAS, and 1 against 2 threads on the large layers; then, shape by shape, the agent's dense
+ * kernel and ONNX Runtime on every conv shape of the four built-in models (the anchor: anchor-cases.ts, ort.ts);
+ * prints the tables and checks the issue's targets. Not a test: figures depend on the machine and on whatever
+ * else runs on it (the load average is printed beside them). The I/O lives here and in ort.ts / ort-anchor.ts;
+ * cases.ts, anchor-cases.ts, summarize.ts, anchor.ts and the render modules are pure.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -13,9 +15,22 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SamplingFields } from '../../config/agent-protocol.ts';
-import { type BenchCase, benchCases, benchLayers, gemmShape, planLine, variantName } from './cases.ts';
+import { type AnchorSummary, type OrtShapeTimes, summarizeAnchor } from './anchor.ts';
+import { anchorCases, anchorLayers } from './anchor-cases.ts';
+import {
+  type BenchCase,
+  type BenchLayer,
+  benchCases,
+  benchLayers,
+  gemmShape,
+  planLine,
+  variantName,
+} from './cases.ts';
+import { ortVersion } from './ort.ts';
+import { callFloorNs, timeOrtShapes } from './ort-anchor.ts';
 import { renderText } from './render.ts';
-import { type CaseOutcome, gemmKey, median, summarize } from './summarize.ts';
+import { renderAnchor } from './render-anchor.ts';
+import { type BenchSummary, type CaseOutcome, gemmKey, median, summarize } from './summarize.ts';
 
 const agentDir = fileURLToPath(new URL('..', import.meta.url));
 const agentPath = join(agentDir, 'build', 'host', 'prunelab-agent');
@@ -138,6 +153,7 @@ function outcomeOf(lines: readonly Record<string, unknown>[]): CaseOutcome {
   return {
     ok: true,
     medianNs: median(samples),
+    fastestNs: Math.min(...samples),
     samples: samples.length,
     density: Number(first.density),
     flops: Number(first.flops),
@@ -239,6 +255,68 @@ function runOpenblas(
   return { core, medians };
 }
 
+/**
+ * The anchor: layer by layer, the agent's dense kernel (1 and 2 threads, its own process) and then ONNX
+ * Runtime (1 and 2 threads) on the same shape, so a burst of other work on the shared machine lands on both
+ * sides of one shape rather than on one side of the table. Then the anchor's tables.
+ */
+async function anchorPart(
+  anchor: readonly BenchLayer[],
+  layers: readonly BenchLayer[],
+  blasNs: ReadonlyMap<string, number>,
+  summary: BenchSummary,
+  opts: Options,
+): Promise<{ summary: AnchorSummary; ortVersion: string; callFloorNs: number }> {
+  const agentSampling: SamplingFields = {
+    warmup: 2,
+    minReps: opts.minReps,
+    minTimeMs: opts.minTimeMs,
+    maxTimeMs: DEFAULT_MAX_TIME_MS,
+  };
+  const ortSampling = {
+    warmup: 2,
+    minReps: opts.minReps,
+    minTimeMs: opts.minTimeMs,
+    maxTimeMs: DEFAULT_MAX_TIME_MS,
+  };
+  process.stderr.write(`anchor: the agent's dense kernel and ONNX Runtime on ${anchor.length} shapes...\n`);
+  const cases: BenchCase[] = [];
+  const outcomes = new Map<string, CaseOutcome>();
+  const ort = new Map<string, OrtShapeTimes>();
+  for (const layer of anchor) {
+    const mine = anchorCases([layer]);
+    cases.push(...mine);
+    for (const [id, outcome] of await runAgent(mine, agentSampling, opts.rounds)) outcomes.set(id, outcome);
+    const times = await timeOrtShapes([layer], ortSampling, opts.rounds, (text) =>
+      process.stderr.write(`${text}\n`),
+    );
+    for (const [key, t] of times) ort.set(key, t);
+  }
+  // OpenBLAS on every anchor shape's GEMM the scheme tables did not already time (depthwise is no one GEMM).
+  const gemms = anchor
+    .filter((l) => l.shape.op !== 'dwconv')
+    .map((l) => gemmShape(l.shape))
+    .map(({ m, k, n }) => gemmKey(m, k, n))
+    .filter((key) => !blasNs.has(key));
+  process.stderr.write(`timing OpenBLAS on ${gemms.length} more GEMM shapes...\n`);
+  const more =
+    gemms.length === 0 ? new Map<string, number>() : runOpenblas([...new Set(gemms)], opts).medians;
+  const allBlasNs = new Map([...blasNs, ...more]);
+  return {
+    summary: summarizeAnchor({
+      anchorLayers: anchor,
+      schemeLayers: layers,
+      schemeTables: summary.layers,
+      cases,
+      outcomes,
+      blasNs: allBlasNs,
+      ort,
+    }),
+    ortVersion: await ortVersion(),
+    callFloorNs: await callFloorNs(ortSampling),
+  };
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -258,8 +336,11 @@ async function main(): Promise<void> {
   const shapes = [...new Set(layers.map((l) => gemmShape(l.shape)).map(({ m, k, n }) => gemmKey(m, k, n)))];
   process.stderr.write(`timing OpenBLAS on ${shapes.length} GEMM shapes...\n`);
   const blas = runOpenblas(shapes, opts);
-  const loadAfter = loadavg();
   const summary = summarize(layers, cases, outcomes, blas.medians);
+  // The anchor's layers: every conv shape of the four models, plus the scheme table's fc layers.
+  const anchor = [...anchorLayers(opts.quick), ...layers.filter((l) => l.group === 'fc')];
+  const ort = await anchorPart(anchor, layers, blas.medians, summary, opts);
+  const loadAfter = loadavg();
   const durationS = (Date.now() - started) / 1000;
   const samplingText = `warm-up 2, then >= ${opts.minReps} reps and >= ${opts.minTimeMs} ms per case, ${opts.rounds} round(s) pooled`;
   if (opts.json) {
@@ -271,10 +352,16 @@ async function main(): Promise<void> {
       loadAfter,
       durationS,
     };
-    process.stdout.write(`${JSON.stringify({ context, ...summary }, null, 2)}\n`);
+    const anchorContext = { ortVersion: ort.ortVersion, ortCallFloorNs: ort.callFloorNs };
+    process.stdout.write(
+      `${JSON.stringify({ context: { ...context, ...anchorContext }, ...summary, anchor: ort.summary }, null, 2)}\n`,
+    );
   } else {
     process.stdout.write(
       `${renderText(summary, { agent, openblasCore: blas.core, sampling: samplingText, loadBefore, loadAfter, durationS })}\n`,
+    );
+    process.stdout.write(
+      `\n${renderAnchor(ort.summary, { ortVersion: ort.ortVersion, callFloorNs: ort.callFloorNs })}\n`,
     );
   }
 }

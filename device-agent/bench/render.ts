@@ -15,7 +15,11 @@ const f1 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
 const f2 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(2));
 const us = (ns: number | undefined) => (ns === undefined ? '-' : (ns / 1e3).toFixed(1));
 
-function table(header: readonly string[], rows: readonly (readonly string[])[], alignLeft = 1): string {
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  alignLeft = 1,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i < alignLeft ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');

@@ -17,6 +17,8 @@ export type CaseOutcome =
   | {
       readonly ok: true;
       readonly medianNs: number;
+      /** The fastest sample: on a shared machine, the closest figure to the kernel's undisturbed time. */
+      readonly fastestNs?: number;
       readonly samples: number;
       readonly density: number;
       readonly flops: number;
@@ -197,7 +199,11 @@ function threadsRows(
   return rows;
 }
 
-function check(target: string, threshold: number, figures: { layer: string; value: number }[]): TargetCheck {
+export function check(
+  target: string,
+  threshold: number,
+  figures: { layer: string; value: number }[],
+): TargetCheck {
   if (figures.length === 0) return { target, threshold, met: false, figures };
   const worst = figures.reduce((a, b) => (b.value < a.value ? b : a));
   return {

@@ -181,10 +181,12 @@ static int next_case_stretch_pct(void) {
   return PRUNELAB_SLOWDOWN_PCT;
 }
 
-/* The probe (probe.h), stretched like the timed runs. */
-static int64_t run_probe(void) {
-  const int64_t ns = probe_ns();
-  return ns + stretch(ns);
+/* The probe (probe.h), each phase stretched like the timed runs. */
+static probe_times run_probe(void) {
+  probe_times t = probe_run();
+  t.core_ns += stretch(t.core_ns);
+  t.stream_ns += stretch(t.stream_ns);
+  return t;
 }
 
 /* Warm-up, then timed repetitions until a stop rule of options.h holds. */
@@ -279,8 +281,17 @@ static void write_gpu(json_writer *w, const run_gpu_body *gpu, size_t n) {
 typedef struct {
   int64_t prepare_ns;
   int64_t sampling_ns;
-  int64_t probe_before_ns, probe_after_ns; /* probe.h, just before and just after sampling */
+  probe_times probe_before, probe_after; /* probe.h, just before and just after sampling */
 } run_case_times;
+
+/* "key":[before,after] */
+static void write_pair(json_writer *w, const char *key, int64_t before, int64_t after) {
+  json_key(w, key);
+  json_array_begin(w);
+  json_int(w, before);
+  json_int(w, after);
+  json_array_end(w);
+}
 
 /* The fields every ok record shares after its own: CPUs, repetitions and times, the sampling policy. */
 static void write_cpus_and_timing(json_writer *w, const pl_case *c, const int *cpus, int ncpus, const run_samples *s,
@@ -292,11 +303,12 @@ static void write_cpus_and_timing(json_writer *w, const pl_case *c, const int *c
   json_field_int(w, "reps", (int64_t)s->n);
   json_field_int(w, "prepareNs", times->prepare_ns);
   json_field_int(w, "samplingNs", times->sampling_ns);
-  json_key(w, "probeNs");
-  json_array_begin(w);
-  json_int(w, times->probe_before_ns);
-  json_int(w, times->probe_after_ns);
-  json_array_end(w);
+  /* probeNs is the whole probe (both phases), what the host judges disturbance by; the phases follow apart. */
+  const probe_times *pb = &times->probe_before, *pa = &times->probe_after;
+  write_pair(w, "probeNs", pb->core_ns + pb->stream_ns, pa->core_ns + pa->stream_ns);
+  write_pair(w, "probeCoreNs", pb->core_ns, pa->core_ns);
+  write_pair(w, "probeStreamNs", pb->stream_ns, pa->stream_ns);
+  json_field_int(w, "probeStreamBytes", pb->stream_ns > 0 ? (int64_t)probe_stream_bytes() : 0);
   json_field_string(w, "stop", run_stop_name(s->stop));
   json_key(w, "medianCiRelWidth");
   if (s->ci_rel_width >= 0) json_number(w, s->ci_rel_width);
@@ -394,14 +406,14 @@ static int measure(const pl_case *c, run_body body, void *ctx, run_measure *m, c
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   telemetry_snapshot(&m->before);
   stretch_pct = next_case_stretch_pct();
-  /* Discarded: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
+  /* Untimed: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
    * the development VM, which would mark the first case of every batch as disturbed. */
-  (void)probe_ns();
-  m->times.probe_before_ns = run_probe();
+  probe_warm();
+  m->times.probe_before = run_probe();
   const int64_t sampling_start = telemetry_now_ns();
   int rc = sample(&c->sampling, body, ctx, &m->s, err, errlen);
   m->times.sampling_ns = telemetry_now_ns() - sampling_start;
-  m->times.probe_after_ns = run_probe();
+  m->times.probe_after = run_probe();
   telemetry_snapshot(&m->after);
   if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
   return rc;

@@ -11,8 +11,13 @@
  *    consecutive commits in one agent call) minus the agent's own time for that case; the median is the
  *    per-case overhead: agent bookkeeping, the pipe, parsing, statistics and one SQLite transaction.
  *
- *   npm run bench:orchestrator [-- --quick] [-- --json]
+ * 3. With --disturbance, only this instead: the agent's probe (core and memory-streaming phases) and the
+ *    cases it re-measures on the --quick sweep, calm and then loaded by a memory-streaming process the bench
+ *    starts and stops (disturbance.ts).
+ *
+ *   npm run bench:orchestrator [-- --quick] [-- --json] [-- --disturbance]
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +35,7 @@ import { insertTasks, type TaskInput } from '../store/tasks.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
 import { createHostDevice } from '../transport/host.ts';
 import type { Device } from '../transport/port.ts';
+import { benchDisturbance, renderDisturbance } from './disturbance.ts';
 
 const TARGET_SWEEP_OVERHEAD_PCT = 5;
 /** Preparation (weights, masks, packing, the dense kernel choice) as a share of the sweep's wall time. */
@@ -113,32 +119,44 @@ async function agentAlone(
   return totalMs;
 }
 
-async function benchSweep(dir: string, device: Device, agentPath: string, quick: boolean) {
+/** The default sweep (or the --quick subset) on the host into `store`, as `prunelab sweep` would run it. */
+async function sweepOnce(
+  store: OpenedStore,
+  device: Device,
+  quick: boolean,
+  emit: (event: SchedulerEvent) => void,
+) {
   const config = loadConfig(
     undefined,
     quick ? 'defaults + --quick' : 'defaults',
     quick ? QUICK_OVERRIDES : {},
   );
+  return await runSweep(
+    {
+      db: store.db,
+      dbPath: store.path,
+      devices: [device],
+      buildAgent: (abi) => buildAgent(abi, { agentDir }),
+      gitRevision: async () => null,
+      hostName: os.hostname(),
+      emit: (event: SchedulerEvent) => {
+        if (event.type === 'case-failed') process.stderr.write(`case failed: ${event.message}\n`);
+        emit(event);
+      },
+      stop: new AbortController().signal,
+      hardStop: new AbortController().signal,
+    },
+    { kind: 'new', config },
+  );
+}
+
+async function benchSweep(dir: string, device: Device, agentPath: string, quick: boolean) {
   const store = await openStore(join(dir, 'sweep.db'));
   const hostMs: number[] = [];
   try {
-    const summary = await runSweep(
-      {
-        db: store.db,
-        dbPath: store.path,
-        devices: [device],
-        buildAgent: (abi) => buildAgent(abi, { agentDir }),
-        gitRevision: async () => null,
-        hostName: os.hostname(),
-        emit: (event: SchedulerEvent) => {
-          if (event.type === 'case-done') hostMs.push(event.hostMs);
-          if (event.type === 'case-failed') process.stderr.write(`case failed: ${event.message}\n`);
-        },
-        stop: new AbortController().signal,
-        hardStop: new AbortController().signal,
-      },
-      { kind: 'new', config },
-    );
+    const summary = await sweepOnce(store, device, quick, (event) => {
+      if (event.type === 'case-done') hostMs.push(event.hostMs);
+    });
     const times = await caseTimes(store, summary.runId);
     const agentCaseMs = times.reduce((sum, t) => sum + t.agentNs / 1e6, 0);
     const prepareMs = times.reduce((sum, t) => sum + t.prepareNs / 1e6, 0);
@@ -258,13 +276,47 @@ async function benchIdle(dir: string, device: Device, agentPath: string, agentHa
   }
 }
 
+/**
+ * --disturbance: the probe and the re-measures it causes, calm and under a memory-streaming load of the
+ * bench's own (disturbance.ts), on the --quick sweep subset (the full sweep re-measured under load would take
+ * many minutes).
+ */
+async function disturbanceOnly(dir: string, device: Device, agentPath: string, json: boolean): Promise<void> {
+  const cpus = os.availableParallelism();
+  const report = await benchDisturbance({
+    dir,
+    device,
+    agentPath,
+    loadCpu: cpus > 1 && hasTaskset() ? cpus - 1 : undefined,
+    sweep: async (dbPath, emit) => {
+      const store = await openStore(dbPath);
+      try {
+        const summary = await sweepOnce(store, device, true, emit);
+        return { runId: summary.runId, wallMs: summary.wallMs, cases: summary.plannedCases };
+      } finally {
+        await store.close();
+      }
+    },
+  });
+  if (json) process.stdout.write(`${JSON.stringify({ loadAvg1m: os.loadavg()[0], ...report }, null, 2)}\n`);
+  else process.stdout.write(`${renderDisturbance(report, os.loadavg()[0]).join('\n')}\n`);
+}
+
+function hasTaskset(): boolean {
+  return spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
 function verdict(ok: boolean): string {
   return ok ? 'meets target' : 'MISSES target';
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      disturbance: { type: 'boolean', default: false },
+    },
   });
   const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-bench-'));
   try {
@@ -272,6 +324,10 @@ async function main(): Promise<void> {
     const build = await buildAgent('host', { agentDir });
     const agentPath = join(dir, 'host', `prunelab-agent-${build.hash}`);
     await device.push(build.binaryPath, agentPath, { mode: 0o755 });
+    if (values.disturbance === true) {
+      await disturbanceOnly(dir, device, agentPath, values.json === true);
+      return;
+    }
     const idle = await benchIdle(dir, device, agentPath, build.hash);
     const sweep = await benchSweep(dir, device, agentPath, values.quick === true);
     const report = {

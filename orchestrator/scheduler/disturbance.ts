@@ -1,9 +1,10 @@
 /**
  * Re-measuring disturbed cases. The agent times a fixed probe workload just before and just after each case
- * (device-agent/src/probe.h). On one CPU the probe only runs slower when something else shares the core: on a
- * VM another guest on the SMT sibling, on a phone a background app on the big core. A case whose probe ran
- * more than `tolerance` slower than the fastest probe the device showed in the run is measured again, after
- * the device's other cases (a disturbance lasts from a fraction of a second to several seconds), up to
+ * (device-agent/src/probe.h): an L1-resident phase and a memory-streaming phase, judged by their sum. On one CPU
+ * the probe only runs slower when something else shares the core (on a VM another guest on the SMT sibling, on
+ * a phone a background app on the big core) or the memory bandwidth (a neighbour streaming through DRAM). A
+ * case whose probe ran more than `tolerance` slower than the fastest probe the device showed in the run is
+ * measured again, after the device's other cases (a disturbance lasts from a fraction of a second to several seconds), up to
  * `remeasures` times; the store keeps the calmer measurement (store/tasks.ts, commitMeasurement).
  *
  * Why a probe and not the samples: a disturbance that covers a whole case shifts every sample alike, so the
