@@ -15,6 +15,17 @@ export interface SamplingFields {
   readonly ciRelWidth?: number;
 }
 
+/**
+ * A layer's own weights instead of the seeded ones: raw little-endian fp32 in the GEMM view (cout rows of
+ * cin/group*kh*kw columns) starting at `offset` bytes into the file at `path` on the device, whose whole
+ * content has this sha256 (64 lowercase hex). A wrong hash, a short or missing file is an error result.
+ */
+export interface WeightsRef {
+  readonly path: string;
+  readonly offset: number;
+  readonly sha256: string;
+}
+
 interface PlanLineBase extends SamplingFields {
   readonly id: string;
   readonly threads?: number;
@@ -41,6 +52,7 @@ export interface ConvPlanLine extends PlanLineBase {
   readonly sparsity: number;
   /** bcr only: share of the removed weights taken as whole rows inside blocks (default 0). */
   readonly bcrRowShare?: number;
+  readonly weights?: WeightsRef;
 }
 
 export interface FcPlanLine extends PlanLineBase {
@@ -51,6 +63,7 @@ export interface FcPlanLine extends PlanLineBase {
   readonly block?: string;
   readonly sparsity: number;
   readonly bcrRowShare?: number;
+  readonly weights?: WeightsRef;
 }
 
 export interface IdlePlanLine extends PlanLineBase {
@@ -81,6 +94,11 @@ export interface OkResultLine {
    * lowercase hex digits; absent for idle. cost-model/masks.ts computes the same hash of its masks.
    */
   readonly maskFnv1a?: string;
+  /**
+   * Which weights the case was timed with: `seeded` (the agent's pseudo-random ones), or the sha256 of the
+   * weights file the plan line named. Absent from agents older than weights files: they time seeded weights.
+   */
+  readonly weights?: string;
   readonly flops: number;
   readonly kernel: string;
   readonly cpus: readonly number[];

@@ -65,6 +65,10 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
     .string()
     .regex(/^[0-9a-f]{16}$/)
     .exactOptional(),
+  weights: z
+    .string()
+    .regex(/^(seeded|[0-9a-f]{64})$/)
+    .exactOptional(),
   flops: z.number().nonnegative(),
   kernel: z.string(),
   cpus: z.array(count),

@@ -7,7 +7,7 @@ import type { PlannedCase } from './types.ts';
  * workers (omit to inherit the agent's affinity).
  */
 export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly number[]): PlanLine {
-  const { shape, scheme, block, sparsity, threads, backend, seed, measurement } = plannedCase;
+  const { shape, scheme, block, sparsity, threads, backend, seed, measurement, weights } = plannedCase;
   const common = {
     id,
     scheme,
@@ -23,6 +23,10 @@ export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly
     // cpu is the agent's default: a cpu line stays what it was before the GPU backend.
     ...(backend === 'gpu' ? { backend } : {}),
     ...(cpus === undefined ? {} : { cpus: [...cpus] }),
+    // The path is the blob's file name: the scheduler puts the device's work folder in front when it sends it.
+    ...(weights === undefined
+      ? {}
+      : { weights: { path: weights.file, offset: weights.offset, sha256: weights.sha256 } }),
   };
   if (shape.op === 'fc') {
     const line: FcPlanLine = { op: 'fc', in: shape.cin, out: shape.cout, ...common };

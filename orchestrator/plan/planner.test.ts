@@ -34,6 +34,7 @@ const NET_B: ModelTable = {
 function spec(overrides: Partial<SweepSpec> = {}): SweepSpec {
   return {
     models: ['net-a', 'net-b'],
+    perLayer: false,
     schemes: ['dense', 'unstructured', 'bcr'],
     blocks: [{ rows: 4, cols: 4 }],
     sparsities: [0.5, 0.75],

@@ -38,6 +38,9 @@ import type { RunStatus } from '../store/schema.ts';
 import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
+import { defaultWeightsDir } from '../models/weights-blob.ts';
+import { loadSweepModels, type SweepOnnxModel } from '../models/sweep-models.ts';
+import type { WeightsBlob } from '../models/weights-blob.ts';
 import { EmptyPlanError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
 import { prepareAllowingReturns } from './prepare-on-return.ts';
@@ -62,6 +65,8 @@ export interface SweepDeps {
   readonly discoverEveryMs?: number;
   /** Device leases (default: 30 s, this host and process). */
   readonly lease?: LeasePolicy;
+  /** Where ONNX models' weights files are written before they are pushed (default: defaultWeightsDir()). */
+  readonly weightsDir?: string;
 }
 
 export type SweepRequest =
@@ -79,6 +84,8 @@ export interface SweepSummary {
   readonly devices: readonly DeviceOutcome[];
   readonly counts: StatusCounts;
   readonly wallMs: number;
+  /** The ONNX models swept (none for built-in tables only). */
+  readonly onnxModels: readonly OnnxModelSummary[];
 }
 
 export function configHash(config: PrunelabConfig): string {
@@ -103,7 +110,10 @@ async function registerDevice(deps: SweepDeps, device: Device, runId: string, ta
  * the caller can restore the last one's governor at the end.
  */
 export async function prepareDevice(
-  deps: Pick<SweepDeps, 'db' | 'buildAgent' | 'now'>,
+  deps: Pick<SweepDeps, 'db' | 'buildAgent' | 'now'> & {
+    /** The run's ONNX weights files: pushed beside the agent, skipped where the device has the same bytes. */
+    readonly weightsBlobs?: readonly WeightsBlob[];
+  },
   device: Device,
   info: DeviceInfo,
   runId: string,
@@ -116,6 +126,9 @@ export async function prepareDevice(
   // One file per build hash: a resumed sweep with a rebuilt agent never overwrites a binary still running.
   const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
   await device.push(build.binaryPath, agentPath, { mode: 0o755 });
+  // Named by their sha256 like the agent by its hash: the transport's push skips a file the device already has.
+  for (const blob of deps.weightsBlobs ?? [])
+    await device.push(blob.path, posix.join(info.workDir, blob.fileName), { mode: 0o644 });
   const prepareAgain = async (): Promise<DeviceQueue> => {
     const again = await device.info();
     await upsertDevice(deps.db, again, now());
@@ -225,6 +238,25 @@ async function resolveRun(deps: SweepDeps, request: SweepRequest) {
   return { runId: run.id, config: JSON.parse(run.config_json) as PrunelabConfig, resumed: true };
 }
 
+/** Per ONNX model of a sweep: what was timed with which weights file, and the nodes left out with why. */
+export interface OnnxModelSummary {
+  readonly model: string;
+  readonly path: string;
+  readonly timedNodes: number;
+  readonly weightsSha256: string;
+  readonly skipped: readonly { readonly node: string; readonly opType: string; readonly reason: string }[];
+}
+
+export function onnxModelSummaries(onnx: ReadonlyMap<string, SweepOnnxModel>): OnnxModelSummary[] {
+  return [...onnx.values()].map((model) => ({
+    model: model.label,
+    path: model.path,
+    timedNodes: model.layers.length,
+    weightsSha256: model.blob.sha256,
+    skipped: model.skipped.map(({ node, opType, reason }) => ({ node, opType, reason })),
+  }));
+}
+
 function refuseEmptyPlan(plan: Plan): void {
   if (plan.cases.length > 0) return;
   const reasons = [...new Set(plan.dropped.map((dropped) => dropped.reason))];
@@ -263,10 +295,16 @@ export function schedulerOptionsOf(
 export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepSummary> {
   const startedMs = performance.now();
   const now = deps.now ?? (() => new Date());
-  if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config));
+  const blobDir = deps.weightsDir ?? defaultWeightsDir();
+  // A new run's ONNX files are read and checked before the run exists: a bad file leaves no run row.
+  const early =
+    request.kind === 'new' ? await loadSweepModels(request.config.sweep.models, blobDir) : undefined;
+  if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config, early));
   const { runId, config, resumed } = await resolveRun(deps, request);
-  const plan = planFromConfig(config);
+  const onnx = early ?? (await loadSweepModels(config.sweep.models, blobDir));
+  const plan = planFromConfig(config, onnx);
   const tasks = tasksFromPlan(plan);
+  const prepareDeps = { ...deps, weightsBlobs: [...onnx.values()].map((model) => model.blob) };
 
   // A resumed run continues on the devices it started on, when they are here.
   const known = resumed ? new Set(await runDeviceIds(deps.db, runId)) : undefined;
@@ -299,7 +337,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
         info,
         async (current) => {
           if (current !== info) await upsertDevice(deps.db, current, now());
-          return prepareDevice(deps, device, current, runId, config.lab, (lab) =>
+          return prepareDevice(prepareDeps, device, current, runId, config.lab, (lab) =>
             labs.set(device.identity.id, lab),
           );
         },
@@ -403,5 +441,6 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     devices: outcomes,
     counts,
     wallMs: performance.now() - startedMs,
+    onnxModels: onnxModelSummaries(onnx),
   };
 }

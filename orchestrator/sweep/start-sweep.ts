@@ -11,6 +11,8 @@ import { loadConfigFile } from '../../config/read.ts';
 import { type DevicesConfig, type PrunelabConfig, storeTarget } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { messageOf } from '../errors.ts';
+import { loadSweepModels } from '../models/sweep-models.ts';
+import { defaultWeightsDir } from '../models/weights-blob.ts';
 import type { Plan } from '../plan/types.ts';
 import { loadReportAssets } from '../report/assets.ts';
 import { defaultReportPath, generateReport } from '../report/generate-report.ts';
@@ -20,7 +22,13 @@ import { findRun, latestRun } from '../store/runs.ts';
 import type { Device } from '../transport/port.ts';
 import { SweepIncompleteError } from './errors.ts';
 import { planFromConfig } from './plan-tasks.ts';
-import { runSweep, type SweepDeps, type SweepSummary } from './run-sweep.ts';
+import {
+  type OnnxModelSummary,
+  onnxModelSummaries,
+  runSweep,
+  type SweepDeps,
+  type SweepSummary,
+} from './run-sweep.ts';
 import { admits, selectDevices } from './select-devices.ts';
 
 /** What a running sweep reports to and is stopped by; `close` ends it (progress bars, Ctrl-C handler). */
@@ -63,6 +71,8 @@ export interface PlanSummary {
   readonly droppedReasons: Readonly<Record<string, number>>;
   readonly estimatedMs: number;
   readonly estimateBasis: Plan['estimateBasis'];
+  /** The ONNX models of the sweep: nodes timed, weights file, nodes left out with the reason. */
+  readonly onnxModels: readonly OnnxModelSummary[];
 }
 
 export type SweepOutcome =
@@ -93,7 +103,7 @@ async function resumedDevicesConfig(
   }
 }
 
-export function planSummary(plan: Plan): PlanSummary {
+export function planSummary(plan: Plan, onnxModels: readonly OnnxModelSummary[] = []): PlanSummary {
   const reasons = new Map<string, number>();
   for (const dropped of plan.dropped) reasons.set(dropped.reason, (reasons.get(dropped.reason) ?? 0) + 1);
   return {
@@ -103,6 +113,7 @@ export function planSummary(plan: Plan): PlanSummary {
     droppedReasons: Object.fromEntries(reasons),
     estimatedMs: plan.estimatedMs,
     estimateBasis: plan.estimateBasis,
+    onnxModels,
   };
 }
 
@@ -147,7 +158,10 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
   const devices = selectDevices(await deps.listDevices(devicesConfig), request.deviceFilter);
   if (config !== undefined && request.dryRun) {
     const deviceIds = devices.map((device) => device.identity.id);
-    return { kind: 'dry-run', plan: planSummary(planFromConfig(config)), deviceIds, dbPath };
+    // The weights files are written (to the temporary folder) even so: the plan's case keys need their sha256.
+    const onnx = await loadSweepModels(config.sweep.models, defaultWeightsDir());
+    const plan = planSummary(planFromConfig(config, onnx), onnxModelSummaries(onnx));
+    return { kind: 'dry-run', plan, deviceIds, dbPath };
   }
   const session = deps.openSession();
   const store = await deps.openStore(dbPath);
