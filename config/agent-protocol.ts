@@ -15,17 +15,6 @@ export interface SamplingFields {
   readonly ciRelWidth?: number;
 }
 
-/**
- * A layer's own weights instead of the seeded ones: raw little-endian fp32 in the GEMM view (cout rows of
- * cin/group*kh*kw columns) starting at `offset` bytes into the file at `path` on the device, whose whole
- * content has this sha256 (64 lowercase hex). A wrong hash, a short or missing file is an error result.
- */
-export interface WeightsRef {
-  readonly path: string;
-  readonly offset: number;
-  readonly sha256: string;
-}
-
 interface PlanLineBase extends SamplingFields {
   readonly id: string;
   readonly threads?: number;
@@ -35,6 +24,18 @@ interface PlanLineBase extends SamplingFields {
   readonly backend?: Backend;
   /** Storage type (default fp32); fp16 only with backend gpu. */
   readonly dtype?: Dtype;
+}
+
+/**
+ * A layer's real weights on the device: raw little-endian fp32 in the GEMM view (rows = output channels,
+ * columns (ci*k + ky)*k + kx; dwconv one row of k*k taps per channel; fc [out][in]) starting at byte `offset`
+ * of the file at `path`, whose WHOLE content hashes to `sha256` (64 lowercase hex). The agent refuses the case
+ * (an error record) when the file is missing, hashes differently, is too short or holds a non-finite value.
+ */
+export interface WeightsRef {
+  readonly path: string;
+  readonly offset: number;
+  readonly sha256: string;
 }
 
 export interface ConvPlanLine extends PlanLineBase {
@@ -52,6 +53,7 @@ export interface ConvPlanLine extends PlanLineBase {
   readonly sparsity: number;
   /** bcr only: share of the removed weights taken as whole rows inside blocks (default 0). */
   readonly bcrRowShare?: number;
+  /** Real weights instead of the seeded ones (absent: seeded). */
   readonly weights?: WeightsRef;
 }
 
@@ -72,6 +74,28 @@ export interface IdlePlanLine extends PlanLineBase {
 }
 
 export type PlanLine = ConvPlanLine | FcPlanLine | IdlePlanLine;
+
+/** One layer of a network line: a conv or fc line's layer fields, and where its input comes from. */
+export type NetworkLayerLine = (
+  | Omit<ConvPlanLine, 'id' | keyof SamplingFields | 'threads' | 'cpus' | 'backend' | 'dtype'>
+  | Omit<FcPlanLine, 'id' | keyof SamplingFields | 'threads' | 'cpus' | 'backend' | 'dtype'>
+) & {
+  /**
+   * `previous`: read the output of the layer before it in place (the agent checks that its size equals this
+   * layer's input, else the network is an error record); `own` (default): the layer's own seeded input.
+   */
+  readonly input?: 'own' | 'previous';
+};
+
+/**
+ * `op: network`: the layers run back to back, one timed repetition = every layer once, in order; sampling,
+ * pinning, telemetry and the probe as for a case. CPU only. Nothing between the layers (activations, pooling,
+ * element-wise add) is run. `seed` is every layer's default seed.
+ */
+export interface NetworkPlanLine extends Omit<PlanLineBase, 'backend' | 'dtype'> {
+  readonly op: 'network';
+  readonly layers: readonly NetworkLayerLine[];
+}
 
 /** One sysfs reading: millidegrees Celsius per thermal zone and kHz per CPU; null = file absent or unreadable. */
 export interface TelemetrySnapshot {
@@ -94,11 +118,6 @@ export interface OkResultLine {
    * lowercase hex digits; absent for idle. cost-model/masks.ts computes the same hash of its masks.
    */
   readonly maskFnv1a?: string;
-  /**
-   * Which weights the case was timed with: `seeded` (the agent's pseudo-random ones), or the sha256 of the
-   * weights file the plan line named. Absent from agents older than weights files: they time seeded weights.
-   */
-  readonly weights?: string;
   readonly flops: number;
   readonly kernel: string;
   readonly cpus: readonly number[];
@@ -138,6 +157,53 @@ export interface OkResultLine {
   readonly kernelNs?: readonly number[];
   /** gpu only: the OpenCL device and how its program was obtained (compileNs is never part of a sample). */
   readonly gpu?: GpuCaseInfo;
+  /** `seeded`, or the sha256 of the weights file the case read (absent from agents older than real weights). */
+  readonly weights?: string;
+}
+
+/** One layer of a network result: what a case result says of its layer. */
+export interface NetworkLayerResult {
+  readonly index: number;
+  readonly op: 'conv' | 'dwconv' | 'fc';
+  readonly input: 'own' | 'previous';
+  readonly scheme: Scheme;
+  readonly block: string | null;
+  readonly sparsity: number;
+  readonly seed: number;
+  /** `seeded`, or the sha256 of the weights file. */
+  readonly weights: string;
+  readonly density: number;
+  readonly keptBlocks: number;
+  readonly keptEnergy: number;
+  readonly maskFnv1a: string;
+  readonly flops: number;
+  readonly kernel: string;
+}
+
+/** The result of a network line: one sample per repetition of all layers back to back. */
+export interface NetworkResultLine {
+  readonly type: 'result';
+  readonly id: string;
+  readonly line: number;
+  readonly status: 'ok';
+  readonly op: 'network';
+  readonly layers: readonly NetworkLayerResult[];
+  /** What the network op does not run (everything between the layers), in words. */
+  readonly notRun: string;
+  readonly flops: number;
+  readonly backend: 'cpu';
+  readonly threads: number;
+  readonly cpus: readonly number[];
+  readonly reps: number;
+  readonly prepareNs: number;
+  readonly samplingNs: number;
+  readonly probeNs: readonly [number, number];
+  readonly stop: StopReason;
+  readonly medianCiRelWidth: number | null;
+  readonly sampling: Required<SamplingFields>;
+  readonly medianNs: number;
+  readonly samplesNs: readonly number[];
+  readonly telemetry: { readonly before: TelemetrySnapshot; readonly after: TelemetrySnapshot };
 }
 
 export interface GpuCaseInfo {

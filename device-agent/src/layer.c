@@ -58,6 +58,7 @@ struct pl_layer {
   float *wm; /* masked */
   float *in, *out;
   long out_floats;
+  const float *bound_in; /* layer_bind_input: another layer's output read instead of in (NULL: in) */
   pl_pool *pool;
   prune_result pruned;
   double flops;
@@ -84,6 +85,13 @@ struct pl_layer {
   float *fc_x, *fc_y;
 };
 
+/* The input a run reads: its own buffer, or the output of the layer before it in a network. */
+static const float *layer_src(const pl_layer *l) { return l->bound_in ? l->bound_in : l->in; }
+
+/* Floats past the end of an output that a following layer bound to it may read (layer_bind_input): at least
+ * the read slack of any input buffer (prepare_conv: kernel tiles + 64, view_input_floats: + 64; fc: + 64). */
+static int chain_slack(void) { return rgs_tile() + gemm_b_slack() + pat_tile() + 3 * 64; }
+
 static double now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -91,8 +99,9 @@ static double now_ns(void) {
 }
 
 static int validate_geometry(const pl_layer_spec *s, char *err, size_t errlen) {
-  if (s->op == PL_OP_IDLE) {
-    snprintf(err, errlen, "op idle has no layer: the runtime sleeps for it");
+  if (s->op == PL_OP_IDLE || s->op == PL_OP_NETWORK) {
+    snprintf(err, errlen, "op %s has no layer of its own: the runtime %s", spec_op_name(s->op),
+             s->op == PL_OP_IDLE ? "sleeps for it" : "prepares each of its layers");
     return -1;
   }
   if (s->cin < 1 || s->cout < 1) {
@@ -139,7 +148,9 @@ static void fill_random(pl_layer *l) {
   long nw = (long)l->rows * l->cols;
   long nin = l->spec.op == PL_OP_FC ? l->spec.cin : (long)l->spec.cin * l->spec.h * l->spec.w;
   if (l->cache && prepcache_get_data(l->cache, nw, nin, l->w, l->in) == 0) return;
+  /* Real weights replace the seeded ones; the input stays the seeded one (the same stream as a seeded case). */
   generate_random(l, nw, nin);
+  if (l->spec.weights) memcpy(l->w, l->spec.weights, sizeof *l->w * (size_t)nw);
   if (l->cache) (void)prepcache_put_data(l->cache, nw, nin, l->w, l->in);
 }
 
@@ -164,10 +175,10 @@ static void fill_task(void *ctx, int task, int worker) {
   pl_layer *l = job->l;
   if (l->stripe > 0) {
     int q0 = stripe_row(l, task, 0), q1 = task + 1 == l->nstripes ? l->view.hq : stripe_row(l, task + 1, 0);
-    view_fill(&l->view, l->in, 0, l->view.cin, q0, q1);
+    view_fill(&l->view, layer_src(l), 0, l->view.cin, q0, q1);
   } else {
     int c = l->view.cin;
-    view_fill(&l->view, l->in, (int)((long)c * task / job->nchunks), (int)((long)c * (task + 1) / job->nchunks), 0,
+    view_fill(&l->view, layer_src(l), (int)((long)c * task / job->nchunks), (int)((long)c * (task + 1) / job->nchunks), 0,
               l->view.hq);
   }
 }
@@ -200,7 +211,7 @@ static void conv_run_engine(pl_layer *l, const float *src) {
 static void conv_run(pl_layer *l) {
   chunk_job job = {l, l->stripe > 0 ? l->nstripes : pool_threads(l->pool)};
   if (!l->view.direct) pool_run(l->pool, job.nchunks, fill_task, &job);
-  conv_run_engine(l, view_src(&l->view, l->in));
+  conv_run_engine(l, view_src(&l->view, layer_src(l)));
   if (l->virt) pool_run(l->pool, job.nchunks, compact_task, &job);
 }
 
@@ -350,7 +361,7 @@ static int prepare_conv(pl_layer *l, char *err, size_t errlen) {
   conv_stripes(l);
   l->in = pl_alloc_floats(view_input_floats(&l->view, slack));
   l->out_floats = (long)s->cout * l->ho * l->wo;
-  l->out = pl_alloc_floats((size_t)l->out_floats);
+  l->out = pl_alloc_floats((size_t)l->out_floats + (size_t)chain_slack());
   int k = s->k, kk = k * k;
   l->coloff = malloc(sizeof *l->coloff * (size_t)l->cols);
   if (!l->in || !l->out || !l->coloff) {
@@ -441,7 +452,7 @@ static int prepare_fc(pl_layer *l, char *err, size_t errlen) {
   l->ho = l->wo = 1;
   l->in = pl_alloc_floats((size_t)s->cin + 64);
   l->out_floats = s->cout;
-  l->out = pl_alloc_floats((size_t)s->cout);
+  l->out = pl_alloc_floats((size_t)s->cout + (size_t)chain_slack());
   if (!l->in || !l->out) {
     snprintf(err, errlen, "out of memory for an fc layer %dx%d", s->cout, s->cin);
     return -1;
@@ -503,11 +514,12 @@ static int prepare_fc_engine(pl_layer *l, char *err, size_t errlen) {
 }
 
 static void fc_run(pl_layer *l) {
+  const float *in = layer_src(l);
   if (!l->fc_rows) {
-    fc_plan_run(l->fc, l->pool, l->in, l->out);
+    fc_plan_run(l->fc, l->pool, in, l->out);
     return;
   }
-  for (int j = 0; j < l->nfc_cols; j++) l->fc_x[j] = l->in[l->fc_cols[j]];
+  for (int j = 0; j < l->nfc_cols; j++) l->fc_x[j] = in[l->fc_cols[j]];
   fc_plan_run(l->fc, l->pool, l->fc_x, l->fc_y);
   for (int i = 0; i < l->nfc_rows; i++) l->out[l->fc_rows[i]] = l->fc_y[i];
 }
@@ -561,6 +573,7 @@ pl_layer *layer_prepare_cached(const pl_layer_spec *spec, prepcache *cache, char
   if (!l->pool) goto fail;
   if ((s->op == PL_OP_FC ? prepare_fc_engine(l, err, errlen) : prepare_conv_engine(l, err, errlen)) != 0) goto fail;
   l->cache = NULL;
+  s->weights = NULL; /* borrowed for preparation only (spec.h) */
   return l;
 fail:
   free(mask);
@@ -598,6 +611,16 @@ int layer_check(pl_layer *l, double *max_rel_err) { return layer_check_output(l,
 const float *layer_masked_weights(const pl_layer *l) { return l->wm; }
 
 const float *layer_input(const pl_layer *l) { return l->in; }
+
+const float *layer_output(const pl_layer *l) { return l->out; }
+
+long layer_output_floats(const pl_layer *l) { return l->out_floats; }
+
+long layer_input_floats(const pl_layer *l) {
+  return l->spec.op == PL_OP_FC ? l->spec.cin : (long)l->spec.cin * l->spec.h * l->spec.w;
+}
+
+void layer_bind_input(pl_layer *l, const float *src) { l->bound_in = src; }
 
 int layer_check_output(pl_layer *l, const float *out, double extra_rel_tol, double *max_rel_err) {
   double *ref = malloc(sizeof *ref * (size_t)l->out_floats), *mag = malloc(sizeof *mag * (size_t)l->out_floats);

@@ -47,6 +47,16 @@ void layer_free(pl_layer *layer);
  * weights. */
 const float *layer_masked_weights(const pl_layer *layer);
 const float *layer_input(const pl_layer *layer);
+/* Chaining layers (the network op): a layer's output (cout x ho x wo, or out floats) and the input size a
+ * layer reads (cin x h x w, or in). layer_bind_input makes every later layer_run read src instead of the
+ * layer's own input: src must hold layer_input_floats() floats followed by read slack, which every
+ * layer_output() has; NULL returns to the layer's own input. layer_check still compares against the own
+ * input, so check a bound layer only after binding it back to NULL and copying the data in. */
+const float *layer_output(const pl_layer *layer);
+long layer_output_floats(const pl_layer *layer);
+long layer_input_floats(const pl_layer *layer);
+void layer_bind_input(pl_layer *layer, const float *src);
+
 /* layer_check on another output of the same layer (the GPU's), with extra_rel_tol added to the fp32
  * tolerance (fp16 storage rounds weights, input and output). */
 int layer_check_output(pl_layer *layer, const float *out, double extra_rel_tol, double *max_rel_err);

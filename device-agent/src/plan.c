@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Geometry limits: generous for any real network, small enough that sizes stay far from int overflow. */
@@ -208,7 +209,7 @@ static int read_fc_geometry(plan_reader *r, pl_layer_spec *s) {
   return 0;
 }
 
-static int read_pruning(plan_reader *r, pl_case *c, pl_layer_spec *s) {
+static int read_pruning(plan_reader *r, char *block_text, size_t block_len, pl_layer_spec *s) {
   const char *scheme;
   if (read_string(r, "scheme", 1, &scheme)) return -1;
   if (spec_scheme_parse(scheme, &s->scheme) != 0) {
@@ -229,7 +230,7 @@ static int read_pruning(plan_reader *r, pl_case *c, pl_layer_spec *s) {
       snprintf(r->err, r->errlen, "field \"block\" must be BRxBC with positive integers (e.g. \"8x4\"), got \"%.40s\"", block);
       return -1;
     }
-    snprintf(c->block, sizeof c->block, "%s", block);
+    snprintf(block_text, block_len, "%s", block);
   }
   int blocky = s->scheme == PL_SCHEME_BCR || s->scheme == PL_SCHEME_BLOCK_PUNCHED;
   if (blocky && rc != FIELD_OK) {
@@ -267,11 +268,140 @@ static int read_backend(plan_reader *r, pl_case *c) {
     snprintf(r->err, r->errlen, "dtype fp16 needs \"backend\":\"gpu\" (the CPU kernels are fp32 only)");
     return -1;
   }
-  if (c->backend == PL_BACKEND_GPU && c->op == PL_OP_IDLE) {
-    snprintf(r->err, r->errlen, "op idle has no GPU backend: drop \"backend\":\"gpu\" from the idle line");
+  if (c->backend == PL_BACKEND_GPU && (c->op == PL_OP_IDLE || c->op == PL_OP_NETWORK)) {
+    snprintf(r->err, r->errlen, "op %s has no GPU backend (a network runs on the CPU only): drop \"backend\":\"gpu\"",
+             spec_op_name(c->op));
     return -1;
   }
   return 0;
+}
+
+/* "weights": {"path", "offset", "sha256"} (weights.h). Absent: seeded weights. */
+static int read_weights(plan_reader *r, pl_weights_ref *ref, pl_layer_spec *s) {
+  memset(ref, 0, sizeof *ref);
+  s->weights = NULL;
+  s->weights_id[0] = '\0';
+  const json_value *v = json_get(r->root, "weights");
+  if (!v) return 0;
+  const char *what = "field \"weights\" must be {\"path\": string, \"offset\": integer >= 0, \"sha256\": 64 lowercase hex}";
+  if (v->type != JSON_OBJECT) {
+    snprintf(r->err, r->errlen, "%s, got %s", what, json_type_name(v->type));
+    return -1;
+  }
+  const json_value *path = json_get(v, "path"), *offset = json_get(v, "offset"), *sha = json_get(v, "sha256");
+  if (!path || path->type != JSON_STRING || path->string[0] == '\0' || strlen(path->string) >= sizeof ref->path) {
+    snprintf(r->err, r->errlen, "%s; \"path\" is %s", what,
+             !path ? "missing" : path->type != JSON_STRING ? json_type_name(path->type) : "empty or too long");
+    return -1;
+  }
+  if (!offset || offset->type != JSON_NUMBER || offset->number != floor(offset->number) || offset->number < 0 ||
+      offset->number > PLAN_MAX_SEED) {
+    char seen[64] = "missing";
+    if (offset) describe(offset, seen, sizeof seen);
+    snprintf(r->err, r->errlen, "%s; \"offset\" is %s", what, seen);
+    return -1;
+  }
+  int hex_ok = sha && sha->type == JSON_STRING && strlen(sha->string) == 64;
+  for (int i = 0; hex_ok && i < 64; i++) {
+    char ch = sha->string[i];
+    hex_ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+  }
+  if (!hex_ok) {
+    char seen[64] = "missing";
+    if (sha) describe(sha, seen, sizeof seen);
+    snprintf(r->err, r->errlen, "%s; \"sha256\" is %s", what, seen);
+    return -1;
+  }
+  ref->present = 1;
+  snprintf(ref->path, sizeof ref->path, "%s", path->string);
+  ref->offset = (long long)offset->number;
+  snprintf(ref->sha256, sizeof ref->sha256, "%s", sha->string);
+  snprintf(s->weights_id, sizeof s->weights_id, "%s@%lld", ref->sha256, ref->offset);
+  return 0;
+}
+
+/* The fields of one layer (a case line's, or one entry of a network's "layers"): op, geometry, pruning,
+ * weights. The spec arrives with seed, threads and cpus set; a layer's own "seed" overrides. */
+static int read_layer(plan_reader *r, pl_layer_spec *s, char *block, size_t block_len, pl_weights_ref *weights) {
+  double seed_d;
+  int rc = read_double(r, "seed", 0, 0, PLAN_MAX_SEED, 0, &seed_d);
+  if (rc == FIELD_BAD) return -1;
+  if (rc == FIELD_OK && seed_d != floor(seed_d)) {
+    snprintf(r->err, r->errlen, "field \"seed\" must be an integer in [0, 2^53], got %.17g", seed_d);
+    return -1;
+  }
+  if (rc == FIELD_OK) s->seed = (uint64_t)seed_d;
+  if (s->op == PL_OP_FC) {
+    r->needs = "an fc layer needs in, out, scheme, sparsity";
+    if (read_fc_geometry(r, s)) return -1;
+  } else {
+    r->needs = s->op == PL_OP_CONV ? "a conv layer needs cin, cout, h, w, k, stride, pad, scheme, sparsity"
+                                   : "a dwconv layer needs cin, cout, h, w, k, stride, pad, scheme, sparsity";
+    if (read_conv_geometry(r, s)) return -1;
+  }
+  if (read_pruning(r, block, block_len, s)) return -1;
+  return read_weights(r, weights, s);
+}
+
+/* One entry of a network's "layers": an object with a layer's fields and "input" ("own" or "previous"). */
+static int read_network_layer(plan_reader *r, const pl_layer_spec *base, pl_network_layer *out, int index) {
+  if (r->root->type != JSON_OBJECT) {
+    snprintf(r->err, r->errlen, "must be an object (a layer: op, shape, scheme, sparsity, ...), got %s",
+             json_type_name(r->root->type));
+    return -1;
+  }
+  out->spec = *base;
+  const char *op;
+  r->needs = "a network layer needs op";
+  if (read_string(r, "op", 1, &op)) return -1;
+  if (spec_op_parse(op, &out->spec.op) != 0 || out->spec.op == PL_OP_IDLE || out->spec.op == PL_OP_NETWORK) {
+    snprintf(r->err, r->errlen, "field \"op\" must be conv, dwconv or fc in a network layer, got \"%.40s\"", op);
+    return -1;
+  }
+  const char *input = "own";
+  if (read_string(r, "input", 0, &input) == FIELD_BAD) return -1;
+  if (strcmp(input, "own") != 0 && strcmp(input, "previous") != 0) {
+    snprintf(r->err, r->errlen, "field \"input\" must be \"own\" or \"previous\", got \"%.40s\"", input);
+    return -1;
+  }
+  out->from_previous = strcmp(input, "previous") == 0;
+  if (out->from_previous && index == 0) {
+    snprintf(r->err, r->errlen, "field \"input\" is \"previous\" on the first layer: there is no layer before it");
+    return -1;
+  }
+  return read_layer(r, &out->spec, out->block, sizeof out->block, &out->weights);
+}
+
+/* "layers": 1 to PL_MAX_NETWORK_LAYERS layer objects; a bad one is named by its index. */
+static int read_network(plan_reader *r, pl_case *c) {
+  const json_value *v = json_get(r->root, "layers");
+  if (!v || v->type != JSON_ARRAY || v->count == 0 || v->count > PL_MAX_NETWORK_LAYERS) {
+    snprintf(r->err, r->errlen, "a network line needs field \"layers\": an array of 1 to %d layer objects, got %s",
+             PL_MAX_NETWORK_LAYERS, !v ? "nothing" : v->type != JSON_ARRAY ? json_type_name(v->type) : v->count == 0 ? "an empty array" : "too many");
+    return -1;
+  }
+  c->net.layers = calloc(v->count, sizeof *c->net.layers);
+  if (!c->net.layers) {
+    snprintf(r->err, r->errlen, "out of memory for %zu network layers", v->count);
+    return -1;
+  }
+  c->net.count = (int)v->count;
+  for (size_t i = 0; i < v->count; i++) {
+    plan_reader layer = {.root = v->items[i], .err = r->err, .errlen = r->errlen, .needs = ""};
+    if (read_network_layer(&layer, &c->spec, &c->net.layers[i], (int)i) != 0) {
+      char inner[512];
+      snprintf(inner, sizeof inner, "%s", r->err);
+      snprintf(r->err, r->errlen, "layers[%zu]: %s", i, inner);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void plan_case_free(pl_case *c) {
+  free(c->net.layers);
+  c->net.layers = NULL;
+  c->net.count = 0;
 }
 
 void plan_line_id(int line, char *id, size_t idlen) { snprintf(id, idlen, "line-%d", line); }
@@ -285,7 +415,7 @@ int plan_from_json(const json_value *root, int line, pl_case *out, char *err, si
   const char *op;
   if (read_string(&r, "op", 1, &op)) return -1;
   if (spec_op_parse(op, &out->op) != 0) {
-    snprintf(err, errlen, "unknown op \"%.40s\" (expected conv, dwconv, fc or idle)", op);
+    snprintf(err, errlen, "unknown op \"%.40s\" (expected conv, dwconv, fc, idle or network)", op);
     return -1;
   }
   pl_layer_spec *s = &out->spec;
@@ -306,20 +436,10 @@ int plan_from_json(const json_value *root, int line, pl_case *out, char *err, si
   if (read_backend(&r, out)) return -1;
   if (read_sampling(&r, &out->sampling)) return -1;
 
-  switch (out->op) {
-    case PL_OP_IDLE:
-      r.needs = "an idle line needs durationUs";
-      return read_long(&r, "durationUs", 1, 0, PL_MAX_IDLE_US, &out->duration_us) ? -1 : 0;
-    case PL_OP_FC:
-      r.needs = "an fc line needs in, out, scheme, sparsity";
-      if (read_fc_geometry(&r, s)) return -1;
-      break;
-    case PL_OP_CONV:
-    case PL_OP_DWCONV:
-      r.needs = out->op == PL_OP_CONV ? "a conv line needs cin, cout, h, w, k, stride, pad, scheme, sparsity"
-                                      : "a dwconv line needs cin, cout, h, w, k, stride, pad, scheme, sparsity";
-      if (read_conv_geometry(&r, s)) return -1;
-      break;
+  if (out->op == PL_OP_IDLE) {
+    r.needs = "an idle line needs durationUs";
+    return read_long(&r, "durationUs", 1, 0, PL_MAX_IDLE_US, &out->duration_us) ? -1 : 0;
   }
-  return read_pruning(&r, out, s);
+  if (out->op == PL_OP_NETWORK) return read_network(&r, out);
+  return read_layer(&r, s, out->block, sizeof out->block, &out->weights);
 }

@@ -1,5 +1,6 @@
 #include "prepcache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@ typedef struct {
   pl_op op;
   int cin, cout, h, w, k, stride, pad;
   uint64_t seed;
+  char weights_id[96]; /* spec.h: "" for seeded weights, else the real weights' file hash and offset */
 } shape_key;
 
 typedef struct {
@@ -41,6 +43,7 @@ static shape_key key_of(const pl_layer_spec *s) {
   memset(&k, 0, sizeof k); /* padding too: keys are compared with memcmp */
   k.op = s->op, k.cin = s->cin, k.cout = s->cout, k.h = s->h, k.w = s->w, k.k = s->k;
   k.stride = s->stride, k.pad = s->pad, k.seed = s->seed;
+  snprintf(k.weights_id, sizeof k.weights_id, "%s", s->weights_id);
   return k;
 }
 

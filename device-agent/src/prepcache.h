@@ -2,7 +2,10 @@
  * prepcache: what layer_prepare can reuse between the cases of one agent call, so a sweep does not rebuild it
  * for every scheme, block and sparsity of a layer:
  *
- *   weights and input   a pure function of (op, shape, seed): generated once per shape (rng.c, in double)
+ *   weights and input   a pure function of (op, shape, seed, weights source): generated once per shape (rng.c,
+ *                       in double), the weights then replaced by a file's when the line names one (weights.h);
+ *                       the source ("" or "<file sha256>@<offset>") is part of the key, so seeded and real
+ *                       weights of one shape never stand in for each other
  *   masks               a pure function of (weights, scheme, block, sparsity, bcrRowShare): kept per that key,
  *                       so a case that differs only in threads or CPUs (a thread sweep) reuses its mask
  *   dense kernel        the candidate layer_prepare timed fastest, per (threads, CPUs)
@@ -35,7 +38,7 @@ typedef struct prepcache prepcache;
 prepcache *prepcache_create(void);
 void prepcache_free(prepcache *c);
 
-/* Makes the cache hold the shape and seed of spec, clearing it when they differ from what it holds. */
+/* Makes the cache hold the shape, seed and weights source of spec, clearing it when they differ from what it holds. */
 void prepcache_select(prepcache *c, const pl_layer_spec *spec);
 
 /* Copies the weights (nw floats) and raw input (nin floats) of the selected shape into w and in and returns 0,

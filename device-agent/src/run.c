@@ -16,6 +16,7 @@
 #include "layer.h"
 #include "probe.h"
 #include "telemetry.h"
+#include "weights.h"
 
 #define RUN_ERR_MAX 512
 /* A CI check sorts all samples: do it at minReps, then each time the count has grown by a tenth. */
@@ -304,6 +305,7 @@ static void write_ok(json_writer *w, const pl_case *c, const pl_layer_stats *st,
     char hash[17];
     snprintf(hash, sizeof hash, "%016" PRIx64, st->mask_fnv1a);
     json_field_string(w, "maskFnv1a", hash);
+    json_field_string(w, "weights", c->weights.present ? c->weights.sha256 : "seeded");
   }
   json_field_number(w, "flops", st->flops);
   json_field_string(w, "kernel", st->kernel ? st->kernel : "unknown");
@@ -358,11 +360,63 @@ static int pin(const pl_case *c, const affinity_mask *initial, int *cpus, int *n
   return 0;
 }
 
-int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, json_writer *w) {
+/* Warm-up, repetitions and everything around them that cases and networks share: the idle op's timer slack,
+ * telemetry just before and after, the disturbance probe, the testing builds' stretch. */
+typedef struct {
+  run_samples s;
+  run_case_times times; /* prepare_ns is the caller's */
+  telemetry_snapshot_t before, after;
+} run_measure;
+
+static int measure(const pl_case *c, run_body body, void *ctx, run_measure *m, char *err, size_t errlen) {
+  /* Linux lets a sleep overrun by the thread's timer slack (50 us by default, measured 0.1 ms here on a
+   * 1 ms sleep): the idle op should sleep what it says, so it runs with 1 ns of slack. */
+  int slack = c->op != PL_OP_IDLE ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  telemetry_snapshot(&m->before);
+  stretch_pct = next_case_stretch_pct();
+  /* Discarded: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
+   * the development VM, which would mark the first case of every batch as disturbed. */
+  (void)probe_ns();
+  m->times.probe_before_ns = run_probe();
+  const int64_t sampling_start = telemetry_now_ns();
+  int rc = sample(&c->sampling, body, ctx, &m->s, err, errlen);
+  m->times.sampling_ns = telemetry_now_ns() - sampling_start;
+  m->times.probe_after_ns = run_probe();
+  telemetry_snapshot(&m->after);
+  if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
+  return rc;
+}
+
+static void measure_free(run_measure *m) {
+  free(m->s.ns);
+  telemetry_free(&m->before);
+  telemetry_free(&m->after);
+}
+
+/* GEMM-view weight count of a layer (spec.h): rows = cout, cols = cin*k*k (conv), k*k (dwconv), in (fc). */
+static long gemm_floats(const pl_layer_spec *s) {
+  long kk = s->op == PL_OP_FC ? 1 : (long)s->k * s->k;
+  return (long)s->cout * (s->op == PL_OP_DWCONV ? kk : (long)s->cin * kk);
+}
+
+/* Attaches the real weights ref names to spec (weights.h checks the file and its hash); *buf is for the
+ * caller to free once the layer is prepared. Seeded weights (no ref): nothing to do. */
+static int attach_weights(run_context *ctx, const pl_weights_ref *ref, pl_layer_spec *spec, float **buf, char *err,
+                          size_t errlen) {
+  *buf = NULL;
+  if (!ref->present) return 0;
+  if (weights_load(ctx->weights, ref, gemm_floats(spec), buf, err, errlen) != 0) return -1;
+  spec->weights = *buf;
+  return 0;
+}
+
+int run_case(const pl_case *c, run_context *ctx, json_writer *w) {
+  if (c->op == PL_OP_NETWORK) return run_network(c, ctx, w);
   char err[RUN_ERR_MAX] = "";
   static int cpus[AFFINITY_MAX_CPUS];
   int ncpus = 0;
-  if (pin(c, initial, cpus, &ncpus, err, sizeof err) != 0) {
+  if (pin(c, ctx->initial, cpus, &ncpus, err, sizeof err) != 0) {
     write_error(w, c->id, c->line, err);
     return -1;
   }
@@ -372,12 +426,17 @@ int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, j
   const int on_gpu = c->backend == PL_BACKEND_GPU;
   pl_layer_stats st = {.density = 1, .kept_blocks = 0, .kept_energy = 1, .flops = 0, .kernel = "idle-clock_nanosleep"};
   int threads = 1;
-  run_case_times times = {0};
+  run_measure m = {0};
   if (c->op != PL_OP_IDLE) {
     const int64_t prepare_start = telemetry_now_ns();
-    if (on_gpu) gpu.gpu = gpu_case_prepare(&c->spec, c->dtype, err, sizeof err);
-    else layer = layer_prepare_cached(&c->spec, cache, err, sizeof err);
-    times.prepare_ns = telemetry_now_ns() - prepare_start;
+    pl_layer_spec spec = c->spec;
+    float *weights = NULL;
+    if (attach_weights(ctx, &c->weights, &spec, &weights, err, sizeof err) == 0) {
+      if (on_gpu) gpu.gpu = gpu_case_prepare(&spec, c->dtype, err, sizeof err);
+      else layer = layer_prepare_cached(&spec, ctx->cache, err, sizeof err);
+    }
+    free(weights);
+    m.times.prepare_ns = telemetry_now_ns() - prepare_start;
     if (!layer && !gpu.gpu) {
       write_error(w, c->id, c->line, err[0] ? err : "layer_prepare refused the case without a reason");
       return -1;
@@ -385,41 +444,187 @@ int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, j
     threads = on_gpu ? 1 : c->spec.threads;
   }
 
-  telemetry_snapshot_t before, after;
-  run_samples s = {0};
-  /* Linux lets a sleep overrun by the thread's timer slack (50 us by default, measured 0.1 ms here on a
-   * 1 ms sleep): the idle op should sleep what it says, so it runs with 1 ns of slack. */
-  int slack = c->op != PL_OP_IDLE ? -1 : prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-  if (slack >= 0) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  telemetry_snapshot(&before);
-  stretch_pct = next_case_stretch_pct();
-  /* Discarded: the first probe after the layer was prepared (or the process started) ran up to 1.3x slower on
-   * the development VM, which would mark the first case of every batch as disturbed. */
-  (void)probe_ns();
-  times.probe_before_ns = run_probe();
-  const int64_t sampling_start = telemetry_now_ns();
-  int rc = gpu.gpu ? sample(&c->sampling, body_gpu, &gpu, &s, err, sizeof err)
-           : layer ? sample(&c->sampling, body_layer, layer, &s, err, sizeof err)
-                   : sample(&c->sampling, body_idle, (void *)&c->duration_us, &s, err, sizeof err);
+  int rc = gpu.gpu ? measure(c, body_gpu, &gpu, &m, err, sizeof err)
+           : layer ? measure(c, body_layer, layer, &m, err, sizeof err)
+                   : measure(c, body_idle, (void *)&c->duration_us, &m, err, sizeof err);
   if (rc == 0 && gpu.failed) {
     snprintf(err, sizeof err, "%s", gpu.err);
     rc = -1;
   }
-  times.sampling_ns = telemetry_now_ns() - sampling_start;
-  times.probe_after_ns = run_probe();
-  telemetry_snapshot(&after);
-  if (slack >= 0) prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
   if (layer) st = layer_stats(layer);
   if (gpu.gpu) st = gpu_case_stats(gpu.gpu);
 
-  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &s, &times, &before, &after, gpu.gpu ? &gpu : NULL);
+  if (rc == 0) write_ok(w, c, &st, threads, cpus, ncpus, &m.s, &m.times, &m.before, &m.after, gpu.gpu ? &gpu : NULL);
   else write_error(w, c->id, c->line, err);
   layer_free(layer);
   gpu_case_free(gpu.gpu);
   free(gpu.kernel_ns);
-  free(s.ns);
-  telemetry_free(&before);
-  telemetry_free(&after);
+  measure_free(&m);
+  return rc;
+}
+
+/* ------------------------------------------------------------ the network op */
+
+typedef struct {
+  pl_layer **layers;
+  int count;
+} run_network_body;
+
+/* One repetition: every layer once, in order; a chained layer reads its predecessor's output in place. */
+static void body_network(void *ctx) {
+  const run_network_body *net = ctx;
+  for (int i = 0; i < net->count; i++) layer_run(net->layers[i]);
+}
+
+static void describe_input(const pl_layer_spec *s, char *buf, size_t len) {
+  if (s->op == PL_OP_FC) snprintf(buf, len, "in=%d", s->cin);
+  else snprintf(buf, len, "cin x h x w = %d x %d x %d", s->cin, s->h, s->w);
+}
+
+/* Prepares every layer (no preparation cache: the layers of a network are of many shapes) and binds each
+ * "previous" layer to its predecessor's output after checking the sizes agree. */
+static int prepare_network(const pl_case *c, run_context *ctx, pl_layer **layers, char *err, size_t errlen) {
+  for (int i = 0; i < c->net.count; i++) {
+    const pl_network_layer *nl = &c->net.layers[i];
+    pl_layer_spec spec = nl->spec;
+    float *weights = NULL;
+    char why[RUN_ERR_MAX] = "";
+    if (attach_weights(ctx, &nl->weights, &spec, &weights, why, sizeof why) == 0)
+      layers[i] = layer_prepare(&spec, why, sizeof why);
+    free(weights);
+    if (!layers[i]) {
+      snprintf(err, errlen, "layers[%d] (%s): %s", i, spec_op_name(spec.op), why);
+      return -1;
+    }
+    if (!nl->from_previous) continue;
+    long have = layer_output_floats(layers[i - 1]), need = layer_input_floats(layers[i]);
+    if (have != need) {
+      char input[96];
+      describe_input(&spec, input, sizeof input);
+      snprintf(err, errlen,
+               "layers[%d] reads the previous layer's output (\"input\":\"previous\"), which holds %ld floats, but its "
+               "input is %ld floats (%s): give it \"input\":\"own\", or fix the shapes",
+               i, have, need, input);
+      return -1;
+    }
+    layer_bind_input(layers[i], layer_output(layers[i - 1]));
+  }
+  return 0;
+}
+
+static double median_ns(const run_samples *s) {
+  if (s->n == 0) return 0;
+  int64_t *sorted = malloc(s->n * sizeof *sorted);
+  if (!sorted) return -1;
+  memcpy(sorted, s->ns, s->n * sizeof *sorted);
+  qsort(sorted, s->n, sizeof *sorted, cmp_i64);
+  double median = s->n % 2 ? (double)sorted[s->n / 2] : 0.5 * ((double)sorted[s->n / 2 - 1] + (double)sorted[s->n / 2]);
+  free(sorted);
+  return median;
+}
+
+static void write_network_layer(json_writer *w, const pl_network_layer *nl, const pl_layer *layer, int index) {
+  pl_layer_stats st = layer_stats(layer);
+  char hash[17];
+  snprintf(hash, sizeof hash, "%016" PRIx64, st.mask_fnv1a);
+  json_object_begin(w);
+  json_field_int(w, "index", index);
+  json_field_string(w, "op", spec_op_name(nl->spec.op));
+  json_field_string(w, "input", nl->from_previous ? "previous" : "own");
+  json_field_string(w, "scheme", spec_scheme_name(nl->spec.scheme));
+  json_field_string(w, "block", nl->block[0] ? nl->block : NULL);
+  json_field_number(w, "sparsity", nl->spec.sparsity);
+  json_field_int(w, "seed", (int64_t)nl->spec.seed);
+  json_field_string(w, "weights", nl->weights.present ? nl->weights.sha256 : "seeded");
+  json_field_number(w, "density", st.density);
+  json_field_int(w, "keptBlocks", st.kept_blocks);
+  json_field_number(w, "keptEnergy", st.kept_energy);
+  json_field_string(w, "maskFnv1a", hash);
+  json_field_number(w, "flops", st.flops);
+  json_field_string(w, "kernel", st.kernel ? st.kernel : "unknown");
+  json_object_end(w);
+}
+
+static void write_network_ok(json_writer *w, const pl_case *c, pl_layer *const *layers, const int *cpus, int ncpus,
+                             const run_measure *m) {
+  double flops = 0;
+  for (int i = 0; i < c->net.count; i++) flops += layer_stats(layers[i]).flops;
+  json_writer_reset(w);
+  json_object_begin(w);
+  json_field_string(w, "type", "result");
+  json_field_string(w, "id", c->id);
+  json_field_int(w, "line", c->line);
+  json_field_string(w, "status", "ok");
+  json_field_string(w, "op", "network");
+  json_key(w, "layers");
+  json_array_begin(w);
+  for (int i = 0; i < c->net.count; i++) write_network_layer(w, &c->net.layers[i], layers[i], i);
+  json_array_end(w);
+  json_field_string(w, "notRun",
+                    "only the listed conv, dwconv and fc layers run; everything between them in the model (activations, "
+                    "pooling, element-wise add, concat, normalisation) is neither run nor timed");
+  json_field_number(w, "flops", flops);
+  json_field_string(w, "backend", "cpu");
+  json_field_int(w, "threads", c->spec.threads);
+  json_key(w, "cpus");
+  json_array_begin(w);
+  for (int i = 0; i < ncpus; i++) json_int(w, cpus[i]);
+  json_array_end(w);
+  json_field_int(w, "reps", (int64_t)m->s.n);
+  json_field_int(w, "prepareNs", m->times.prepare_ns);
+  json_field_int(w, "samplingNs", m->times.sampling_ns);
+  json_key(w, "probeNs");
+  json_array_begin(w);
+  json_int(w, m->times.probe_before_ns);
+  json_int(w, m->times.probe_after_ns);
+  json_array_end(w);
+  json_field_string(w, "stop", run_stop_name(m->s.stop));
+  json_key(w, "medianCiRelWidth");
+  if (m->s.ci_rel_width >= 0) json_number(w, m->s.ci_rel_width);
+  else json_null(w);
+  write_sampling(w, &c->sampling);
+  json_field_number(w, "medianNs", median_ns(&m->s));
+  json_key(w, "samplesNs");
+  json_array_begin(w);
+  for (size_t i = 0; i < m->s.n; i++) json_int(w, m->s.ns[i]);
+  json_array_end(w);
+  json_key(w, "telemetry");
+  json_object_begin(w);
+  json_key(w, "before");
+  telemetry_write_json(w, &m->before);
+  json_key(w, "after");
+  telemetry_write_json(w, &m->after);
+  json_object_end(w);
+  json_object_end(w);
+}
+
+int run_network(const pl_case *c, run_context *ctx, json_writer *w) {
+  char err[RUN_ERR_MAX] = "";
+  static int cpus[AFFINITY_MAX_CPUS];
+  int ncpus = 0;
+  if (pin(c, ctx->initial, cpus, &ncpus, err, sizeof err) != 0) {
+    write_error(w, c->id, c->line, err);
+    return -1;
+  }
+  pl_layer **layers = calloc((size_t)c->net.count, sizeof *layers);
+  run_measure m = {0};
+  int rc = -1;
+  if (!layers) {
+    snprintf(err, sizeof err, "out of memory for %d network layers", c->net.count);
+  } else {
+    const int64_t prepare_start = telemetry_now_ns();
+    rc = prepare_network(c, ctx, layers, err, sizeof err);
+    m.times.prepare_ns = telemetry_now_ns() - prepare_start;
+  }
+  if (rc == 0) {
+    run_network_body body = {layers, c->net.count};
+    rc = measure(c, body_network, &body, &m, err, sizeof err);
+  }
+  if (rc == 0) write_network_ok(w, c, layers, cpus, ncpus, &m);
+  else write_error(w, c->id, c->line, err);
+  for (int i = 0; layers && i < c->net.count; i++) layer_free(layers[i]);
+  free(layers);
+  measure_free(&m);
   return rc;
 }
 
@@ -460,6 +665,9 @@ int run_plan(FILE *in, FILE *out) {
   /* One shape's weights, masks and dense kernel choice, reused by the next cases of that shape (prepcache.h);
    * without memory for it every case builds its own, as before. */
   prepcache *cache = prepcache_create();
+  /* The weights files hashed so far: each distinct (path, size, mtime) once per call (weights.h). */
+  weights_cache *hashed = weights_cache_create();
+  run_context ctx = {&initial, cache, hashed};
   json_writer w;
   json_writer_init(&w);
   char *text = NULL;
@@ -475,6 +683,7 @@ int run_plan(FILE *in, FILE *out) {
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
     char err[RUN_ERR_MAX];
     pl_case c;
+    memset(&c, 0, sizeof c);
     int rc = -1;
     json_value *root = json_parse_line(text, (size_t)len, err, sizeof err);
     if (!root) {
@@ -484,8 +693,9 @@ int run_plan(FILE *in, FILE *out) {
     } else if (plan_from_json(root, line, &c, err, sizeof err) != 0) {
       write_error(&w, c.id, line, err);
     } else {
-      rc = run_case(&c, &initial, cache, &w);
+      rc = run_case(&c, &ctx, &w);
     }
+    plan_case_free(&c);
     json_free(root);
     emit(&w, out, c.id, line);
     if (rc == 0) ok++;
@@ -495,11 +705,15 @@ int run_plan(FILE *in, FILE *out) {
   free(text);
   if (cache && getenv("PRUNELAB_PREPARE_CACHE_STATS")) {
     prepcache_counts n = prepcache_counts_get(cache);
+    long files_hashed, files_reused;
+    weights_cache_counts(hashed, &files_hashed, &files_reused);
     fprintf(stderr,
-            "prunelab-agent: prepare cache: data hits %ld misses %ld, mask hits %ld misses %ld, dense hits %ld misses %ld\n",
-            n.data_hits, n.data_misses, n.mask_hits, n.mask_misses, n.dense_hits, n.dense_misses);
+            "prunelab-agent: prepare cache: data hits %ld misses %ld, mask hits %ld misses %ld, dense hits %ld misses %ld, "
+            "weights files hashed %ld reused %ld\n",
+            n.data_hits, n.data_misses, n.mask_hits, n.mask_misses, n.dense_hits, n.dense_misses, files_hashed, files_reused);
   }
   prepcache_free(cache);
+  weights_cache_free(hashed);
   if (read_failed) {
     fprintf(stderr, "prunelab-agent: reading the plan failed after line %d: %s\n", line, strerror(errno));
     json_writer_free(&w);

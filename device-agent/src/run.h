@@ -18,6 +18,7 @@
 #include "options.h"
 #include "plan.h"
 #include "prepcache.h"
+#include "weights.h"
 
 typedef enum {
   RUN_STOP_MIN_REACHED, /* minReps and minTimeMs both reached: the normal end */
@@ -32,10 +33,22 @@ const char *run_stop_name(run_stop_reason reason);
  * exit code: 0 when the plan was read to the end (even if cases failed), 1 when reading it failed. */
 int run_plan(FILE *in, FILE *out);
 
-/* Pins, prepares (reusing from cache what earlier cases of the shape built; cache may be NULL), samples and
- * reports one validated case; writes its result line (ok or error) into w.
- * Returns 0 for an ok record, -1 for an error record. */
-int run_case(const pl_case *c, const affinity_mask *initial, prepcache *cache, json_writer *w);
+/* What the cases of one `run` share: the start-up affinity (restored for unpinned cases), the preparation
+ * cache (may be NULL) and the weights files hashed so far (weights.h; may be NULL: hash every time). */
+typedef struct {
+  const affinity_mask *initial;
+  prepcache *cache;
+  weights_cache *weights;
+} run_context;
+
+/* Pins, prepares (loading real weights when the line names a file, reusing from the cache what earlier cases
+ * of the shape built), samples and reports one validated case; writes its result line (ok or error) into w.
+ * A network line goes to run_network. Returns 0 for an ok record, -1 for an error record. */
+int run_case(const pl_case *c, run_context *ctx, json_writer *w);
+
+/* The network op: prepares every layer, binds each "previous" layer to its predecessor's output (refusing the
+ * case when the sizes differ), then samples repetitions of all layers back to back as one case does. */
+int run_network(const pl_case *c, run_context *ctx, json_writer *w);
 
 /* Distribution-free 95% confidence interval of the median from order statistics: the largest j such that
  * P(Bin(n, 1/2) <= j-1) <= 0.025 gives [x_(j), x_(n+1-j)] (1-based), coverage >= 95%. Exact binomial up to

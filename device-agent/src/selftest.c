@@ -18,8 +18,11 @@
 
 #include "gpu/gpu_selftest.h"
 #include "json.h"
+#include "kernels/simd.h"
 #include "layer.h"
+#include "reference.h"
 #include "rng.h"
+#include "sha256.h"
 
 #define SELFTEST_SEED 20240611u
 #define SELFTEST_RANDOM_CONV 4
@@ -226,6 +229,88 @@ static void check_determinism(selftest_state *st) {
   layer_free(lb);
 }
 
+/* SHA-256 known answers (FIPS 180-4 examples, and the empty message): the weights check rests on it. */
+static void check_sha256(selftest_state *st) {
+  static const struct {
+    const char *text, *hex;
+  } vectors[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+  };
+  for (size_t i = 0; i < sizeof vectors / sizeof *vectors; i++) {
+    sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_BYTES];
+    char hex[SHA256_HEX_CHARS];
+    sha256_init(&ctx);
+    /* Fed in two pieces, so the block buffering is exercised too. */
+    size_t len = strlen(vectors[i].text), half = len / 2;
+    sha256_update(&ctx, (const uint8_t *)vectors[i].text, half);
+    sha256_update(&ctx, (const uint8_t *)vectors[i].text + half, len - half);
+    sha256_final(&ctx, digest);
+    sha256_hex(digest, hex);
+    json_object_begin(&st->w);
+    json_field_string(&st->w, "type", "selftest");
+    json_field_string(&st->w, "check", "sha256 known answer");
+    json_field_int(&st->w, "messageBytes", (int64_t)len);
+    json_field_string(&st->w, "sha256", hex);
+    finish(st, strcmp(hex, vectors[i].hex) == 0);
+  }
+}
+
+/* The network op's chaining (layer_bind_input): conv 6->8 3x3 (padded view) -> conv 8->12 1x1 (reads its input
+ * directly) -> fc 972->10, each reading the previous output in place, must give bit for bit what the layers
+ * give run one by one, each on a copy of the previous output, and the last stays within tolerance of the
+ * double reference on that chained input. */
+static void check_network_chain(selftest_state *st) {
+  selftest_shape shapes[3] = {{PL_OP_CONV, 6, 8, 9, 9, 3, 1, 1}, {PL_OP_CONV, 8, 12, 9, 9, 1, 1, 0},
+                              {PL_OP_FC, 972, 10, 1, 1, 1, 1, 0}};
+  pl_layer *l[3] = {NULL, NULL, NULL};
+  char err[256] = "";
+  int ok = 1;
+  for (int i = 0; i < 3 && ok; i++) {
+    pl_layer_spec s = spec_of(&shapes[i], i == 1 ? PL_SCHEME_UNSTRUCTURED : PL_SCHEME_DENSE, 0, 0, i == 1 ? 0.5 : 0, 1);
+    ok = (l[i] = layer_prepare(&s, err, sizeof err)) != NULL;
+  }
+  /* Separately: each layer on a copy of the previous output (generous zeroed slack after it). */
+  float *copy = NULL, *separate = NULL;
+  double *ref = NULL, *mag = NULL;
+  if (ok) {
+    copy = pl_alloc_floats(972 + 4096);
+    separate = malloc(sizeof *separate * 10);
+    ref = malloc(sizeof *ref * 10), mag = malloc(sizeof *mag * 10);
+    ok = copy && separate && ref && mag;
+  }
+  if (ok) {
+    layer_run(l[0]);
+    for (int i = 1; i < 3; i++) {
+      memcpy(copy, layer_output(l[i - 1]), sizeof *copy * (size_t)layer_output_floats(l[i - 1]));
+      layer_bind_input(l[i], copy);
+      layer_run(l[i]);
+    }
+    memcpy(separate, layer_output(l[2]), sizeof *separate * 10);
+    /* The network: bound in place, run back to back twice (the second run must not see stale state). */
+    for (int i = 1; i < 3; i++) layer_bind_input(l[i], layer_output(l[i - 1]));
+    for (int rep = 0; rep < 2; rep++)
+      for (int i = 0; i < 3; i++) layer_run(l[i]);
+    ok = memcmp(separate, layer_output(l[2]), sizeof *separate * 10) == 0;
+    pl_layer_spec fc = spec_of(&shapes[2], PL_SCHEME_DENSE, 0, 0, 0, 1);
+    reference_run(&fc, layer_masked_weights(l[2]), layer_output(l[1]), ref, mag);
+    for (int i = 0; i < 10 && ok; i++) ok = fabs(separate[i] - ref[i]) <= 8.0 * sqrt(973.0) * 1.2e-7 * mag[i];
+  }
+  json_object_begin(&st->w);
+  json_field_string(&st->w, "type", "selftest");
+  json_field_string(&st->w, "check", "network: conv -> conv -> fc chained in place equals the layers run one by one");
+  if (err[0]) json_field_string(&st->w, "error", err);
+  finish(st, ok);
+  for (int i = 0; i < 3; i++) layer_free(l[i]);
+  free(copy);
+  free(separate);
+  free(ref);
+  free(mag);
+}
+
 int selftest_main(int argc, char **argv) {
   int quick = 0;
   for (int i = 1; i < argc; i++) {
@@ -281,6 +366,8 @@ int selftest_main(int argc, char **argv) {
     for (int i = 0; i < n; i++) check_shape(&st, &shapes[i], t);
   check_refusals(&st);
   check_determinism(&st);
+  check_sha256(&st);
+  check_network_chain(&st);
 
   json_object_begin(&st.w);
   json_field_string(&st.w, "type", "selftest-done");

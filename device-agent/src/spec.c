@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const char *const scheme_names[] = {"dense", "unstructured", "filter", "channel", "pattern", "bcr", "block-punched"};
-static const char *const op_names[] = {"conv", "dwconv", "fc", "idle"};
+static const char *const op_names[] = {"conv", "dwconv", "fc", "idle", "network"};
 #define NSCHEMES (int)(sizeof scheme_names / sizeof *scheme_names)
 #define NOPS (int)(sizeof op_names / sizeof *op_names)
 

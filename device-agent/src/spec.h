@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-typedef enum { PL_OP_CONV, PL_OP_DWCONV, PL_OP_FC, PL_OP_IDLE } pl_op;
+/* network: a list of conv / dwconv / fc layers timed back to back (plan.h's pl_network); never a layer itself. */
+typedef enum { PL_OP_CONV, PL_OP_DWCONV, PL_OP_FC, PL_OP_IDLE, PL_OP_NETWORK } pl_op;
 
 typedef enum {
   PL_SCHEME_DENSE,
@@ -43,6 +44,11 @@ typedef struct {
   /* dense conv only: which kernel. AUTO (0, what a zeroed spec gives) times the candidates once in
    * layer_prepare and keeps the fastest; the others force one (selftest checks each, benchmarks may pin one). */
   pl_dense_kernel dense_kernel;
+  /* Real weights (plan field "weights", weights.h): rows x cols floats in the GEMM view above, borrowed for
+   * layer_prepare only (it copies them; the pointer is not kept). NULL: the seeded weights. */
+  const float *weights;
+  /* Names the real weights for the preparation cache: "<sha256 of the file>@<byte offset>"; "" when seeded. */
+  char weights_id[96];
 } pl_layer_spec;
 
 /* Names as they appear in plan lines ("dense", "bcr", "block-punched", "conv", "fc", ...). */

@@ -4,10 +4,16 @@
  * stray diagnostic) becomes an error value the caller records next to the case, not an exception.
  */
 import type { z } from 'zod';
-import type { AgentInfo, AgentOutputLine } from '../../config/agent-protocol.ts';
+import type {
+  AgentInfo,
+  AgentOutputLine,
+  DoneLine,
+  ErrorResultLine,
+  NetworkResultLine,
+} from '../../config/agent-protocol.ts';
 import { AgentOutputParseError, type AgentOutputProblem } from './errors.ts';
 import { excerptOf, formatPath, valueAt } from './excerpt.ts';
-import { doneSchema, errorResultSchema, infoSchema, okResultSchema } from './schemas.ts';
+import { doneSchema, errorResultSchema, infoSchema, networkResultSchema, okResultSchema } from './schemas.ts';
 
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }
@@ -96,6 +102,28 @@ export function parseAgentOutputLine(line: string): Parsed<AgentOutputLine> {
     text,
     `a result needs status "ok" or "error", got ${valueAt(value, ['status'])}`,
     [`status: expected "ok" or "error", got ${valueAt(value, ['status'])}`],
+  );
+}
+
+/**
+ * Parses one stdout line of a `run` whose plan holds network lines (`op: network`): their ok results have
+ * their own shape (per-layer entries, `medianNs`); errors and the done line are as for cases.
+ */
+export function parseNetworkOutputLine(line: string): Parsed<NetworkResultLine | ErrorResultLine | DoneLine> {
+  const text = line.replace(/[\r\n]+$/, '');
+  const json = parseJsonObject(text, OUTPUT_TYPES);
+  if (!json.ok) return json;
+  const value = json.value;
+  if (value.type === 'done') return validate(doneSchema, value, text, OUTPUT_TYPES, 'done line');
+  if (value.type === 'result' && value.status === 'error')
+    return validate(errorResultSchema, value, text, OUTPUT_TYPES, 'error result');
+  if (value.type === 'result' && value.status === 'ok' && value.op === 'network')
+    return validate(networkResultSchema, value, text, OUTPUT_TYPES, 'network result');
+  return fail(
+    'unknown-type',
+    'type result with op network, or type done',
+    text,
+    `type ${JSON.stringify(value.type) ?? 'missing'}, op ${JSON.stringify(value.op) ?? 'missing'}`,
   );
 }
 

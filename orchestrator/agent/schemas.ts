@@ -10,6 +10,8 @@ import type {
   DoneLine,
   ErrorResultLine,
   GpuCaseInfo,
+  NetworkLayerResult,
+  NetworkResultLine,
   OkResultLine,
   SamplingFields,
   TelemetrySnapshot,
@@ -52,6 +54,9 @@ const gpuCase: z.ZodType<GpuCaseInfo> = z.object({
   cacheNote: z.string().nullable(),
 });
 
+/** `seeded`, or the sha256 (64 lowercase hex) of the weights file a case read. */
+const weightsSource = z.union([z.literal('seeded'), z.string().regex(/^[0-9a-f]{64}$/)]);
+
 export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   type: z.literal('result'),
   id: z.string().min(1),
@@ -64,10 +69,6 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   maskFnv1a: z
     .string()
     .regex(/^[0-9a-f]{16}$/)
-    .exactOptional(),
-  weights: z
-    .string()
-    .regex(/^(seeded|[0-9a-f]{64})$/)
     .exactOptional(),
   flops: z.number().nonnegative(),
   kernel: z.string(),
@@ -91,6 +92,48 @@ export const okResultSchema: z.ZodType<OkResultLine> = z.object({
   dtype: z.enum(DTYPES).exactOptional(),
   kernelNs: z.array(nanoseconds).exactOptional(),
   gpu: gpuCase.exactOptional(),
+  weights: weightsSource.exactOptional(),
+});
+
+const networkLayer: z.ZodType<NetworkLayerResult> = z.object({
+  index: count,
+  op: z.enum(['conv', 'dwconv', 'fc']),
+  input: z.enum(['own', 'previous']),
+  scheme: z.enum(SCHEMES),
+  block: z.string().nullable(),
+  sparsity: z.number().min(0).max(1),
+  seed: count,
+  weights: weightsSource,
+  density: fraction,
+  keptBlocks: count,
+  keptEnergy: fraction,
+  maskFnv1a: z.string().regex(/^[0-9a-f]{16}$/),
+  flops: z.number().nonnegative(),
+  kernel: z.string(),
+});
+
+export const networkResultSchema: z.ZodType<NetworkResultLine> = z.object({
+  type: z.literal('result'),
+  id: z.string().min(1),
+  line: z.number().int().positive(),
+  status: z.literal('ok'),
+  op: z.literal('network'),
+  layers: z.array(networkLayer).min(1),
+  notRun: z.string(),
+  flops: z.number().nonnegative(),
+  backend: z.literal('cpu'),
+  threads: z.number().int().positive(),
+  cpus: z.array(count),
+  reps: count,
+  prepareNs: count,
+  samplingNs: count,
+  probeNs: z.tuple([count, count]),
+  stop: z.enum(['minReached', 'ci', 'maxReps', 'maxTime']),
+  medianCiRelWidth: z.number().nonnegative().nullable(),
+  sampling,
+  medianNs: z.number().nonnegative(),
+  samplesNs: z.array(nanoseconds).min(1),
+  telemetry: z.object({ before: telemetrySnapshot, after: telemetrySnapshot }),
 });
 
 export const errorResultSchema: z.ZodType<ErrorResultLine> = z.object({

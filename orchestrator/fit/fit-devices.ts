@@ -64,24 +64,25 @@ function rowsByWeights(
 
 export function fitDevices(rows: readonly FitRow[], options: FitDevicesOptions): FittedDevice[] {
   const selected = rowsByWeights(rows, options.weights ?? 'auto');
-  return groupPointsByDevice(selected.rows, options.agentHash, options.disturbanceTolerance).flatMap((group) =>
-    BACKEND_ORDER.map((backend) => ({
-      backend,
-      points: group.points.filter((point) => (point.backend ?? 'cpu') === backend),
-    }))
-      .filter(({ points }) => points.length > 0)
-      .map(({ backend, points }) => ({
-        deviceId: group.deviceId,
+  return groupPointsByDevice(selected.rows, options.agentHash, options.disturbanceTolerance).flatMap(
+    (group) =>
+      BACKEND_ORDER.map((backend) => ({
         backend,
-        fileName: lutFileName(group.deviceId, backend),
-        lut: fitLut(points, {
-          createdAt: options.createdAt,
-          ...weightsOption(selected.weights.get(group.deviceId)),
-          ...(options.settings === undefined ? {} : { settings: options.settings }),
-        }),
-        points: points.length,
-        skippedBuilds: group.skippedBuilds,
-        disturbedDropped: group.disturbedDropped,
-      })),
+        points: group.points.filter((point) => (point.backend ?? 'cpu') === backend),
+      }))
+        .filter(({ points }) => points.length > 0)
+        .map(({ backend, points }) => ({
+          deviceId: group.deviceId,
+          backend,
+          fileName: lutFileName(group.deviceId, backend),
+          lut: fitLut(points, {
+            createdAt: options.createdAt,
+            ...weightsOption(selected.weights.get(group.deviceId)),
+            ...(options.settings === undefined ? {} : { settings: options.settings }),
+          }),
+          points: points.length,
+          skippedBuilds: group.skippedBuilds,
+          disturbedDropped: group.disturbedDropped,
+        })),
   );
 }

@@ -15,8 +15,8 @@ import type { OpenedStore } from '../store/open.ts';
 import { planFromConfig } from '../sweep/plan-tasks.ts';
 import { type FittedDevice, fitDevices } from './fit-devices.ts';
 import { readFitRows } from './read-rows.ts';
-import type { WeightsChoice } from './weights.ts';
 import { candidatesFromPlan, suggestedSweep } from './suggest-sweep.ts';
+import type { WeightsChoice } from './weights.ts';
 
 export interface FitRequest {
   readonly dbPath: string;

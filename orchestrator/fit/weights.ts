@@ -24,7 +24,9 @@ export interface WeightsSelection<Row> {
 }
 
 /** The LUT's weights field for rows already selected. */
-function lutWeightsOf(rows: readonly { readonly measured_weights?: string | null }[]): LutWeights | undefined {
+function lutWeightsOf(
+  rows: readonly { readonly measured_weights?: string | null }[],
+): LutWeights | undefined {
   const kinds = new Set(rows.map(weightsOfRow));
   const files = [...kinds].filter((kind) => kind !== 'seeded').sort();
   if (files.length === 0) return undefined;

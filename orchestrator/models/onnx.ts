@@ -39,6 +39,13 @@ export interface OnnxLayer {
    * Conv and Gemm transB=1 store the GEMM view as is. `prunelab prune` undoes the view with it.
    */
   readonly gemmTransposed: boolean;
+  /**
+   * The layer (by `name`) whose output reaches this layer's input through weightless nodes only (following
+   * each node's first input: activations, normalisation, pooling, the first operand of an Add, ...), or null
+   * when the input comes from the graph input or from a node the reader does not follow. The network op chains
+   * a layer to the one before it only when this names that layer and the sizes agree.
+   */
+  readonly inputFrom: string | null;
 }
 
 export interface SkippedNode {
@@ -277,6 +284,8 @@ interface NodeVisit {
   /** Which node made a tensor's shape unknown (for the error message). */
   readonly lostBy: ReadonlyMap<string, string>;
   readonly layers: OnnxLayer[];
+  /** OnnxLayer.inputFrom for a layer this node makes. */
+  readonly inputFrom: string | null;
   input(i: number): string;
   inShape(i: number): number[] | undefined;
   setOut(shape: number[] | undefined): void;
@@ -388,6 +397,7 @@ function readConv(visit: NodeVisit): void {
     weightName: weight.name,
     weightDims: [m, cPerGroup, kh, kw],
     gemmTransposed: false,
+    inputFrom: visit.inputFrom,
   });
   return;
 }
@@ -442,6 +452,7 @@ function readGemm(visit: NodeVisit): void {
     weightName: weight.name,
     weightDims: [d0, d1],
     gemmTransposed: transB !== 1,
+    inputFrom: visit.inputFrom,
   });
   return;
 }
@@ -463,7 +474,9 @@ function refuseCycles(graph: Graph, source: string): void {
       const by = graph.node[producer] as Node;
       throw new OnnxModelError(
         `${source}: ${node.opType} node '${nodeName(node, index)}' reads '${input}', which ` +
-          (producer === index ? 'it makes itself' : `${by.opType} node '${nodeName(by, producer)}' makes after it`) +
+          (producer === index
+            ? 'it makes itself'
+            : `${by.opType} node '${nodeName(by, producer)}' makes after it`) +
           ': the graph has a cycle or is not in topological order, as ONNX requires. Re-export the model, or ' +
           'check it with onnx.checker.check_model.',
         { source, node: nodeName(node, index), opType: node.opType },
@@ -492,6 +505,8 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
 
   const layers: OnnxLayer[] = [];
   const skipped: SkippedNode[] = [];
+  /** Which layer's output a tensor carries, through weightless nodes (OnnxLayer.inputFrom). */
+  const carries = new Map<string, string>();
   graph.node.forEach((raw, index) => {
     const node = raw as Node;
     const name = nodeName(node, index);
@@ -509,6 +524,7 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
     const skip = (reason: string, dataType?: string) =>
       skipped.push({ node: name, opType: op, reason, ...(dataType === undefined ? {} : { dataType }) });
 
+    const layerCount = layers.length;
     const visit: NodeVisit = {
       source,
       node,
@@ -518,19 +534,21 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
       initializers,
       lostBy,
       layers,
+      inputFrom: carries.get(input(0)) ?? null,
       input,
       inShape,
       setOut,
       skip,
     };
-    if (op === 'Conv') {
-      readConv(visit);
+    const output = node.output[0] ?? '';
+    if (op === 'Conv' || op === 'Gemm' || op === 'MatMul') {
+      if (op === 'Conv') readConv(visit);
+      else readGemm(visit);
+      const made = layers.length > layerCount ? layers[layers.length - 1] : undefined;
+      if (made !== undefined) carries.set(output, made.name);
       return;
     }
-    if (op === 'Gemm' || op === 'MatMul') {
-      readGemm(visit);
-      return;
-    }
+    if (!WEIGHTED_UNSUPPORTED.has(op) && visit.inputFrom !== null) carries.set(output, visit.inputFrom);
     if (WEIGHTED_UNSUPPORTED.has(op)) {
       skip(`${op} is not a kernel the agent times (it times Conv, depthwise Conv, Gemm and MatMul)`);
       setOut(undefined);

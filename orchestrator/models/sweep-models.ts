@@ -4,8 +4,9 @@
  * (exit 2) naming the file and the node, and no run is created.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { basename, join } from 'node:path';
 import { isOnnxPath } from '../../config/models/index.ts';
 import { OnnxModelError } from './errors.ts';
 import { type OnnxLayer, parseOnnxModel, type SkippedNode } from './onnx.ts';
@@ -22,6 +23,11 @@ export interface SweepOnnxModel {
   /** Weighted nodes the agent cannot time, each with its reason (listed once, never silently dropped). */
   readonly skipped: readonly SkippedNode[];
   readonly blob: WeightsBlob;
+}
+
+/** Where a sweep writes weights files unless told otherwise: one folder per user under the OS temp folder. */
+export function defaultWeightsDir(): string {
+  return join(tmpdir(), `prunelab-weights-${userInfo().uid}`);
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {
@@ -82,6 +88,7 @@ export async function loadSweepModels(
   const paths = models.filter(isOnnxPath);
   const labels = labelsOf(paths);
   const loaded = new Map<string, SweepOnnxModel>();
+  if (paths.length > 0) await mkdir(blobDir, { recursive: true });
   for (const path of paths) {
     const bytes = await readModelFile(path);
     const parsed = parseOnnxModel(bytes, path);

@@ -1,80 +1,113 @@
 /**
- * One weights file per ONNX model, for the agent: every timed layer's weights in the GEMM view (config/shape.ts:
- * `cout` rows of `cin/group*kh*kw` columns, the column order of cost-model/masks.ts and orchestrator/prune),
- * as raw little-endian fp32, one layer after another in graph order. A plan line points into it with
- * `weights: {path, offset, sha256}` (config/agent-protocol.ts); the agent checks the sha256 of the whole file.
+ * A model's real weights as ONE file the agent reads (plan field `weights`, config/agent-protocol.ts
+ * WeightsRef): every layer's GEMM-view weights (OnnxLayer.weights: conv [cout][cin*k*k] with columns
+ * (ci*k + ky)*k + kx as ONNX stores them, dwconv [c][k*k], fc [out][in]: the transposed MatMul and Gemm
+ * transB=0 weights already turned back by onnx.ts) as raw little-endian fp32, back to back in model order.
+ * Its name holds its sha256, so a device keeps one copy per content and a push never overwrites a blob an
+ * agent is reading: the agent binary's content-hash scheme (sweep/run-sweep.ts).
  *
- * The file is named by its sha256, so a device that already has it (pushed by an earlier run) is not sent it
- * again: the transports skip a push whose content hash matches, as for the agent binary.
+ * blobBytes is pure; writeWeightsBlob writes it (atomically, once per content) and pushWeightsBlob copies it
+ * to a device.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import type { OnnxLayer } from './onnx.ts';
+import { rename, stat, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { WeightsRef } from '../../config/agent-protocol.ts';
+import type { Device } from '../transport/port.ts';
 
-export interface WeightsBlobLayout {
-  readonly bytes: Uint8Array;
-  /** sha256 of the whole file, 64 lowercase hex digits. */
-  readonly sha256: string;
-  /** Byte offset of each layer's weights, by ONNX node name. */
-  readonly offsets: ReadonlyMap<string, number>;
+/** Where one layer's weights sit in the blob. */
+export interface WeightsBlobLayer {
+  /** OnnxLayer.name (the weight initializer without `.weight`, else the node's name). */
+  readonly name: string;
+  /** The ONNX node's name. */
+  readonly node: string;
+  readonly offsetBytes: number;
+  readonly floats: number;
 }
 
 export interface WeightsBlob {
+  /** The file on this machine. */
   readonly path: string;
-  /** The file's name alone (`prunelab-weights-<sha256>.bin`): the same on every device. */
-  readonly fileName: string;
+  /** sha256 of the whole file, 64 lowercase hex: what the agent checks. */
   readonly sha256: string;
   readonly sizeBytes: number;
-  readonly offsets: ReadonlyMap<string, number>;
+  readonly layers: readonly WeightsBlobLayer[];
+  readonly byName: ReadonlyMap<string, WeightsBlobLayer>;
+  readonly byNode: ReadonlyMap<string, WeightsBlobLayer>;
 }
 
-/** The blob's bytes and where each node's weights start (pure). Node names must be unique (the loader checks). */
-export function weightsBlobLayout(model: { readonly layers: readonly OnnxLayer[] }): WeightsBlobLayout {
-  const totalFloats = model.layers.reduce((sum, layer) => sum + layer.weights.length, 0);
-  const bytes = new Uint8Array(totalFloats * 4);
+/** What the blob needs of a layer (OnnxLayer has it). */
+export interface BlobLayerInput {
+  readonly name: string;
+  readonly node: string;
+  readonly weights: Float32Array;
+}
+
+/** The blob's bytes and where each layer's weights start. Pure. */
+export function blobBytes(layers: readonly BlobLayerInput[]): {
+  bytes: Uint8Array;
+  layers: WeightsBlobLayer[];
+} {
+  const total = layers.reduce((sum, l) => sum + l.weights.length, 0);
+  const bytes = new Uint8Array(total * 4);
   const view = new DataView(bytes.buffer);
-  const offsets = new Map<string, number>();
-  let at = 0;
-  for (const layer of model.layers) {
-    offsets.set(layer.node, at);
-    // DataView, not a Float32Array over the buffer: the file is little-endian whatever the host is.
-    for (const value of layer.weights) {
-      view.setFloat32(at, value, true);
-      at += 4;
-    }
+  const placed: WeightsBlobLayer[] = [];
+  let offsetBytes = 0;
+  for (const layer of layers) {
+    // DataView with littleEndian: the file is little-endian whatever this machine is.
+    layer.weights.forEach((value, i) => {
+      view.setFloat32(offsetBytes + i * 4, value, true);
+    });
+    placed.push({ name: layer.name, node: layer.node, offsetBytes, floats: layer.weights.length });
+    offsetBytes += layer.weights.length * 4;
   }
-  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), offsets };
+  return { bytes, layers: placed };
 }
 
-/** Where a sweep writes weights files unless told otherwise: one folder per user under the OS temp folder. */
-export function defaultWeightsDir(): string {
-  return join(tmpdir(), `prunelab-weights-${userInfo().uid}`);
-}
-
-export function weightsBlobFileName(sha256: string): string {
+export function blobFileName(sha256: string): string {
   return `prunelab-weights-${sha256}.bin`;
 }
 
 /**
- * Writes the model's blob into `dir` (created when missing) unless a file of that name and size is there
- * already; written to a temporary name and renamed, so a reader never sees half a blob.
+ * Writes the blob into dir as prunelab-weights-<sha256>.bin (kept when a file of that name and size is
+ * already there: same name, same content) and returns where every layer's weights are.
  */
 export async function writeWeightsBlob(
-  model: { readonly layers: readonly OnnxLayer[] },
+  model: { readonly layers: readonly BlobLayerInput[] },
   dir: string,
 ): Promise<WeightsBlob> {
-  const layout = weightsBlobLayout(model);
-  const fileName = weightsBlobFileName(layout.sha256);
-  const path = join(dir, fileName);
-  const sizeBytes = layout.bytes.length;
+  const { bytes, layers } = blobBytes(model.layers);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const path = join(dir, blobFileName(sha256));
   const existing = await stat(path).catch(() => undefined);
-  if (existing?.size !== sizeBytes) {
-    await mkdir(dir, { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, layout.bytes);
-    await rename(temporary, path);
+  if (existing?.size !== bytes.length) {
+    const partial = `${path}.${process.pid}.partial`;
+    await writeFile(partial, bytes);
+    await rename(partial, path);
   }
-  return { path, fileName, sha256: layout.sha256, sizeBytes, offsets: layout.offsets };
+  return {
+    path,
+    sha256,
+    sizeBytes: bytes.length,
+    layers,
+    byName: new Map(layers.map((l) => [l.name, l])),
+    byNode: new Map(layers.map((l) => [l.node, l])),
+  };
+}
+
+/** The blob's path in a device's work folder: named by content, like the agent binary. */
+export function deviceBlobPath(workDir: string, blob: Pick<WeightsBlob, 'sha256'>): string {
+  return posix.join(workDir, blobFileName(blob.sha256));
+}
+
+/** Copies the blob to the device (host, adb, Appium: the Device port's push) and returns its path there. */
+export async function pushWeightsBlob(device: Device, workDir: string, blob: WeightsBlob): Promise<string> {
+  const remote = deviceBlobPath(workDir, blob);
+  await device.push(blob.path, remote, { mode: 0o644 });
+  return remote;
+}
+
+/** The plan line's `weights` for one layer of the blob at devicePath. */
+export function weightsRef(blob: WeightsBlob, devicePath: string, layer: WeightsBlobLayer): WeightsRef {
+  return { path: devicePath, offset: layer.offsetBytes, sha256: blob.sha256 };
 }

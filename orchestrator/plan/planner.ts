@@ -72,7 +72,11 @@ function groupShapes(models: readonly PlanModel[], perLayer: boolean): ShapeGrou
       const name = `${model.name}/${layer.name}`;
       const group = groups.get(key);
       if (group === undefined)
-        groups.set(key, { shape: layer.shape, layers: [name], ...(weights === undefined ? {} : { weights }) });
+        groups.set(key, {
+          shape: layer.shape,
+          layers: [name],
+          ...(weights === undefined ? {} : { weights }),
+        });
       else if (!group.layers.includes(name)) group.layers.push(name);
     }
   }

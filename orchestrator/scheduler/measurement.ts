@@ -87,5 +87,7 @@ export function weightsMismatch(asked: string, result: OkResultLine): string | u
   return asked === 'seeded'
     ? `the plan line asked for seeded weights, the agent reports weights ${used}`
     : `the plan line asked for the weights file with sha256 ${asked}, the agent reports ${used === 'seeded' ? 'seeded weights' : `weights ${used}`}` +
-        (result.weights === undefined ? ': this agent predates weights files; rebuild it (prunelab build --force)' : '');
+        (result.weights === undefined
+          ? ': this agent predates weights files; rebuild it (prunelab build --force)'
+          : '');
 }

@@ -2,10 +2,11 @@
 
 import { getModel, isOnnxPath, MODEL_NAMES } from '../../config/models/index.ts';
 import type { PrunelabConfig } from '../../config/schema.ts';
-import { toPlanLine } from '../plan/plan-line.ts';
-import { planSweep } from '../plan/planner.ts';
 import { UsageError } from '../errors.ts';
 import type { SweepOnnxModel } from '../models/sweep-models.ts';
+import { blobFileName } from '../models/weights-blob.ts';
+import { toPlanLine } from '../plan/plan-line.ts';
+import { planSweep } from '../plan/planner.ts';
 import type { Plan, PlanModel, PlannedCase } from '../plan/types.ts';
 import type { PlanLineBody, TaskInput } from '../store/tasks.ts';
 
@@ -14,7 +15,11 @@ function planModelOf(model: SweepOnnxModel): PlanModel {
   return {
     name: model.label,
     layers: model.layers.map((layer) => ({ name: layer.node, shape: layer.shape })),
-    weights: { file: model.blob.fileName, sha256: model.blob.sha256, offsets: model.blob.offsets },
+    weights: {
+      file: blobFileName(model.blob.sha256),
+      sha256: model.blob.sha256,
+      offsets: new Map(model.blob.layers.map((layer) => [layer.node, layer.offsetBytes])),
+    },
   };
 }
 

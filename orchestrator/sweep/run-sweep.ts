@@ -19,6 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabConfig, PrunelabConfig } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
+import { defaultWeightsDir, loadSweepModels, type SweepOnnxModel } from '../models/sweep-models.ts';
+import { pushWeightsBlob, type WeightsBlob } from '../models/weights-blob.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
 import { defaultLeasePolicy, heldMessage, type LeasePolicy, liveHolder } from '../scheduler/device-lease.ts';
@@ -38,9 +40,6 @@ import type { RunStatus } from '../store/schema.ts';
 import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
-import { defaultWeightsDir } from '../models/weights-blob.ts';
-import { loadSweepModels, type SweepOnnxModel } from '../models/sweep-models.ts';
-import type { WeightsBlob } from '../models/weights-blob.ts';
 import { EmptyPlanError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
 import { prepareAllowingReturns } from './prepare-on-return.ts';
@@ -127,8 +126,7 @@ export async function prepareDevice(
   const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
   await device.push(build.binaryPath, agentPath, { mode: 0o755 });
   // Named by their sha256 like the agent by its hash: the transport's push skips a file the device already has.
-  for (const blob of deps.weightsBlobs ?? [])
-    await device.push(blob.path, posix.join(info.workDir, blob.fileName), { mode: 0o644 });
+  for (const blob of deps.weightsBlobs ?? []) await pushWeightsBlob(device, info.workDir, blob);
   const prepareAgain = async (): Promise<DeviceQueue> => {
     const again = await device.info();
     await upsertDevice(deps.db, again, now());

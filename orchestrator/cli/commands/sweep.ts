@@ -5,8 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { isOnnxPath } from '../../../config/models/index.ts';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
+import { isOnnxPath } from '../../../config/models/index.ts';
 import { UsageError } from '../../errors.ts';
 import type { OnnxModelSummary, SweepSummary } from '../../sweep/run-sweep.ts';
 import {
