@@ -54,6 +54,7 @@ export function toMeasurement(
     kernel: result.kernel,
     flops: result.flops,
     weights: weightsUsed(result),
+    mask_fnv1a: result.maskFnv1a ?? null,
     prepare_ns: result.prepareNs ?? null,
     sampling_ns: result.samplingNs ?? null,
     probe_before_ns: result.probeNs?.[0] ?? null,

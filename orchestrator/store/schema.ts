@@ -124,6 +124,8 @@ export interface MeasurementsTable {
   flops: number;
   /** The weights the agent reports it used: `seeded` or the weights file's sha256 (null: before migration 0007). */
   weights: string | null;
+  /** The agent's FNV-1a 64 of the keep-mask it timed (16 hex; null: not reported, or before migration 0007). */
+  mask_fnv1a: string | null;
   /** Agent time spent preparing weights and masks, and sampling (null when the agent did not say). */
   prepare_ns: number | null;
   sampling_ns: number | null;

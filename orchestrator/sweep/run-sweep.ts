@@ -69,7 +69,12 @@ export interface SweepDeps {
 }
 
 export type SweepRequest =
-  | { readonly kind: 'new'; readonly config: PrunelabConfig }
+  | {
+      readonly kind: 'new';
+      readonly config: PrunelabConfig;
+      /** The config's ONNX models, when the caller read them already (else runSweep reads them first). */
+      readonly onnx?: ReadonlyMap<string, SweepOnnxModel>;
+    }
   /** Continue a run: the given id, or the latest run in the store. */
   | { readonly kind: 'resume'; readonly runId?: string };
 
@@ -296,7 +301,9 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const blobDir = deps.weightsDir ?? defaultWeightsDir();
   // A new run's ONNX files are read and checked before the run exists: a bad file leaves no run row.
   const early =
-    request.kind === 'new' ? await loadSweepModels(request.config.sweep.models, blobDir) : undefined;
+    request.kind === 'new'
+      ? (request.onnx ?? (await loadSweepModels(request.config.sweep.models, blobDir)))
+      : undefined;
   if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config, early));
   const { runId, config, resumed } = await resolveRun(deps, request);
   const onnx = early ?? (await loadSweepModels(config.sweep.models, blobDir));

@@ -155,11 +155,13 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
   );
   const devicesConfig = config?.devices ?? (await resumedDevicesConfig(deps, dbPath, resume));
   const devices = selectDevices(await deps.listDevices(devicesConfig), request.deviceFilter);
+  // A new run's ONNX files are read and checked before the store is opened: a bad file writes nothing there.
+  // Their weights files are written (to the temporary folder) even for a dry run: case keys need their sha256.
+  const onnx =
+    config === undefined ? undefined : await loadSweepModels(config.sweep.models, defaultWeightsDir());
   if (config !== undefined && request.dryRun) {
     const deviceIds = devices.map((device) => device.identity.id);
-    // The weights files are written (to the temporary folder) even so: the plan's case keys need their sha256.
-    const onnx = await loadSweepModels(config.sweep.models, defaultWeightsDir());
-    const plan = planSummary(planFromConfig(config, onnx), onnxModelSummaries(onnx));
+    const plan = planSummary(planFromConfig(config, onnx), onnxModelSummaries(onnx ?? new Map()));
     return { kind: 'dry-run', plan, deviceIds, dbPath };
   }
   const session = deps.openSession();
@@ -185,7 +187,7 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
       },
       config === undefined
         ? { kind: 'resume', ...(resume === '' || resume === undefined ? {} : { runId: resume }) }
-        : { kind: 'new', config },
+        : { kind: 'new', config, ...(onnx === undefined ? {} : { onnx }) },
     );
     const reportPath = request.report ? await endOfSweepReport(deps, store, summary.runId) : undefined;
     return { kind: 'ran', summary, reportPath };
