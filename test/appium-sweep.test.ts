@@ -13,12 +13,14 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { DEFAULT_LAB } from '../config/defaults.ts';
+import { sweepNet } from '../orchestrator/models/test-support.ts';
 import { runQueues } from '../orchestrator/scheduler/scheduler.ts';
 import { openStore } from '../orchestrator/store/open.ts';
 import { connectAppiumDevice } from '../orchestrator/transport/appium/connect.ts';
 import { prepareIdleRun } from './adb-lab.ts';
 import { type AppiumLab, startAppiumLab } from './appium-lab.ts';
 import { runPrunelab } from './support/cli.ts';
+import { assertRealWeightMasks } from './support/onnx-sweep.ts';
 
 let lab: AppiumLab;
 let dir: string;
@@ -112,6 +114,29 @@ test('prunelab devices and sweep --device appium: every case stored once under t
     assert.ok(JSON.parse(bigCpus)?.length > 0, `big CPUs ${bigCpus}`);
     const batches = await store.db.selectFrom('batch_runs').select('gate').execute();
     assert.ok(batches.length > 0, 'every batch went through the thermal gate');
+  } finally {
+    await store.close();
+  }
+});
+
+test('sweep --device appium of an ONNX model: the masks timed on the phone come from the model's own weights', async () => {
+  const net = sweepNet();
+  await writeFile(join(dir, 'net.onnx'), net.bytes);
+  const config = await writeConfig(
+    'onnx.yaml',
+    `  models: [./net.onnx]
+  schemes: [dense, unstructured]
+  sparsities: [0.5]
+  measurement: { warmup: 0, minReps: 2, minTimeMs: 0, maxTimeMs: 50 }`,
+    '/data/local/tmp/prunelab-appium-onnx',
+  );
+  const db = join(dir, 'onnx.db');
+  const result = await runPrunelab(['sweep', '--config', config, '--db', db, '--json', '--device', 'appium']);
+  assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+  assert.equal((JSON.parse(result.stdout) as { status: string }).status, 'done');
+  const store = await openStore(db);
+  try {
+    assert.equal(await assertRealWeightMasks(store.db, net.bytes, { label: 'net.onnx', seed: 1 }), 5);
   } finally {
     await store.close();
   }
