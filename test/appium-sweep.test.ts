@@ -119,7 +119,7 @@ test('prunelab devices and sweep --device appium: every case stored once under t
   }
 });
 
-test('sweep --device appium of an ONNX model: the masks timed on the phone come from the model's own weights', async () => {
+test('sweep --device appium of an ONNX model: the masks timed on the phone come from the model weights', async () => {
   const net = sweepNet();
   await writeFile(join(dir, 'net.onnx'), net.bytes);
   const config = await writeConfig(

@@ -89,6 +89,6 @@ export function weightsMismatch(asked: string, result: OkResultLine): string | u
     ? `the plan line asked for seeded weights, the agent reports weights ${used}`
     : `the plan line asked for the weights file with sha256 ${asked}, the agent reports ${used === 'seeded' ? 'seeded weights' : `weights ${used}`}` +
         (result.weights === undefined
-          ? ': this agent predates weights files; rebuild it (prunelab build --force)'
+          ? ': this agent build does not read weights files (its results carry no `weights`); build one that does (`prunelab build --force`)'
           : '');
 }
