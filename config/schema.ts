@@ -131,11 +131,11 @@ const measurementSchema = section({
 
 const MODEL_EXPECTED = `a built-in model (one of ${MODEL_NAMES.join(', ')}) or a path to a .onnx file`;
 /** A built-in table's name, or an ONNX file (read by the orchestrator, not here: config/ reads no files). */
-const modelSchema = z
-  .string({ error: MODEL_EXPECTED })
-  .refine((text) => (MODEL_NAMES as readonly string[]).includes(text) || isOnnxPath(text), {
-    error: MODEL_EXPECTED,
-  });
+const modelSchema = z.string({ error: MODEL_EXPECTED }).superRefine((text, ctx) => {
+  if ((MODEL_NAMES as readonly string[]).includes(text) || isOnnxPath(text)) return;
+  // The built-in names as choices, so a misspelt one gets its closest name suggested.
+  ctx.addIssue({ code: 'custom', message: MODEL_EXPECTED, params: { choices: [...MODEL_NAMES] } });
+});
 
 const sweepSchema = section({
   models: uniqueList(modelSchema, 'models', (name) => `'${name}'`).default([...DEFAULT_SWEEP.models]),
@@ -477,9 +477,17 @@ function translate(
       };
     });
   }
-  const params = issue.code === 'custom' ? (issue.params as { found?: unknown } | undefined) : undefined;
+  const params =
+    issue.code === 'custom'
+      ? (issue.params as { found?: unknown; choices?: unknown } | undefined)
+      : undefined;
   const found = typeof params?.found === 'string' ? params.found : describeValue(valueAt(raw, issue.path));
-  const choices = issue.code === 'invalid_value' ? issue.values.map(String) : undefined;
+  const choices =
+    issue.code === 'invalid_value'
+      ? issue.values.map(String)
+      : Array.isArray(params?.choices)
+        ? params.choices.map(String)
+        : undefined;
   const value = valueAt(raw, issue.path);
   const suggestion =
     choices !== undefined && typeof value === 'string' ? closestChoice(value, choices) : undefined;

@@ -26,6 +26,13 @@ import { runPrunelab } from './support/cli.ts';
 import { assertRealWeightMasks } from './support/onnx-sweep.ts';
 
 let dir: string;
+
+/** The sha256 of a model's weights file (what the plan lines ask for). */
+function blobSha256(bytes: Uint8Array): string {
+  return createHash('sha256')
+    .update(blobBytes(parseOnnxModel(bytes, 'model').layers).bytes)
+    .digest('hex');
+}
 const env = { ...process.env, PRUNELAB_NO_ADB: '1', PRUNELAB_NO_APPIUM: '1' };
 const QUICK = ['--min-reps', '3', '--min-time-ms', '1', '--warmup', '0', '--max-time-ms', '50'];
 
@@ -82,6 +89,14 @@ devices:
     await store.close();
   }
 
+  // The LUT says it was fitted from the model's own weights (no seeded measurement in this store).
+  const fitted = await runPrunelab(['fit', '--db', db, '--out', join(dir, 'luts')], env);
+  assert.equal(fitted.exitCode, 0, fitted.stderr);
+  assert.match(fitted.stdout, /weights: real, files [0-9a-f]{12}/);
+  const lutFile = (await readdir(join(dir, 'luts'))).find((name) => name.startsWith('lut-'));
+  const lut = JSON.parse(await readFile(join(dir, 'luts', lutFile ?? ''), 'utf8')) as { weights?: unknown };
+  assert.deepEqual(lut.weights, { kind: 'real', files: [blobSha256(net.bytes)] });
+
   const exported = await runPrunelab(['export', '--db', db, '--format', 'csv'], env);
   assert.equal(exported.exitCode, 0, exported.stderr);
   const header = exported.stdout.split('\r\n')[0]?.split(',') ?? [];
@@ -96,11 +111,7 @@ devices:
   assert.ok(!html.includes('<script>alert('), 'the node name is not markup in the report');
   // Nothing ran the name as a command: no file `pwned` appeared where the agent ran or here.
   assert.ok(!existsSync(join(workDir, 'pwned')) && !existsSync('pwned'));
-  const blob = blobFileName(
-    createHash('sha256')
-      .update(blobBytes(parseOnnxModel(net.bytes, 'n').layers).bytes)
-      .digest('hex'),
-  );
+  const blob = blobFileName(blobSha256(net.bytes));
   assert.ok((await readdir(workDir)).includes(blob), 'the weights file was pushed beside the agent');
 });
 
