@@ -19,6 +19,7 @@ import {
   HOSTILE_NODE_NAME,
   sweepNet,
   testWeights,
+  trainingNet,
 } from '../orchestrator/models/test-support.ts';
 import { blobBytes, blobFileName } from '../orchestrator/models/weights-blob.ts';
 import { openStore } from '../orchestrator/store/open.ts';
@@ -248,4 +249,29 @@ test('a missing ONNX file is refused naming it; a non-.onnx name is not a model'
   const wrong = await runPrunelab(['sweep', '--dry-run', '--models', 'mine.pt'], env);
   assert.equal(wrong.exitCode, 2);
   assert.match(wrong.stderr, /a built-in model \(one of .*\) or a path to a \.onnx file/);
+});
+
+test('--resume of a run whose ONNX file changed since is refused (exit 2), the run left interrupted', async () => {
+  const path = join(dir, 'changing.onnx');
+  await writeFile(path, sweepNet().bytes);
+  const db = join(dir, 'changing.db');
+  const first = await runPrunelab(
+    ['sweep', '--model', path, '--schemes', 'dense', '--db', db, '--no-report', ...QUICK],
+    env,
+  );
+  assert.equal(first.exitCode, 0, first.stderr);
+  await writeFile(path, trainingNet().bytes);
+  const resumed = await runPrunelab(['sweep', '--db', db, '--resume'], env);
+  assert.equal(resumed.exitCode, 2, `${resumed.stdout}\n${resumed.stderr}`);
+  assert.match(
+    resumed.stderr,
+    /was planned with the weights file\(s\) [0-9a-f]{64}, which the ONNX file\(s\) .*changing\.onnx no longer give/,
+  );
+  const store = await openStore(db);
+  try {
+    const runs = await store.db.selectFrom('runs').select('status').execute();
+    assert.deepEqual(runs, [{ status: 'interrupted' }]);
+  } finally {
+    await store.close();
+  }
 });

@@ -331,3 +331,15 @@ export async function runDeviceIds(db: StoreDb, runId: string): Promise<string[]
     .execute();
   return rows.map((row) => row.device_id);
 }
+
+/** The weights files (sha256) a run's tasks ask for; seeded tasks add nothing. */
+export async function runWeightsFiles(db: StoreDb, runId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select('weights')
+    .distinct()
+    .where('run_id', '=', runId)
+    .where('weights', '!=', 'seeded')
+    .execute();
+  return rows.map((row) => row.weights);
+}

@@ -37,10 +37,17 @@ import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
-import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
+import {
+  insertTasks,
+  runDeviceIds,
+  runWeightsFiles,
+  type StatusCounts,
+  type TaskInput,
+  taskCounts,
+} from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
-import { EmptyPlanError } from './errors.ts';
+import { EmptyPlanError, ModelChangedError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
 import { prepareAllowingReturns } from './prepare-on-return.ts';
 
@@ -260,6 +267,29 @@ export function onnxModelSummaries(onnx: ReadonlyMap<string, SweepOnnxModel>): O
   }));
 }
 
+/**
+ * A resumed run whose ONNX file was changed since it started: its pending cases ask for a weights file the file
+ * no longer gives, so the run is left as it was (interrupted) rather than half measured with other weights.
+ */
+async function refuseChangedModels(
+  deps: SweepDeps,
+  runId: string,
+  onnx: ReadonlyMap<string, SweepOnnxModel>,
+): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const loaded = new Set([...onnx.values()].map((model) => model.blob.sha256));
+  const missing = (await runWeightsFiles(deps.db, runId)).filter((sha256) => !loaded.has(sha256));
+  if (missing.length === 0) return;
+  await setRunStatus(deps.db, runId, 'interrupted', now());
+  throw new ModelChangedError(
+    `--resume: run ${runId} was planned with the weights file(s) ${missing.join(', ')}, which the ONNX file(s) ` +
+      `${[...onnx.keys()].join(', ') || '(none now)'} no longer give: a model changed since the run started. ` +
+      'Start a new run for the changed model (its measurements are another population).',
+    { runId, missing },
+    { kind: 'input' },
+  );
+}
+
 function refuseEmptyPlan(plan: Plan): void {
   if (plan.cases.length > 0) return;
   const reasons = [...new Set(plan.dropped.map((dropped) => dropped.reason))];
@@ -307,6 +337,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config, early));
   const { runId, config, resumed } = await resolveRun(deps, request);
   const onnx = early ?? (await loadSweepModels(config.sweep.models, blobDir));
+  if (resumed) await refuseChangedModels(deps, runId, onnx);
   const plan = planFromConfig(config, onnx);
   const tasks = tasksFromPlan(plan);
   const prepareDeps = { ...deps, weightsBlobs: [...onnx.values()].map((model) => model.blob) };
