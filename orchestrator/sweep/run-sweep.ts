@@ -325,11 +325,12 @@ export function schedulerOptionsOf(
   };
 }
 
-export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepSummary> {
-  const startedMs = performance.now();
-  const now = deps.now ?? (() => new Date());
+/**
+ * The run (new or resumed), its ONNX models and its plan. A new run's ONNX files are read and checked before
+ * the run exists (a bad file leaves no run row); a resumed run's must still give the weights it was planned with.
+ */
+async function startRun(deps: SweepDeps, request: SweepRequest) {
   const blobDir = deps.weightsDir ?? defaultWeightsDir();
-  // A new run's ONNX files are read and checked before the run exists: a bad file leaves no run row.
   const early =
     request.kind === 'new'
       ? (request.onnx ?? (await loadSweepModels(request.config.sweep.models, blobDir)))
@@ -338,7 +339,13 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
   const { runId, config, resumed } = await resolveRun(deps, request);
   const onnx = early ?? (await loadSweepModels(config.sweep.models, blobDir));
   if (resumed) await refuseChangedModels(deps, runId, onnx);
-  const plan = planFromConfig(config, onnx);
+  return { runId, config, resumed, onnx, plan: planFromConfig(config, onnx) };
+}
+
+export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepSummary> {
+  const startedMs = performance.now();
+  const now = deps.now ?? (() => new Date());
+  const { runId, config, resumed, onnx, plan } = await startRun(deps, request);
   const tasks = tasksFromPlan(plan);
   const prepareDeps = { ...deps, weightsBlobs: [...onnx.values()].map((model) => model.blob) };
 
