@@ -110,6 +110,14 @@ devices:
   const html = await readFile(reportPath, 'utf8');
   assert.ok(html.includes('/side/Conv'), 'the report names the nodes');
   assert.ok(!html.includes('<script>alert('), 'the node name is not markup in the report');
+  // The models table names the node timed, its weights, and the node it stands for, as escaped text.
+  const models = html.slice(
+    html.indexOf('<section id="models">'),
+    html.indexOf('</section>', html.indexOf('<section id="models">')),
+  );
+  assert.ok(models.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'), models);
+  assert.match(models, /net\.onnx\/\/c\/Conv/);
+  assert.match(models, /model weights file [0-9a-f]{12}/);
   // Nothing ran the name as a command: no file `pwned` appeared where the agent ran or here.
   assert.ok(!existsSync(join(workDir, 'pwned')) && !existsSync('pwned'));
   const blob = blobFileName(blobSha256(net.bytes));

@@ -152,6 +152,7 @@ export async function generateReport(deps: ReportDeps, request: ReportRequest): 
     batches: stored.batches,
     luts,
     mappings,
+    modelNodes: stored.modelNodes,
     modelLayers: modelLayersOf(stored.run.config),
     nightly,
   };
