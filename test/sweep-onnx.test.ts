@@ -16,6 +16,7 @@ import { csvField } from '../orchestrator/export/rows.ts';
 import { parseOnnxModel } from '../orchestrator/models/onnx.ts';
 import {
   buildOnnxModel,
+  convNode,
   HOSTILE_NODE_NAME,
   sweepNet,
   testWeights,
@@ -161,13 +162,7 @@ function fp16Model(): Uint8Array {
   return buildOnnxModel({
     input: { name: 'x', dims: [1, 2, 4, 4] },
     nodes: [
-      {
-        op: 'Conv',
-        name: '/conv/Conv',
-        inputs: ['x', 'conv.weight'],
-        output: 'c',
-        ints: { kernel_shape: [1, 1] },
-      },
+      convNode('/conv/Conv', ['x', 'conv.weight'], 'c'),
       { op: 'GlobalAveragePool', name: '/pool', inputs: ['c'], output: 'p' },
       { op: 'Flatten', name: '/flatten', inputs: ['p'], output: 'f', int: { axis: 1 } },
       { op: 'Gemm', name: '/fc/Gemm', inputs: ['f', 'fc.weight'], output: 'y', int: { transB: 1 } },
@@ -186,7 +181,7 @@ function cyclicModel(): Uint8Array {
     input: { name: 'x', dims: [1, 2, 4, 4] },
     nodes: [
       { op: 'Add', name: '/mix/Add', inputs: ['x', 'back'], output: 'm' },
-      { op: 'Conv', name: '/loop/Conv', inputs: ['m', 'w'], output: 'back', ints: { kernel_shape: [1, 1] } },
+      convNode('/loop/Conv', ['m', 'w'], 'back'),
     ],
     initializers: [{ name: 'w', dims: [2, 2, 1, 1], values: testWeights(4, 3) }],
     outputs: ['back'],
@@ -205,9 +200,7 @@ const BAD_MODELS: readonly { name: string; bytes: () => Uint8Array; says: RegExp
     bytes: () =>
       buildOnnxModel({
         input: { name: 'x', dims: [1, 2, 4, 4] },
-        nodes: [
-          { op: 'Conv', name: '/ext/Conv', inputs: ['x', 'w'], output: 'y', ints: { kernel_shape: [1, 1] } },
-        ],
+        nodes: [convNode('/ext/Conv', ['x', 'w'], 'y')],
         initializers: [{ name: 'w', dims: [2, 2, 1, 1], values: testWeights(4, 1), external: true }],
         outputs: ['y'],
       }),

@@ -231,6 +231,23 @@ export function trainingNet(weights: Readonly<Record<string, Float32Array>> = {}
   return { bytes, weights: all, dims };
 }
 
+/** A Conv node of a test model: 1x1 unless `ints` says otherwise, `group` when given. */
+export function convNode(
+  name: string,
+  inputs: readonly string[],
+  output: string,
+  options: { readonly ints?: Readonly<Record<string, readonly number[]>>; readonly group?: number } = {},
+): TestNode {
+  return {
+    op: 'Conv',
+    name,
+    inputs,
+    output,
+    ints: options.ints ?? { kernel_shape: [1, 1] },
+    ...(options.group === undefined ? {} : { int: { group: options.group } }),
+  };
+}
+
 /** A node name with shell and HTML characters: it must stay text in the shell, the SQL and the report. */
 export const HOSTILE_NODE_NAME = `/b/Conv'; $(touch pwned) \`id\` <script>alert("x")</script> & "q"`;
 
@@ -270,29 +287,9 @@ export function sweepNet(options: { readonly bNode?: string; readonly dataType?:
       { op: 'Relu', name: '/a/Relu', inputs: ['a1'], output: 'r1' },
       { op: 'Conv', name: options.bNode ?? '/b/Conv', inputs: ['r1', 'b.weight'], output: 'b1', ints: conv3 },
       { op: 'Conv', name: '/c/Conv', inputs: ['b1', 'c.weight'], output: 'c1', ints: conv3 },
-      {
-        op: 'Conv',
-        name: '/side/Conv',
-        inputs: ['c1', 'side.weight'],
-        output: 'side',
-        ints: { kernel_shape: [1, 1] },
-      },
-      {
-        op: 'Conv',
-        name: '/dw/Conv',
-        inputs: ['c1', 'dw.weight'],
-        output: 'd1',
-        ints: conv3,
-        int: { group: 8 },
-      },
-      {
-        op: 'Conv',
-        name: '/g/Conv',
-        inputs: ['d1', 'g.weight'],
-        output: 'g1',
-        ints: conv3,
-        int: { group: 2 },
-      },
+      convNode('/side/Conv', ['c1', 'side.weight'], 'side'),
+      convNode('/dw/Conv', ['c1', 'dw.weight'], 'd1', { ints: conv3, group: 8 }),
+      convNode('/g/Conv', ['d1', 'g.weight'], 'g1', { ints: conv3, group: 2 }),
       { op: 'GlobalAveragePool', name: '/pool/GlobalAveragePool', inputs: ['d1'], output: 'p1' },
       { op: 'Flatten', name: '/flatten/Flatten', inputs: ['p1'], output: 'f1', int: { axis: 1 } },
       { op: 'Gemm', name: '/fc/Gemm', inputs: ['f1', 'fc.weight'], output: 'fc1', int: { transB: 1 } },
