@@ -119,6 +119,8 @@ devices:
   assert.ok(models.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'), models);
   assert.match(models, /net\.onnx\/\/c\/Conv/);
   assert.match(models, /model weights file [0-9a-f]{12}/);
+  // The planner's drops of the ONNX model are listed too (the file is read again for them).
+  assert.ok(html.includes('dwconv supports only the dense scheme, got unstructured'), 'drops shown');
   // Nothing ran the name as a command: no file `pwned` appeared where the agent ran or here.
   assert.ok(!existsSync(join(workDir, 'pwned')) && !existsSync('pwned'));
   const blob = blobFileName(blobSha256(net.bytes));
