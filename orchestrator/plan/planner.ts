@@ -1,7 +1,9 @@
 /**
  * The sweep planner (pure): SweepSpec x model tables -> cases, drops, batches and a duration estimate.
  *
- *   1. Group the layers of all models by shape (shapeKey): a shape is timed once, whichever models share it.
+ *   1. Group the layers of all models by shape (shapeKey): a shape is timed once, whichever built-in models share
+ *      it; an ONNX model's layers (timed with its own weights) group only within that model, the first node's
+ *      weights standing for the others, or not at all with `perLayer`.
  *   2. For each shape, backend and thread count, expand schemes x blocks x sparsities: dense once with
  *      sparsity 0, cases that cannot exist dropped with the agent's reason (feasibility.ts). The gpu backend
  *      has no thread count: its cases are planned once, with threads 1.
