@@ -3,7 +3,7 @@
  * timed node becomes cases under its own name with the model's weights, read by the agent from the weights
  * file; shapes deduplicated within the model (or not, with --per-layer); the grouped conv listed once as not
  * timed; a node name with shell and HTML characters stays text in the shell, SQL, export and report. Then
- * every bad model file is refused before the store is touched.
+ * every bad model file is refused before the store is touched; the same sweep into PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -26,6 +26,7 @@ import { blobBytes, blobFileName } from '../orchestrator/models/weights-blob.ts'
 import { openStore } from '../orchestrator/store/open.ts';
 import { runPrunelab } from './support/cli.ts';
 import { assertRealWeightMasks } from './support/onnx-sweep.ts';
+import { createTestDatabase } from './support/postgres.ts';
 
 let dir: string;
 
@@ -297,5 +298,47 @@ test('--resume of a run whose ONNX file changed since is refused (exit 2), the r
     assert.deepEqual(runs, [{ status: 'interrupted' }]);
   } finally {
     await store.close();
+  }
+});
+
+test('the same ONNX sweep into PostgreSQL: model, node, weights and mask columns (migration 0007) there too', async () => {
+  const database = await createTestDatabase('onnx');
+  try {
+    const path = join(dir, 'pg.onnx');
+    const net = sweepNet({ bNode: HOSTILE_NODE_NAME });
+    await writeFile(path, net.bytes);
+    const run = await runPrunelab(
+      [
+        'sweep',
+        '--config',
+        await calmConfig(),
+        '--model',
+        path,
+        '--schemes',
+        'dense,unstructured',
+        '--sparsities',
+        '0.5',
+        '--db',
+        database.url,
+        '--no-report',
+        ...QUICK,
+      ],
+      env,
+    );
+    assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+    const store = await openStore(database.url);
+    try {
+      assert.equal(await assertRealWeightMasks(store.db, net.bytes, { label: 'pg.onnx', seed: 1 }), 5);
+      const hostile = await store.db
+        .selectFrom('tasks')
+        .select('onnx_node')
+        .where('onnx_node', '=', HOSTILE_NODE_NAME)
+        .execute();
+      assert.equal(hostile.length, 2, 'the node name is a bound value: found again exactly');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await database.drop();
   }
 });
