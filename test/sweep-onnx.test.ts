@@ -37,6 +37,8 @@ function blobSha256(bytes: Uint8Array): string {
     .digest('hex');
 }
 const env = { ...process.env, PRUNELAB_NO_ADB: '1', PRUNELAB_NO_APPIUM: '1' };
+/** The sweep settings the tests use: two schemes at one sparsity. */
+const TWO_SCHEMES = ['--schemes', 'dense,unstructured', '--sparsities', '0.5'];
 const QUICK = ['--min-reps', '3', '--min-time-ms', '1', '--warmup', '0', '--max-time-ms', '50'];
 
 before(async () => {
@@ -135,18 +137,7 @@ test('--per-layer gives every node cases of its own; by default one node per sha
   await writeFile(path, sweepNet().bytes);
   const plan = async (extra: readonly string[]) => {
     const result = await runPrunelab(
-      [
-        'sweep',
-        '--dry-run',
-        '--json',
-        '--model',
-        path,
-        '--schemes',
-        'dense,unstructured',
-        '--sparsities',
-        '0.5',
-        ...extra,
-      ],
+      ['sweep', '--dry-run', '--json', '--model', path, ...TWO_SCHEMES, ...extra],
       env,
     );
     assert.equal(result.exitCode, 0, result.stderr);
@@ -314,10 +305,7 @@ test('the same ONNX sweep into PostgreSQL: model, node, weights and mask columns
         await calmConfig(),
         '--model',
         path,
-        '--schemes',
-        'dense,unstructured',
-        '--sparsities',
-        '0.5',
+        ...TWO_SCHEMES,
         '--db',
         database.url,
         '--no-report',
