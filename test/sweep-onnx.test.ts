@@ -16,8 +16,8 @@ import { csvField } from '../orchestrator/export/rows.ts';
 import { parseOnnxModel } from '../orchestrator/models/onnx.ts';
 import {
   buildOnnxModel,
-  convNode,
   HOSTILE_NODE_NAME,
+  onnxConvNode,
   sweepNet,
   testWeights,
   trainingNet,
@@ -165,7 +165,7 @@ function fp16Model(): Uint8Array {
   return buildOnnxModel({
     input: { name: 'x', dims: [1, 2, 4, 4] },
     nodes: [
-      convNode('/conv/Conv', ['x', 'conv.weight'], 'c'),
+      onnxConvNode('/conv/Conv', ['x', 'conv.weight'], 'c'),
       { op: 'GlobalAveragePool', name: '/pool', inputs: ['c'], output: 'p' },
       { op: 'Flatten', name: '/flatten', inputs: ['p'], output: 'f', int: { axis: 1 } },
       { op: 'Gemm', name: '/fc/Gemm', inputs: ['f', 'fc.weight'], output: 'y', int: { transB: 1 } },
@@ -184,7 +184,7 @@ function cyclicModel(): Uint8Array {
     input: { name: 'x', dims: [1, 2, 4, 4] },
     nodes: [
       { op: 'Add', name: '/mix/Add', inputs: ['x', 'back'], output: 'm' },
-      convNode('/loop/Conv', ['m', 'w'], 'back'),
+      onnxConvNode('/loop/Conv', ['m', 'w'], 'back'),
     ],
     initializers: [{ name: 'w', dims: [2, 2, 1, 1], values: testWeights(4, 3) }],
     outputs: ['back'],
@@ -203,7 +203,7 @@ const BAD_MODELS: readonly { name: string; bytes: () => Uint8Array; says: RegExp
     bytes: () =>
       buildOnnxModel({
         input: { name: 'x', dims: [1, 2, 4, 4] },
-        nodes: [convNode('/ext/Conv', ['x', 'w'], 'y')],
+        nodes: [onnxConvNode('/ext/Conv', ['x', 'w'], 'y')],
         initializers: [{ name: 'w', dims: [2, 2, 1, 1], values: testWeights(4, 1), external: true }],
         outputs: ['y'],
       }),

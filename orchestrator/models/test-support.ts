@@ -232,7 +232,7 @@ export function trainingNet(weights: Readonly<Record<string, Float32Array>> = {}
 }
 
 /** A Conv node of a test model: 1x1 unless `ints` says otherwise, `group` when given. */
-export function convNode(
+export function onnxConvNode(
   name: string,
   inputs: readonly string[],
   output: string,
@@ -287,9 +287,9 @@ export function sweepNet(options: { readonly bNode?: string; readonly dataType?:
       { op: 'Relu', name: '/a/Relu', inputs: ['a1'], output: 'r1' },
       { op: 'Conv', name: options.bNode ?? '/b/Conv', inputs: ['r1', 'b.weight'], output: 'b1', ints: conv3 },
       { op: 'Conv', name: '/c/Conv', inputs: ['b1', 'c.weight'], output: 'c1', ints: conv3 },
-      convNode('/side/Conv', ['c1', 'side.weight'], 'side'),
-      convNode('/dw/Conv', ['c1', 'dw.weight'], 'd1', { ints: conv3, group: 8 }),
-      convNode('/g/Conv', ['d1', 'g.weight'], 'g1', { ints: conv3, group: 2 }),
+      onnxConvNode('/side/Conv', ['c1', 'side.weight'], 'side'),
+      onnxConvNode('/dw/Conv', ['c1', 'dw.weight'], 'd1', { ints: conv3, group: 8 }),
+      onnxConvNode('/g/Conv', ['d1', 'g.weight'], 'g1', { ints: conv3, group: 2 }),
       { op: 'GlobalAveragePool', name: '/pool/GlobalAveragePool', inputs: ['d1'], output: 'p1' },
       { op: 'Flatten', name: '/flatten/Flatten', inputs: ['p1'], output: 'f1', int: { axis: 1 } },
       { op: 'Gemm', name: '/fc/Gemm', inputs: ['f1', 'fc.weight'], output: 'fc1', int: { transB: 1 } },
