@@ -54,6 +54,7 @@ export const DEFAULT_SWEEP: SweepConfig = {
   threads: [1],
   backends: ['cpu'],
   seed: 1,
+  perLayer: false,
   measurement: DEFAULT_MEASUREMENT,
   // 100 cases or about 20 s per agent call: few calls (each costs a process start or a round trip over
   // adb), yet a crash or a Ctrl-C loses at most one short batch.

@@ -128,7 +128,7 @@ test('unknown model lists the built-in models', () => {
   assert.equal(issues[0]?.path, 'sweep.models[1]');
   assert.equal(
     issues[0]?.expected,
-    'a built-in model: one of vgg16-cifar10, resnet18-cifar10, resnet50-imagenet, mobilenetv2-imagenet, mobilenetv1-imagenet, mobilenetv2-0.75-imagenet',
+    'a built-in model (one of vgg16-cifar10, resnet18-cifar10, resnet50-imagenet, mobilenetv2-imagenet, mobilenetv1-imagenet, mobilenetv2-0.75-imagenet) or a path to a .onnx file',
   );
   assert.deepEqual(issues[0]?.choices, [
     'vgg16-cifar10',
@@ -152,7 +152,7 @@ test('unknown field lists the known fields of its section and suggests the close
   );
   assert.equal(
     issues[0]?.expected,
-    'a known field of sweep: one of models, schemes, blocks, sparsities, threads, backends, seed, measurement, batch',
+    'a known field of sweep: one of models, perLayer, schemes, blocks, sparsities, threads, backends, seed, measurement, batch',
   );
 });
 
@@ -397,5 +397,21 @@ test('sweep.backends: cpu by default; --backends cpu,gpu; an unknown backend nam
   assert.ok(
     issues.some((issue) => issue.path === 'sweep.backends[1]' && issue.expected.includes('one of cpu, gpu')),
     JSON.stringify(issues),
+  );
+});
+
+test('sweep.models takes built-in names and .onnx paths; anything else names both choices', () => {
+  const config = loadConfig(
+    'sweep:\n  models: [resnet18-cifar10, ./nets/mine.onnx]\n  perLayer: true\n',
+    'lab.yaml',
+  );
+  assert.deepEqual(config.sweep.models, ['resnet18-cifar10', './nets/mine.onnx']);
+  assert.equal(config.sweep.perLayer, true);
+  assert.equal(loadConfig(undefined, 'defaults').sweep.perLayer, false);
+  assert.throws(
+    () => loadConfig('sweep:\n  models: [mine.pt]\n', 'lab.yaml'),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /sweep\.models\[0\].*a built-in model \(one of .*\) or a path to a \.onnx file/s.test(error.message),
   );
 });

@@ -12,7 +12,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAM
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { checkConfig, describeValue, type LocatedIssue, type PrunelabConfig } from './schema.ts';
 
-type OverrideKind = 'list' | 'number-list' | 'number' | 'string';
+type OverrideKind = 'list' | 'number-list' | 'number' | 'string' | 'boolean';
 
 /**
  * What a flag of each kind may hold: lists may be arrays or comma-separated text (`"dense,bcr"`, or
@@ -23,6 +23,7 @@ interface OverrideValueOf {
   readonly 'number-list': string | number | readonly (number | string)[];
   readonly number: number | string;
   readonly string: string;
+  readonly boolean: boolean;
 }
 
 /** Every path to a field of T, as a tuple of keys (lists are leaves). */
@@ -50,7 +51,13 @@ const OVERRIDE_SPECS = [
     key: 'models',
     configPath: ['sweep', 'models'],
     kind: 'list',
-    description: 'built-in models',
+    description: 'built-in models or .onnx files (paths relative to the working directory)',
+  },
+  {
+    key: 'perLayer',
+    configPath: ['sweep', 'perLayer'],
+    kind: 'boolean',
+    description: 'ONNX models: time every node with its own weights, not one node per shape',
   },
   {
     key: 'schemes',
@@ -206,6 +213,7 @@ function normalise(value: unknown, kind: OverrideKind): unknown {
     case 'number':
       return toNumberIfNumeric(value);
     case 'string':
+    case 'boolean':
       return value;
   }
 }

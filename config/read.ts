@@ -3,8 +3,10 @@
  * config/ stays pure and testable with literal text.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
-import { type ConfigOverrides, loadConfig } from './load.ts';
+import { type ConfigOverrides, deepFreeze, loadConfig } from './load.ts';
+import { isOnnxPath } from './models/index.ts';
 import type { PrunelabConfig } from './schema.ts';
 
 /**
@@ -34,5 +36,17 @@ export async function loadConfigFile(
       { cause: error },
     );
   }
-  return loadConfig(text, path, overrides);
+  return withModelPathsFrom(dirname(resolve(path)), loadConfig(text, path, overrides));
+}
+
+/**
+ * `sweep.models: [./nets/mine.onnx]` in a file means relative to that file (not to wherever prunelab runs);
+ * the CLI makes its own `--model` paths absolute first, so only the file's relative ONNX paths change here.
+ */
+function withModelPathsFrom(folder: string, config: PrunelabConfig): PrunelabConfig {
+  const models = config.sweep.models.map((entry) =>
+    isOnnxPath(entry) && !isAbsolute(entry) ? resolve(folder, entry) : entry,
+  );
+  if (models.every((entry, index) => entry === config.sweep.models[index])) return config;
+  return deepFreeze({ ...structuredClone(config), sweep: { ...structuredClone(config.sweep), models } });
 }

@@ -19,7 +19,7 @@ import {
   DEFAULT_SWEEP,
 } from './defaults.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
-import { MODEL_NAMES } from './models/index.ts';
+import { isOnnxPath, MODEL_NAMES } from './models/index.ts';
 import { closestChoice } from './suggest.ts';
 import type { PrunelabConfig, StoreConfig } from './types.ts';
 import { BACKENDS, formatBlockSize, parseBlockSize, SCHEMES } from './vocabulary.ts';
@@ -129,12 +129,17 @@ const measurementSchema = section({
   }
 });
 
+const MODEL_EXPECTED = `a built-in model (one of ${MODEL_NAMES.join(', ')}) or a path to a .onnx file`;
+/** A built-in table's name, or an ONNX file (read by the orchestrator, not here: config/ reads no files). */
+const modelSchema = z.string({ error: MODEL_EXPECTED }).superRefine((text, ctx) => {
+  if ((MODEL_NAMES as readonly string[]).includes(text) || isOnnxPath(text)) return;
+  // The built-in names as choices, so a misspelt one gets its closest name suggested.
+  ctx.addIssue({ code: 'custom', message: MODEL_EXPECTED, params: { choices: [...MODEL_NAMES] } });
+});
+
 const sweepSchema = section({
-  models: uniqueList(
-    z.enum(MODEL_NAMES, { error: `a built-in model: one of ${MODEL_NAMES.join(', ')}` }),
-    'models',
-    (name) => `'${name}'`,
-  ).default([...DEFAULT_SWEEP.models] as (typeof MODEL_NAMES)[number][]),
+  models: uniqueList(modelSchema, 'models', (name) => `'${name}'`).default([...DEFAULT_SWEEP.models]),
+  perLayer: z.boolean({ error: 'true or false' }).default(DEFAULT_SWEEP.perLayer),
   schemes: uniqueList(z.enum(SCHEMES), 'schemes', (scheme) => `'${scheme}'`).default([
     ...DEFAULT_SWEEP.schemes,
   ]),
@@ -472,9 +477,17 @@ function translate(
       };
     });
   }
-  const params = issue.code === 'custom' ? (issue.params as { found?: unknown } | undefined) : undefined;
+  const params =
+    issue.code === 'custom'
+      ? (issue.params as { found?: unknown; choices?: unknown } | undefined)
+      : undefined;
   const found = typeof params?.found === 'string' ? params.found : describeValue(valueAt(raw, issue.path));
-  const choices = issue.code === 'invalid_value' ? issue.values.map(String) : undefined;
+  const choices =
+    issue.code === 'invalid_value'
+      ? issue.values.map(String)
+      : Array.isArray(params?.choices)
+        ? params.choices.map(String)
+        : undefined;
   const value = valueAt(raw, issue.path);
   const suggestion =
     choices !== undefined && typeof value === 'string' ? closestChoice(value, choices) : undefined;

@@ -39,6 +39,7 @@ export interface MeasurementPolicy {
 }
 
 export interface SweepSpec {
+  /** Built-in table names, or paths to ONNX files (absolute once loaded: config/read.ts resolves them). */
   readonly models: readonly string[];
   readonly schemes: readonly Scheme[];
   readonly blocks: readonly BlockSize[];
@@ -48,6 +49,11 @@ export interface SweepSpec {
   /** Where each case runs: the agent's CPU kernels, its OpenCL (GPU) kernels, or both. */
   readonly backends: readonly Backend[];
   readonly seed: number;
+  /**
+   * ONNX models: time every node with its own weights (true), or one node per shape whose weights stand for
+   * the others (false, the default: time depends on shape and mask structure, not on which weights).
+   */
+  readonly perLayer: boolean;
   readonly measurement: MeasurementPolicy;
 }
 

@@ -19,6 +19,7 @@ import {
   type LutInterpolationAccuracy,
   type LutPoint,
   type LutPredictor,
+  type LutWeights,
   type MeasuredPoint,
 } from './types.ts';
 
@@ -37,6 +38,8 @@ export interface FitOptions {
   /** ISO-8601 time written into the LUT (injected: the core reads no clock). */
   readonly createdAt: string;
   readonly settings?: Partial<LutFitSettings>;
+  /** Which weights the points were timed with (absent: seeded); written into the LUT as is. */
+  readonly weights?: LutWeights;
 }
 
 function positive(value: number): boolean {
@@ -236,6 +239,7 @@ export function fitLut(points: readonly MeasuredPoint[], options: FitOptions): L
   return {
     schema: LUT_SCHEMA_VERSION,
     device: { ...first.device },
+    ...(options.weights === undefined ? {} : { weights: options.weights }),
     ...(first.backend === 'gpu' ? { backend: 'gpu' as const } : {}),
     agentHash: first.agentHash,
     createdAt: options.createdAt,

@@ -285,9 +285,20 @@ export interface LutFitSettings {
   readonly maxTrainingIntervalShare: number;
 }
 
+/**
+ * Which weights a LUT's measurements were timed with, when not the agent's seeded ones (absent: seeded, as
+ * every LUT before weights files). `real`: models' own weights only; `mixed`: seeded and real together, as
+ * asked (`prunelab fit --weights mixed`). `files`: the sha256 of every weights file among them.
+ */
+export interface LutWeights {
+  readonly kind: 'real' | 'mixed';
+  readonly files: readonly string[];
+}
+
 export interface Lut {
   readonly schema: typeof LUT_SCHEMA_VERSION;
   readonly device: DeviceIdentity;
+  readonly weights?: LutWeights;
   /**
    * `gpu` for a LUT of the agent's OpenCL kernels; absent for the CPU (so CPU LUTs read as before). Every
    * family, pool and entry of a LUT belongs to its backend: the backend is the outermost part of the family key.

@@ -12,6 +12,7 @@ import { escapeHtml, jsonForScript, scriptForInline } from './escape.ts';
 import { formatDurationMs, formatNs, formatPercent, spanMs } from './format.ts';
 import { card, chartSection, table, text } from './html.ts';
 import { measuredTableSection } from './measured-table-section.ts';
+import { modelNodesSection } from './model-nodes-section.ts';
 import { nightlySection } from './nightly-section.ts';
 import type { ReportAssets, ReportDevice, ReportInput } from './types.ts';
 
@@ -406,9 +407,10 @@ export function renderReport(input: ReportInput, assets: ReportAssets): string {
 </head>
 <body>
 <header class="top"><h1>${escapeHtml(title)}</h1><div class="sub">${escapeHtml(sub)}</div></header>
-<nav class="toc"><a href="#overview">Overview</a><a href="#latency">Latency</a><a href="#speedup">Speedup</a><a href="#cases">Cases</a><a href="#telemetry">Telemetry</a><a href="#lut">LUT quality</a><a href="#mappings">Mappings</a><a href="#nightly">Nightly trends</a></nav>
+<nav class="toc"><a href="#overview">Overview</a><a href="#models">Models</a><a href="#latency">Latency</a><a href="#speedup">Speedup</a><a href="#cases">Cases</a><a href="#telemetry">Telemetry</a><a href="#lut">LUT quality</a><a href="#mappings">Mappings</a><a href="#nightly">Nightly trends</a></nav>
 <main>
 ${overviewSection(input)}
+${modelNodesSection(input.modelNodes)}
 ${controls()}
 ${measured}
 ${speedup}

@@ -171,6 +171,7 @@ export function literalInput(overrides: Partial<ReportInput> = {}): ReportInput 
     batches: [],
     luts: [],
     mappings: [],
+    modelNodes: [],
     modelLayers: { 'resnet18-cifar10': ['conv1', 'layer1.0.conv1'] },
     nightly: [],
     ...overrides,

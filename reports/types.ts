@@ -319,6 +319,18 @@ export type ReportNightlyNight = NightlyNightFields<ReportNightlyFinding, Report
 
 export type ReportNightlyDevice = NightlyDeviceFields<ReportNightlyNight>;
 
+/** One set of cases of a run by the model layer whose weights they were timed with. */
+export interface ReportModelNode {
+  readonly model: string;
+  /** The ONNX node whose weights were used; null for a built-in table (seeded weights). */
+  readonly node: string | null;
+  /** `seeded`, or the sha256 of the model's weights file. */
+  readonly weights: string;
+  /** The other layers (`model/layer`) of the same shape whose time these cases stand for. */
+  readonly standsFor: readonly string[];
+  readonly cases: number;
+}
+
 export interface ReportInput {
   /** ISO-8601. */
   readonly generatedAt: string;
@@ -334,6 +346,8 @@ export interface ReportInput {
   readonly batches: readonly ReportBatch[];
   readonly luts: readonly ReportLut[];
   readonly mappings: readonly ReportMapping[];
+  /** Which model layer (ONNX node) each set of cases was timed with. */
+  readonly modelNodes: readonly ReportModelNode[];
   /** Ordered layer names per model (`model` -> layer names), so charts keep the network's order. */
   readonly modelLayers: Readonly<Record<string, readonly string[]>>;
   /** The last nightly runs of the store, per device ("nightly trends"); empty when there were none. */

@@ -15,9 +15,12 @@ import { after, before, test } from 'node:test';
 import { DEFAULT_LAB } from '../config/defaults.ts';
 import type { Output } from '../orchestrator/cli/context.ts';
 import { main, realContext } from '../orchestrator/cli/main.ts';
+import { sweepNet } from '../orchestrator/models/test-support.ts';
+import { blobFileName } from '../orchestrator/models/weights-blob.ts';
 import { runQueues } from '../orchestrator/scheduler/scheduler.ts';
 import { openStore } from '../orchestrator/store/open.ts';
 import { type AdbLab, prepareIdleRun, startAdbLab } from './adb-lab.ts';
+import { assertRealWeightMasks } from './support/onnx-sweep.ts';
 
 let lab: AdbLab;
 let dir: string;
@@ -96,6 +99,44 @@ test('prunelab devices lists both phones with their identity (text and --json)',
   };
   assert.deepEqual(listed.devices.map((d) => d.identity.id).sort(), [x86.serial, arm.serial].sort());
   for (const device of listed.devices) assert.equal(device.details.clusters[0]?.role, 'big');
+});
+
+test('sweep of an ONNX model on the phone: its weights file pushed beside the agent, masks from its weights', async () => {
+  const net = sweepNet();
+  await writeFile(join(dir, 'net.onnx'), net.bytes);
+  const workDir = '/data/local/tmp/prunelab-onnx';
+  const config = join(dir, 'onnx.yaml');
+  await writeFile(
+    config,
+    `sweep:
+  models: [./net.onnx]
+  schemes: [dense, unstructured]
+  sparsities: [0.5]
+  measurement: { warmup: 0, minReps: 2, minTimeMs: 0, maxTimeMs: 50 }
+devices:
+  host: { enabled: false }
+  adb: { servers: ["${lab.server}"], startServer: false, workDir: ${workDir} }
+lab:
+  thermal: { thresholdC: 40, pollMs: 100, maxWaitMs: 5000, batchLimitC: 60 }
+  disturbance: { remeasures: 0 } # a shared CI machine disturbs most cases; the masks are what is checked here
+`,
+  );
+  const db = join(dir, 'onnx.db');
+  const [x86] = lab.phones;
+  assert.ok(x86 !== undefined);
+  const result = await cli(['sweep', '--config', config, '--db', db, '--json', '--device', x86.serial]);
+  assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+  const summary = JSON.parse(result.stdout) as { status: string; onnxModels: { weightsSha256: string }[] };
+  assert.equal(summary.status, 'done');
+  const sha256 = summary.onnxModels[0]?.weightsSha256 ?? '';
+  const listed = await lab.adb(['-s', x86.serial, 'shell', 'ls', workDir]);
+  assert.ok(listed.stdout.includes(blobFileName(sha256)), listed.stdout);
+  const store = await openStore(db);
+  try {
+    assert.equal(await assertRealWeightMasks(store.db, net.bytes, { label: 'net.onnx', seed: 1 }), 5);
+  } finally {
+    await store.close();
+  }
 });
 
 test('prunelab sweep --device SERIAL sweeps that phone: every case once, pinned, with lab records', async () => {

@@ -13,12 +13,14 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { DEFAULT_LAB } from '../config/defaults.ts';
+import { sweepNet } from '../orchestrator/models/test-support.ts';
 import { runQueues } from '../orchestrator/scheduler/scheduler.ts';
 import { openStore } from '../orchestrator/store/open.ts';
 import { connectAppiumDevice } from '../orchestrator/transport/appium/connect.ts';
 import { prepareIdleRun } from './adb-lab.ts';
 import { type AppiumLab, startAppiumLab } from './appium-lab.ts';
 import { runPrunelab } from './support/cli.ts';
+import { assertRealWeightMasks } from './support/onnx-sweep.ts';
 
 let lab: AppiumLab;
 let dir: string;
@@ -35,8 +37,8 @@ after(async () => {
 
 const CLI = fileURLToPath(new URL('../orchestrator/cli/main.ts', import.meta.url));
 
-/** A config file for the lab's phone: a sweep of `sweep` (YAML lines), Appium only. */
-async function writeConfig(name: string, sweep: string, workDir: string): Promise<string> {
+/** A config file for the lab's phone: a sweep of `sweep` (YAML lines), Appium only, `extra` YAML at the end. */
+async function writeConfig(name: string, sweep: string, workDir: string, extra = ''): Promise<string> {
   const [phone] = lab.phones;
   assert.ok(phone !== undefined);
   const entry = lab.entry(phone);
@@ -54,7 +56,7 @@ devices:
       capabilities: ${JSON.stringify(entry.capabilities)}
       workDir: ${workDir}
       pollMs: 200
-`,
+${extra}`,
   );
   return path;
 }
@@ -112,6 +114,31 @@ test('prunelab devices and sweep --device appium: every case stored once under t
     assert.ok(JSON.parse(bigCpus)?.length > 0, `big CPUs ${bigCpus}`);
     const batches = await store.db.selectFrom('batch_runs').select('gate').execute();
     assert.ok(batches.length > 0, 'every batch went through the thermal gate');
+  } finally {
+    await store.close();
+  }
+});
+
+test('sweep --device appium of an ONNX model: the masks timed on the phone come from the model weights', async () => {
+  const net = sweepNet();
+  await writeFile(join(dir, 'net.onnx'), net.bytes);
+  const config = await writeConfig(
+    'onnx.yaml',
+    `  models: [./net.onnx]
+  schemes: [dense, unstructured]
+  sparsities: [0.5]
+  measurement: { warmup: 0, minReps: 2, minTimeMs: 0, maxTimeMs: 50 }`,
+    '/data/local/tmp/prunelab-appium-onnx',
+    // A shared CI machine disturbs most cases; the masks are what is checked here, not the times.
+    'lab:\n  disturbance: { remeasures: 0 }\n',
+  );
+  const db = join(dir, 'onnx.db');
+  const result = await runPrunelab(['sweep', '--config', config, '--db', db, '--json', '--device', 'appium']);
+  assert.equal(result.exitCode, 0, `${result.stdout}\n${result.stderr}`);
+  assert.equal((JSON.parse(result.stdout) as { status: string }).status, 'done');
+  const store = await openStore(db);
+  try {
+    assert.equal(await assertRealWeightMasks(store.db, net.bytes, { label: 'net.onnx', seed: 1 }), 5);
   } finally {
     await store.close();
   }

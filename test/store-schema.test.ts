@@ -123,6 +123,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
       '0004_device_gaps',
       '0005_backend',
       '0006_leases_and_hosts',
+      '0007_model_nodes',
     ],
   );
   const again = await openStore(path);
@@ -238,7 +239,7 @@ test('a database from a newer schema is refused, with the unknown migration name
     assert.equal(error.kind, 'input');
     assert.deepEqual(error.data.unknownMigrations, ['0002_from_the_future']);
     assert.match(error.message, /newer prunelab/);
-    assert.match(error.message, /knows up to 0006_leases_and_hosts/);
+    assert.match(error.message, /knows up to 0007_model_nodes/);
     return true;
   });
   assert.deepEqual(readFileSync(path), before);

@@ -33,3 +33,11 @@ export function isModelName(name: string): name is ModelName {
 export function getModel(name: string): ModelTable | undefined {
   return isModelName(name) ? MODELS[name] : undefined;
 }
+
+/**
+ * A `sweep.models` entry that names an ONNX file rather than a built-in table: it ends in `.onnx` (any case).
+ * The orchestrator reads the file (orchestrator/models/); config/ only tells the two kinds apart.
+ */
+export function isOnnxPath(entry: string): boolean {
+  return /\.onnx$/i.test(entry);
+}

@@ -41,6 +41,10 @@ export interface ExportRecord extends CaseColumnValues {
   readonly samples_ns: readonly number[];
   /** GPU cases: the kernels' own time per sample (OpenCL profiling events); null for CPU cases. */
   readonly kernel_ns: readonly number[] | null;
+  /** The weights the agent reports it timed: `seeded` or the weights file's sha256 (empty: before they were recorded). */
+  readonly weights_used: string | null;
+  /** The agent's FNV-1a 64 of the keep-mask it timed. */
+  readonly mask_fnv1a: string | null;
 }
 
 export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
@@ -73,6 +77,8 @@ export const EXPORT_COLUMNS: readonly (keyof ExportRecord)[] = [
   'measured_at',
   'samples_ns',
   'kernel_ns',
+  'weights_used',
+  'mask_fnv1a',
 ];
 
 function layersOf(caseJson: string): string {

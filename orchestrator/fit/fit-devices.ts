@@ -3,9 +3,10 @@
  * fitting). run-fit.ts reads the rows and writes the files.
  */
 import type { Backend } from '../../config/vocabulary.ts';
-import type { Lut, LutFitSettings } from '../../cost-model/index.ts';
+import type { Lut, LutFitSettings, LutWeights } from '../../cost-model/index.ts';
 import { fitLut } from '../../cost-model/index.ts';
 import { type FitRow, groupPointsByDevice } from './points.ts';
+import { selectWeights, type WeightsChoice } from './weights.ts';
 
 export interface FittedDevice {
   readonly deviceId: string;
@@ -26,6 +27,8 @@ export interface FitDevicesOptions {
   readonly settings?: Partial<LutFitSettings>;
   /** lab.disturbance.tolerance: a probe this much over its run's fastest marks a measurement disturbed. */
   readonly disturbanceTolerance?: number;
+  /** Which weights to fit from (weights.ts; default auto: refuse a device with both kinds). */
+  readonly weights?: WeightsChoice;
 }
 
 /**
@@ -36,26 +39,50 @@ export function lutFileName(deviceId: string, backend: Backend = 'cpu'): string 
   return `lut-${deviceId.replace(/[^A-Za-z0-9._-]/g, '_')}${backend === 'gpu' ? '-gpu' : ''}.json`;
 }
 
+function weightsOption(weights: LutWeights | undefined): { weights?: LutWeights } {
+  return weights === undefined ? {} : { weights };
+}
+
 const BACKEND_ORDER: readonly Backend[] = ['cpu', 'gpu'];
 
+/** Each device's rows narrowed to the chosen weights, and what its LUT says about them. */
+function rowsByWeights(
+  rows: readonly FitRow[],
+  choice: WeightsChoice,
+): { rows: FitRow[]; weights: Map<string, LutWeights> } {
+  const byDevice = new Map<string, FitRow[]>();
+  for (const row of rows) byDevice.set(row.device_id, [...(byDevice.get(row.device_id) ?? []), row]);
+  const kept: FitRow[] = [];
+  const weights = new Map<string, LutWeights>();
+  for (const [deviceId, deviceRows] of byDevice) {
+    const selection = selectWeights(deviceId, deviceRows, choice);
+    kept.push(...selection.rows);
+    if (selection.weights !== undefined) weights.set(deviceId, selection.weights);
+  }
+  return { rows: kept, weights };
+}
+
 export function fitDevices(rows: readonly FitRow[], options: FitDevicesOptions): FittedDevice[] {
-  return groupPointsByDevice(rows, options.agentHash, options.disturbanceTolerance).flatMap((group) =>
-    BACKEND_ORDER.map((backend) => ({
-      backend,
-      points: group.points.filter((point) => (point.backend ?? 'cpu') === backend),
-    }))
-      .filter(({ points }) => points.length > 0)
-      .map(({ backend, points }) => ({
-        deviceId: group.deviceId,
+  const selected = rowsByWeights(rows, options.weights ?? 'auto');
+  return groupPointsByDevice(selected.rows, options.agentHash, options.disturbanceTolerance).flatMap(
+    (group) =>
+      BACKEND_ORDER.map((backend) => ({
         backend,
-        fileName: lutFileName(group.deviceId, backend),
-        lut: fitLut(points, {
-          createdAt: options.createdAt,
-          ...(options.settings === undefined ? {} : { settings: options.settings }),
-        }),
-        points: points.length,
-        skippedBuilds: group.skippedBuilds,
-        disturbedDropped: group.disturbedDropped,
-      })),
+        points: group.points.filter((point) => (point.backend ?? 'cpu') === backend),
+      }))
+        .filter(({ points }) => points.length > 0)
+        .map(({ backend, points }) => ({
+          deviceId: group.deviceId,
+          backend,
+          fileName: lutFileName(group.deviceId, backend),
+          lut: fitLut(points, {
+            createdAt: options.createdAt,
+            ...weightsOption(selected.weights.get(group.deviceId)),
+            ...(options.settings === undefined ? {} : { settings: options.settings }),
+          }),
+          points: points.length,
+          skippedBuilds: group.skippedBuilds,
+          disturbedDropped: group.disturbedDropped,
+        })),
   );
 }

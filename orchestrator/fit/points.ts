@@ -27,6 +27,8 @@ export interface FitRow extends CaseColumnValues {
   /** The run and case (disturbance is judged against the run's fastest probe; twins share a case key). */
   readonly run_id?: string;
   readonly case_key?: string;
+  /** The weights the agent reported: `seeded` or a weights file's sha256 (null: before migration 0007). */
+  readonly measured_weights?: string | null;
   /** The agent's probe around the case (null: not reported). */
   readonly probe_before_ns?: number | null;
   readonly probe_after_ns?: number | null;

@@ -27,6 +27,7 @@ export async function readFitRows(db: StoreDb, deviceIds?: readonly string[]): P
       't.case_key',
       'm.probe_before_ns',
       'm.probe_after_ns',
+      'm.weights as measured_weights',
     ])
     .select(CASE_COLUMNS)
     .where('t.op', '!=', 'idle')

@@ -16,6 +16,7 @@ import { planFromConfig } from '../sweep/plan-tasks.ts';
 import { type FittedDevice, fitDevices } from './fit-devices.ts';
 import { readFitRows } from './read-rows.ts';
 import { candidatesFromPlan, suggestedSweep } from './suggest-sweep.ts';
+import type { WeightsChoice } from './weights.ts';
 
 export interface FitRequest {
   readonly dbPath: string;
@@ -23,6 +24,8 @@ export interface FitRequest {
   readonly deviceIds?: readonly string[];
   /** --agent: fit this build (default: each device's most recently measured build). */
   readonly agentHash?: string;
+  /** --weights: which measurements a LUT is fitted from (fit/weights.ts; default auto). */
+  readonly weights?: WeightsChoice;
   readonly outDir: string;
   /** With a sweep config whose planned cases are the candidates: how many to suggest per device. */
   readonly suggest?: { readonly count: number; readonly config: PrunelabConfig };
@@ -71,6 +74,7 @@ async function fitStore(
   const fitted = fitDevices(rows, {
     createdAt: new Date().toISOString(),
     ...(request.agentHash === undefined ? {} : { agentHash: request.agentHash }),
+    ...(request.weights === undefined ? {} : { weights: request.weights }),
   });
   if (fitted.length === 0) {
     throw new UsageError(`no measurement of agent build ${request.agentHash ?? ''} in ${storeShown}`, {

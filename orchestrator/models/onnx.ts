@@ -52,6 +52,8 @@ export interface SkippedNode {
   readonly node: string;
   readonly opType: string;
   readonly reason: string;
+  /** Set when the node was skipped for its weights' data type (fp16, int8, ...): a sweep refuses those. */
+  readonly dataType?: string;
 }
 
 export interface OnnxModel {
@@ -145,8 +147,14 @@ function attributes(node: Node): Attributes {
   };
 }
 
-/** Float32 values of an initializer; a string when they cannot be read (the caller decides how to report). */
-function tensorFloats(tensor: Tensor, source: string): Float32Array | string {
+/** Why an initializer's values are not read: a data type other than fp32. */
+interface UnreadType {
+  readonly dataType: string;
+  readonly reason: string;
+}
+
+/** Float32 values of an initializer; UnreadType when they are not fp32 (the caller decides how to report). */
+function tensorFloats(tensor: Tensor, source: string): Float32Array | UnreadType {
   if (tensor.dataLocation === 1) {
     throw new OnnxModelError(
       `${source}: initializer '${tensor.name}' keeps its data in an external file, which prunelab does not ` +
@@ -155,7 +163,8 @@ function tensorFloats(tensor: Tensor, source: string): Float32Array | string {
     );
   }
   if (tensor.dataType !== 1) {
-    return `weights '${tensor.name}' are ${DATA_TYPES[tensor.dataType] ?? `data type ${tensor.dataType}`}; only fp32 is read`;
+    const dataType = DATA_TYPES[tensor.dataType] ?? `data type ${tensor.dataType}`;
+    return { dataType, reason: `weights '${tensor.name}' are ${dataType}; only fp32 is read` };
   }
   const count = tensor.dims.reduce((p: number, d) => p * toNumber(d as Int), 1);
   if (tensor.rawData !== undefined && tensor.rawData.length > 0) {
@@ -280,7 +289,7 @@ interface NodeVisit {
   input(i: number): string;
   inShape(i: number): number[] | undefined;
   setOut(shape: number[] | undefined): void;
-  skip(reason: string): void;
+  skip(reason: string, dataType?: string): void;
 }
 
 /** The shapes the file states: graph inputs, value_info, outputs and initializers. */
@@ -370,8 +379,8 @@ function readConv(visit: NodeVisit): void {
     return;
   }
   const floats = tensorFloats(weight, source);
-  if (typeof floats === 'string') {
-    skip(floats);
+  if (!(floats instanceof Float32Array)) {
+    skip(floats.reason, floats.dataType);
     return;
   }
   const stride = strides[0] ?? 1;
@@ -429,8 +438,8 @@ function readGemm(visit: NodeVisit): void {
     return;
   }
   const floats = tensorFloats(weight, source);
-  if (typeof floats === 'string') {
-    skip(floats);
+  if (!(floats instanceof Float32Array)) {
+    skip(floats.reason, floats.dataType);
     return;
   }
   const gemmWeights = transB === 1 ? floats : transpose(floats, d0, d1);
@@ -448,6 +457,34 @@ function readGemm(visit: NodeVisit): void {
   return;
 }
 
+/**
+ * ONNX requires the nodes in topological order, and shapes are followed in file order; a node that reads an
+ * output made by itself or by a node after it (a cycle, or an unsorted graph) is refused, naming it.
+ */
+function refuseCycles(graph: Graph, source: string): void {
+  const producedAt = new Map<string, number>();
+  graph.node.forEach((node, index) => {
+    for (const output of node.output ?? []) if (!producedAt.has(output)) producedAt.set(output, index);
+  });
+  graph.node.forEach((raw, index) => {
+    const node = raw as Node;
+    for (const input of node.input) {
+      const producer = producedAt.get(input);
+      if (producer === undefined || producer < index) continue;
+      const by = graph.node[producer] as Node;
+      throw new OnnxModelError(
+        `${source}: ${node.opType} node '${nodeName(node, index)}' reads '${input}', which ` +
+          (producer === index
+            ? 'it makes itself'
+            : `${by.opType} node '${nodeName(by, producer)}' makes after it`) +
+          ': the graph has a cycle or is not in topological order, as ONNX requires. Re-export the model, or ' +
+          'check it with onnx.checker.check_model.',
+        { source, node: nodeName(node, index), opType: node.opType },
+      );
+    }
+  });
+}
+
 export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
   const model = decode(bytes, source);
   const graph = model.graph as Graph | null | undefined;
@@ -461,6 +498,7 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
   const initializers = new Map<string, Tensor>(
     graph.initializer.map((t): [string, Tensor] => [t.name ?? '', t as Tensor]),
   );
+  refuseCycles(graph, source);
   const shapes = statedShapes(graph, initializers);
   /** Which node made a tensor's shape unknown (for the error message). */
   const lostBy = new Map<string, string>();
@@ -483,7 +521,8 @@ export function parseOnnxModel(bytes: Uint8Array, source: string): OnnxModel {
       if (shape === undefined && !shapes.has(out))
         lostBy.set(out, lostBy.get(input(0)) ?? `${op} node '${name}'`);
     };
-    const skip = (reason: string) => skipped.push({ node: name, opType: op, reason });
+    const skip = (reason: string, dataType?: string) =>
+      skipped.push({ node: name, opType: op, reason, ...(dataType === undefined ? {} : { dataType }) });
 
     const layerCount = layers.length;
     const visit: NodeVisit = {

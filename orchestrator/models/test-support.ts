@@ -483,3 +483,79 @@ export function resnetLikeNet(options: {
     outputs: ['y'],
   });
 }
+
+/** A Conv node of a test model: 1x1 unless `ints` says otherwise, `group` when given. */
+export function onnxConvNode(
+  name: string,
+  inputs: readonly string[],
+  output: string,
+  options: { readonly ints?: Readonly<Record<string, readonly number[]>>; readonly group?: number } = {},
+): TestNode {
+  return {
+    op: 'Conv',
+    name,
+    inputs,
+    output,
+    ints: options.ints ?? { kernel_shape: [1, 1] },
+    ...(options.group === undefined ? {} : { int: { group: options.group } }),
+  };
+}
+
+/** A node name with shell and HTML characters: it must stay text in the shell, the SQL and the report. */
+export const HOSTILE_NODE_NAME = `/b/Conv'; $(touch pwned) \`id\` <script>alert("x")</script> & "q"`;
+
+/**
+ * A net for sweeping (every kind a sweep meets): Conv 4->8 (/a) -> Relu -> Conv 8->8 (`bNode`) -> Conv 8->8 (/c,
+ * the same shape as b, other weights) -> depthwise Conv 8 (/dw); a side branch from /c: Conv 8->4 1x1 (/side),
+ * whose output feeds nothing but a graph output, and a grouped Conv (group 2, /g, skipped: neither dense nor
+ * depthwise); then GlobalAveragePool -> Flatten -> Gemm 8->6 (/fc, transB=1) -> MatMul 6->5 (/head).
+ * Input x: [batch, 4, 8, 8]. `dataType` declares every weight of that ONNX type instead (10 = FLOAT16).
+ */
+export function sweepNet(options: { readonly bNode?: string; readonly dataType?: number } = {}): {
+  bytes: Uint8Array;
+  weights: Record<string, Float32Array>;
+} {
+  const dims: Record<string, readonly number[]> = {
+    'a.weight': [8, 4, 3, 3],
+    'b.weight': [8, 8, 3, 3],
+    'c.weight': [8, 8, 3, 3],
+    'dw.weight': [8, 1, 3, 3],
+    'side.weight': [4, 8, 1, 1],
+    'g.weight': [8, 4, 3, 3],
+    'fc.weight': [6, 8],
+    'head.weight': [6, 5],
+  };
+  const weights: Record<string, Float32Array> = {};
+  Object.entries(dims).forEach(([name, d], i) => {
+    weights[name] = testWeights(
+      d.reduce((p, v) => p * v, 1),
+      i + 11,
+    );
+  });
+  const conv3 = { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] };
+  const bytes = buildOnnxModel({
+    input: { name: 'x', dims: [1, 4, 8, 8] },
+    nodes: [
+      { op: 'Conv', name: '/a/Conv', inputs: ['x', 'a.weight'], output: 'a1', ints: conv3 },
+      { op: 'Relu', name: '/a/Relu', inputs: ['a1'], output: 'r1' },
+      { op: 'Conv', name: options.bNode ?? '/b/Conv', inputs: ['r1', 'b.weight'], output: 'b1', ints: conv3 },
+      { op: 'Conv', name: '/c/Conv', inputs: ['b1', 'c.weight'], output: 'c1', ints: conv3 },
+      onnxConvNode('/side/Conv', ['c1', 'side.weight'], 'side'),
+      onnxConvNode('/dw/Conv', ['c1', 'dw.weight'], 'd1', { ints: conv3, group: 8 }),
+      onnxConvNode('/g/Conv', ['d1', 'g.weight'], 'g1', { ints: conv3, group: 2 }),
+      { op: 'GlobalAveragePool', name: '/pool/GlobalAveragePool', inputs: ['d1'], output: 'p1' },
+      { op: 'Flatten', name: '/flatten/Flatten', inputs: ['p1'], output: 'f1', int: { axis: 1 } },
+      { op: 'Gemm', name: '/fc/Gemm', inputs: ['f1', 'fc.weight'], output: 'fc1', int: { transB: 1 } },
+      { op: 'MatMul', name: '/head/MatMul', inputs: ['fc1', 'head.weight'], output: 'y' },
+    ],
+    initializers: Object.entries(dims).map(([name, d], i) => ({
+      name,
+      dims: d,
+      values: weights[name] ?? new Float32Array(),
+      raw: i % 2 === 0,
+      ...(options.dataType === undefined ? {} : { dataType: options.dataType }),
+    })),
+    outputs: ['y', 'side', 'g1'],
+  });
+  return { bytes, weights };
+}

@@ -25,11 +25,11 @@ export const CASE_KEY_HEX_DIGITS = 16;
 
 /**
  * sha256 over the canonical JSON of shape, scheme, block, sparsity, threads, seed and policy, shortened; a
- * gpu case adds `backend`. A cpu case has no backend field, so every key made before the GPU backend existed
+ * gpu case adds `backend`, a case with real weights their blob and node. A cpu case has no backend field, so every key made before the GPU backend existed
  * (stored runs, resumable sweeps) stays the same.
  */
 export function caseKey(parameters: CaseParameters): string {
-  const { shape, scheme, block, sparsity, threads, backend, seed, measurement } = parameters;
+  const { shape, scheme, block, sparsity, threads, backend, seed, measurement, weights } = parameters;
   // Pick the fields explicitly: a field added to PlannedCase later must not silently change every key.
   const canonical = canonicalJson({
     v: 1,
@@ -48,6 +48,8 @@ export function caseKey(parameters: CaseParameters): string {
     sparsity,
     threads,
     ...(backend === 'gpu' ? { backend } : {}),
+    // Real weights: the blob and the node identify them (the offset follows from both).
+    ...(weights === undefined ? {} : { weights: { sha256: weights.sha256, node: weights.node } }),
     seed,
     measurement: {
       warmup: measurement.warmup,

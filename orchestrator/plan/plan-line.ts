@@ -19,7 +19,7 @@ export function shapeFields(
  * workers (omit to inherit the agent's affinity).
  */
 export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly number[]): PlanLine {
-  const { shape, scheme, block, sparsity, threads, backend, seed, measurement } = plannedCase;
+  const { shape, scheme, block, sparsity, threads, backend, seed, measurement, weights } = plannedCase;
   const common = {
     id,
     scheme,
@@ -35,6 +35,10 @@ export function toPlanLine(plannedCase: PlannedCase, id: string, cpus?: readonly
     // cpu is the agent's default: a cpu line stays what it was before the GPU backend.
     ...(backend === 'gpu' ? { backend } : {}),
     ...(cpus === undefined ? {} : { cpus: [...cpus] }),
+    // The path is the blob's file name: the scheduler puts the device's work folder in front when it sends it.
+    ...(weights === undefined
+      ? {}
+      : { weights: { path: weights.file, offset: weights.offset, sha256: weights.sha256 } }),
   };
   return { ...shapeFields(shape), ...common } as PlanLine;
 }

@@ -7,7 +7,7 @@ import { infeasibleReason } from './feasibility.ts';
 import { canonicalJson, caseKey } from './key.ts';
 import { toPlanLine } from './plan-line.ts';
 import { interleave, type PlanOptions, planSweep } from './planner.ts';
-import type { PlannedCase } from './types.ts';
+import type { PlanModel, PlannedCase } from './types.ts';
 
 const POLICY: MeasurementPolicy = { warmup: 2, minReps: 10, minTimeMs: 100, maxReps: 1000, maxTimeMs: 1000 };
 
@@ -34,6 +34,7 @@ const NET_B: ModelTable = {
 function spec(overrides: Partial<SweepSpec> = {}): SweepSpec {
   return {
     models: ['net-a', 'net-b'],
+    perLayer: false,
     schemes: ['dense', 'unstructured', 'bcr'],
     blocks: [{ rows: 4, cols: 4 }],
     sparsities: [0.5, 0.75],
@@ -446,4 +447,59 @@ test('a scheme, block or sparsity listed twice plans each case once', () => {
     OPTIONS,
   );
   assert.deepEqual(plan.cases.map(describe), ['dense 0 t1', 'unstructured 0.5 t1']);
+});
+
+/** An ONNX model as the planner sees it: net-a's first shape twice (two nodes), with a weights file. */
+const ONNX_NET: PlanModel = {
+  name: 'mine.onnx',
+  layers: [
+    { name: '/x/Conv', shape: convShape(8, 16, 8, 3, 1, 1) },
+    { name: '/y/Conv', shape: convShape(8, 16, 8, 3, 1, 1) },
+  ],
+  weights: {
+    file: `prunelab-weights-${'ab'.repeat(32)}.bin`,
+    sha256: 'ab'.repeat(32),
+    offsets: new Map([
+      ['/x/Conv', 0],
+      ['/y/Conv', 4608],
+    ]),
+  },
+};
+
+test('ONNX layers: one node per shape stands for the others, never shared with seeded cases; --per-layer splits', () => {
+  const only = { schemes: ['dense', 'unstructured'] as const, sparsities: [0.5] };
+  const shared = planSweep(spec(only), [NET_A, ONNX_NET], OPTIONS);
+  const real = shared.cases.filter((c) => c.weights !== undefined);
+  assert.deepEqual(
+    real.map((c) => [c.scheme, c.weights?.node, c.weights?.offset, c.layers]),
+    [
+      ['dense', '/x/Conv', 0, ['mine.onnx//x/Conv', 'mine.onnx//y/Conv']],
+      ['unstructured', '/x/Conv', 0, ['mine.onnx//x/Conv', 'mine.onnx//y/Conv']],
+    ],
+  );
+  // net-a's c3 has the same shape: its seeded cases are planned apart, with other keys.
+  const seeded = shared.cases.filter((c) => c.weights === undefined && c.layers.includes('net-a/c3'));
+  assert.deepEqual(
+    seeded.map((c) => c.layers),
+    [['net-a/c3'], ['net-a/c3']],
+  );
+  for (const c of seeded) assert.ok(!real.some((r) => r.key === c.key));
+  const line = toPlanLine(real[0] as PlannedCase, 'c1');
+  assert.deepEqual('weights' in line ? line.weights : undefined, {
+    path: ONNX_NET.weights?.file,
+    offset: 0,
+    sha256: 'ab'.repeat(32),
+  });
+
+  const perLayer = planSweep(spec({ ...only, perLayer: true }), [ONNX_NET], OPTIONS);
+  assert.deepEqual(
+    perLayer.cases.map((c) => [c.weights?.node, c.weights?.offset, c.layers]),
+    [
+      ['/x/Conv', 0, ['mine.onnx//x/Conv']],
+      ['/x/Conv', 0, ['mine.onnx//x/Conv']],
+      ['/y/Conv', 4608, ['mine.onnx//y/Conv']],
+      ['/y/Conv', 4608, ['mine.onnx//y/Conv']],
+    ],
+  );
+  assert.equal(new Set(perLayer.cases.map((c) => c.key)).size, 4, "each node's cases have keys of their own");
 });

@@ -1,7 +1,9 @@
 /**
  * The sweep planner (pure): SweepSpec x model tables -> cases, drops, batches and a duration estimate.
  *
- *   1. Group the layers of all models by shape (shapeKey): a shape is timed once, whichever models share it.
+ *   1. Group the layers of all models by shape (shapeKey): a shape is timed once, whichever built-in models share
+ *      it; an ONNX model's layers (timed with its own weights) group only within that model, the first node's
+ *      weights standing for the others, or not at all with `perLayer`.
  *   2. For each shape, backend and thread count, expand schemes x blocks x sparsities: dense once with
  *      sparsity 0, cases that cannot exist dropped with the agent's reason (feasibility.ts). The gpu backend
  *      has no thread count: its cases are planned once, with threads 1.
@@ -11,12 +13,12 @@
  *   4. Cut the ordered cases into batches (one agent call each) by case count and estimated duration.
  */
 import { shapeKey } from '../../config/shape.ts';
-import type { LayerShape, ModelTable, SweepSpec } from '../../config/types.ts';
+import type { LayerShape, SweepSpec } from '../../config/types.ts';
 import { BLOCK_SCHEMES, formatBlockSize, type Scheme } from '../../config/vocabulary.ts';
 import { CONSERVATIVE_RATE_MODEL, describeRateModel, estimateCaseMs } from './estimate.ts';
 import { infeasibleReason } from './feasibility.ts';
 import { caseKey } from './key.ts';
-import type { DroppedCase, Plan, PlannedBatch, PlannedCase } from './types.ts';
+import type { DroppedCase, Plan, PlanModel, PlannedBatch, PlannedCase, PlannedWeights } from './types.ts';
 
 export interface PlanOptions {
   /** At most this many cases per batch (one agent call). */
@@ -38,20 +40,45 @@ interface Variant {
   readonly sparsity: number;
 }
 
-/** Layers sharing one shape, in first-seen order. */
+/** Layers timed by one set of cases: one shape (and, for an ONNX model, one node's weights), first-seen order. */
 interface ShapeGroup {
   readonly shape: LayerShape;
   readonly layers: string[];
+  readonly weights?: PlannedWeights;
 }
 
-function groupShapes(models: readonly ModelTable[]): ShapeGroup[] {
+/** The weights a model's layer is timed with: seeded (built-in tables), else the node's own from the blob. */
+function weightsOf(model: PlanModel, layerName: string): PlannedWeights | undefined {
+  if (model.weights === undefined) return undefined;
+  const offset = model.weights.offsets.get(layerName);
+  if (offset === undefined)
+    throw new Error(`planSweep: model '${model.name}' has no blob offset for layer '${layerName}'`);
+  const { file, sha256 } = model.weights;
+  return { model: model.name, node: layerName, file, offset, sha256 };
+}
+
+/**
+ * Seeded layers of one shape share cases across models. An ONNX model's layers of one shape share cases only
+ * within that model, with the first node's weights standing for the others (time depends on shape and mask
+ * structure); `perLayer` gives every ONNX node cases of its own.
+ */
+function groupShapes(models: readonly PlanModel[], perLayer: boolean): ShapeGroup[] {
   const groups = new Map<string, ShapeGroup>();
   for (const model of models) {
     for (const layer of model.layers) {
-      const key = shapeKey(layer.shape);
+      const weights = weightsOf(model, layer.name);
+      const key =
+        weights === undefined
+          ? shapeKey(layer.shape)
+          : `${shapeKey(layer.shape)} @${weights.sha256}${perLayer ? ` #${layer.name}` : ''}`;
       const name = `${model.name}/${layer.name}`;
       const group = groups.get(key);
-      if (group === undefined) groups.set(key, { shape: layer.shape, layers: [name] });
+      if (group === undefined)
+        groups.set(key, {
+          shape: layer.shape,
+          layers: [name],
+          ...(weights === undefined ? {} : { weights }),
+        });
       else if (!group.layers.includes(name)) group.layers.push(name);
     }
   }
@@ -113,13 +140,13 @@ function checkOptions(options: PlanOptions): void {
  * Expands the sweep over the given model tables (the caller resolves spec.models to tables, so the
  * planner never looks names up). Deterministic: same inputs, same plan, same keys, same order.
  */
-export function planSweep(spec: SweepSpec, models: readonly ModelTable[], options: PlanOptions): Plan {
+export function planSweep(spec: SweepSpec, models: readonly PlanModel[], options: PlanOptions): Plan {
   checkOptions(options);
   const cases: PlannedCase[] = [];
   const dropped: DroppedCase[] = [];
   const seen = new Set<string>();
 
-  for (const group of groupShapes(models)) {
+  for (const group of groupShapes(models, spec.perLayer)) {
     // Feasibility does not depend on threads: record each drop once per shape.
     const variants = spec.schemes.map((scheme): Variant[] => {
       if (scheme === 'dense') return [{ scheme, block: undefined, sparsity: 0 }];
@@ -158,6 +185,7 @@ export function planSweep(spec: SweepSpec, models: readonly ModelTable[], option
             backend,
             seed: spec.seed,
             measurement: spec.measurement,
+            ...(group.weights === undefined ? {} : { weights: group.weights }),
           };
           const key = caseKey(parameters);
           // A scheme, block or sparsity listed twice would give the same case twice.

@@ -16,8 +16,38 @@ export interface PlannedCase {
   readonly backend: Backend;
   readonly seed: number;
   readonly measurement: MeasurementPolicy;
-  /** Every model layer (`model/layer`) that has this shape: shapes are deduplicated across models. */
+  /**
+   * Every model layer (`model/layer`) this case stands for: shapes are deduplicated across built-in models,
+   * and within one ONNX model (its layers are named by ONNX node).
+   */
   readonly layers: readonly string[];
+  /** Absent: the agent's seeded weights. Present: one ONNX node's own weights, which stand for `layers`. */
+  readonly weights?: PlannedWeights;
+}
+
+/** The real weights a case is timed with: one ONNX node's, read by the agent from its model's weights blob. */
+export interface PlannedWeights {
+  /** The model's label (orchestrator/models/sweep-models.ts). */
+  readonly model: string;
+  /** The ONNX node whose weights these are. */
+  readonly node: string;
+  /** The blob's file name; the device holds it in its work folder. */
+  readonly file: string;
+  readonly offset: number;
+  /** sha256 of the whole blob. */
+  readonly sha256: string;
+}
+
+/** A model as the planner takes it: a built-in table, or an ONNX model with a weights blob. */
+export interface PlanModel {
+  readonly name: string;
+  readonly layers: readonly { readonly name: string; readonly shape: LayerShape }[];
+  /** Present for an ONNX model: its blob, and each layer's offset in it by layer (node) name. */
+  readonly weights?: {
+    readonly file: string;
+    readonly sha256: string;
+    readonly offsets: ReadonlyMap<string, number>;
+  };
 }
 
 export interface DroppedCase {

@@ -10,6 +10,7 @@ import { parseLutText } from '../../cost-model/index.ts';
 import { renderReport } from '../../reports/render.ts';
 import type { ReportAssets, ReportDroppedGroup, ReportInput } from '../../reports/types.ts';
 import { messageOf } from '../errors.ts';
+import { defaultWeightsDir, loadSweepModels, type SweepOnnxModel } from '../models/sweep-models.ts';
 import { RunNotFoundError } from '../store/errors.ts';
 import type { StoreDb } from '../store/open.ts';
 import { findRun, latestRun, listRunIds } from '../store/runs.ts';
@@ -64,10 +65,13 @@ async function readText(path: string, option: string): Promise<string> {
 }
 
 /** The planner's dropped cases of the run's configuration, by reason (cases that cannot exist). */
-export function droppedGroups(config: unknown): ReportDroppedGroup[] {
+export function droppedGroups(
+  config: unknown,
+  onnx: ReadonlyMap<string, SweepOnnxModel> = new Map(),
+): ReportDroppedGroup[] {
   let plan: ReturnType<typeof planFromConfig>;
   try {
-    plan = planFromConfig(config as PrunelabConfig);
+    plan = planFromConfig(config as PrunelabConfig, onnx);
   } catch {
     // An old or foreign configuration that no longer plans: the report shows what was measured regardless.
     return [];
@@ -87,14 +91,32 @@ export function droppedGroups(config: unknown): ReportDroppedGroup[] {
 }
 
 /** Layer order of every model the run swept, so charts keep the network's order. */
-export function modelLayersOf(config: unknown): Record<string, string[]> {
+export function modelLayersOf(
+  config: unknown,
+  onnx: ReadonlyMap<string, SweepOnnxModel> = new Map(),
+): Record<string, string[]> {
   const models = (config as Partial<PrunelabConfig> | null)?.sweep?.models ?? [];
   const out: Record<string, string[]> = {};
   for (const name of models) {
     const table = getModel(name);
     if (table !== undefined) out[name] = table.layers.map((layer) => layer.name);
+    const model = onnx.get(name);
+    if (model !== undefined) out[model.label] = model.layers.map((layer) => layer.node);
   }
   return out;
+}
+
+/**
+ * The run's ONNX models read again, for their planner drops and layer order; empty when a file is gone or
+ * changed since (the report then shows what was measured, without them).
+ */
+async function onnxOfRun(config: unknown): Promise<ReadonlyMap<string, SweepOnnxModel>> {
+  const models = (config as Partial<PrunelabConfig> | null)?.sweep?.models ?? [];
+  try {
+    return await loadSweepModels(models, defaultWeightsDir());
+  } catch {
+    return new Map();
+  }
 }
 
 async function resolveRun(deps: ReportDeps, runId: string | undefined) {
@@ -138,6 +160,7 @@ export async function generateReport(deps: ReportDeps, request: ReportRequest): 
     mappings.push(mappingFromJson(json, path));
   }
 
+  const onnx = await onnxOfRun(stored.run.config);
   const startedMs = performance.now();
   const input: ReportInput = {
     generatedAt: now().toISOString(),
@@ -147,12 +170,13 @@ export async function generateReport(deps: ReportDeps, request: ReportRequest): 
     cases: stored.cases,
     failures: stored.failures,
     failuresTotal: stored.failureRowsTotal,
-    dropped: droppedGroups(stored.run.config),
+    dropped: droppedGroups(stored.run.config, onnx),
     telemetry: stored.telemetry,
     batches: stored.batches,
     luts,
     mappings,
-    modelLayers: modelLayersOf(stored.run.config),
+    modelNodes: stored.modelNodes,
+    modelLayers: modelLayersOf(stored.run.config, onnx),
     nightly,
   };
   const html = renderReport(input, deps.assets());

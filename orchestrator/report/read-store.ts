@@ -11,6 +11,7 @@ import type {
   ReportCase,
   ReportDevice,
   ReportFailure,
+  ReportModelNode,
   ReportRun,
   ReportTelemetryPoint,
 } from '../../reports/types.ts';
@@ -34,6 +35,7 @@ export interface StoreReport {
   readonly failureRowsTotal: number;
   readonly telemetry: ReportTelemetryPoint[];
   readonly batches: ReportBatch[];
+  readonly modelNodes: ReportModelNode[];
 }
 
 /** `model/layer` names a planned case belongs to (its case_json); [] when the JSON has none. */
@@ -403,5 +405,38 @@ export async function readRunForReport(db: StoreDb, run: RunRow): Promise<StoreR
     failureRowsTotal: failures.total,
     telemetry: await readTelemetry(db, run.id),
     batches: await readBatches(db, run.id),
+    modelNodes: await readModelNodes(db, run.id),
   };
+}
+
+/** The run's cases grouped by the model layer whose weights they were timed with (one row per device's copy). */
+async function readModelNodes(db: StoreDb, runId: string): Promise<ReportModelNode[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['model', 'onnx_node', 'weights', 'case_json', 'device_id'])
+    .where('run_id', '=', runId)
+    .where('op', '!=', 'idle')
+    .orderBy('id')
+    .execute();
+  const groups = new Map<string, ReportModelNode & { cases: number }>();
+  for (const row of rows) {
+    if (row.model === null) continue;
+    const key = JSON.stringify([row.model, row.onnx_node, row.weights, row.device_id]);
+    const known = groups.get(key);
+    if (known !== undefined) {
+      groups.set(key, { ...known, cases: known.cases + 1 });
+      continue;
+    }
+    const own = row.onnx_node === null ? undefined : `${row.model}/${row.onnx_node}`;
+    const standsFor = layersOfCaseJson(row.case_json).filter((layer) => layer !== own);
+    groups.set(key, { model: row.model, node: row.onnx_node, weights: row.weights, standsFor, cases: 1 });
+  }
+  // Shapes of a built-in table list every model that has them: one row per case set, not per device.
+  const merged = new Map<string, ReportModelNode>();
+  for (const group of groups.values()) {
+    const key = JSON.stringify([group.model, group.node, group.weights, group.standsFor]);
+    const known = merged.get(key);
+    merged.set(key, known === undefined ? group : { ...known, cases: known.cases + group.cases });
+  }
+  return [...merged.values()];
 }

@@ -11,6 +11,7 @@
  *   reaches it; the scheduler lets the case in flight finish, commits its result, then kills the agent and
  *   leaves the rest pending. A second stop (hard) kills it at once.
  */
+import { posix } from 'node:path';
 import type { OkResultLine } from '../../config/agent-protocol.ts';
 import { parseAgentOutputLine } from '../agent/parse-output.ts';
 import { messageOf } from '../errors.ts';
@@ -18,11 +19,17 @@ import type { LeaseFence } from '../store/leases.ts';
 import type { StoreDb } from '../store/open.ts';
 import { retryOnConnectionLoss } from '../store/retry.ts';
 import type { TaskRow } from '../store/schema.ts';
-import { commitMeasurement, type FailureInput, recordFailure, setTasksStatus } from '../store/tasks.ts';
+import {
+  commitMeasurement,
+  type FailureInput,
+  type PlanLineBody,
+  recordFailure,
+  setTasksStatus,
+} from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, ShellResult } from '../transport/port.ts';
 import type { EventSink } from './events.ts';
-import { type Provenance, summarizeResult, toMeasurement } from './measurement.ts';
+import { type Provenance, summarizeResult, toMeasurement, weightsMismatch } from './measurement.ts';
 
 export interface BatchContext {
   readonly db: StoreDb;
@@ -62,13 +69,21 @@ export function wireId(taskId: number): string {
   return `t${taskId}`;
 }
 
-export function batchStdin(tasks: readonly TaskRow[], cpus?: readonly number[]): string {
+/**
+ * The agent's stdin for these tasks. A stored line names its weights file by file name alone (the same on
+ * every device); `workDir` (the folder the agent and the pushed weights files are in) is put in front of it.
+ */
+export function batchStdin(tasks: readonly TaskRow[], cpus?: readonly number[], workDir?: string): string {
   return tasks
     .map((task) => {
-      const line = JSON.parse(task.plan_line_json) as { threads?: number };
+      const line = JSON.parse(task.plan_line_json) as PlanLineBody;
       // A case that wants more threads than the big cluster has keeps its own placement.
       const pin = cpus !== undefined && (line.threads ?? 1) <= cpus.length ? { cpus } : {};
-      return `${JSON.stringify({ id: wireId(task.id), ...line, ...pin })}\n`;
+      const weights =
+        'weights' in line && line.weights !== undefined && workDir !== undefined
+          ? { weights: { ...line.weights, path: posix.join(workDir, line.weights.path) } }
+          : {};
+      return `${JSON.stringify({ id: wireId(task.id), ...line, ...pin, ...weights })}\n`;
     })
     .join('');
 }
@@ -151,6 +166,11 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
       await commitStable(task, 'bad-result', `the agent's result is unusable: ${summary}`);
       return;
     }
+    const mismatch = weightsMismatch(task.weights, result);
+    if (mismatch !== undefined) {
+      await commitStable(task, 'weights-mismatch', mismatch);
+      return;
+    }
     const measured = toMeasurement(result, summary, context.provenance);
     await commitMeasurement(db, task.id, measured, now(), context.fence);
     outcomes.push('ok');
@@ -221,7 +241,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
   try {
     shell = await device.shell([context.agentPath, 'run'], {
       timeoutMs: context.caseTimeoutMs * Math.max(1, tasks.length),
-      stdin: batchStdin(tasks, context.cpus),
+      stdin: batchStdin(tasks, context.cpus, posix.dirname(context.agentPath)),
       onStdoutLine: onLine,
       signal: killer.signal,
     });

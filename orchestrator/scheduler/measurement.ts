@@ -53,6 +53,8 @@ export function toMeasurement(
     kept_energy: result.keptEnergy,
     kernel: result.kernel,
     flops: result.flops,
+    weights: weightsUsed(result),
+    mask_fnv1a: result.maskFnv1a ?? null,
     prepare_ns: result.prepareNs ?? null,
     sampling_ns: result.samplingNs ?? null,
     probe_before_ns: result.probeNs?.[0] ?? null,
@@ -67,4 +69,26 @@ export function toMeasurement(
     ci_low_ns: summary.medianCiLow,
     ci_high_ns: summary.medianCiHigh,
   };
+}
+
+/** The weights a result was timed with; an agent that does not say (older than weights files) seeded them. */
+export function weightsUsed(result: OkResultLine): string {
+  return result.weights ?? 'seeded';
+}
+
+/**
+ * Why a result cannot stand for the weights its task asked for (`seeded` or a weights file's sha256), or
+ * undefined when it can: a case planned with a
+ * model's weights must be timed with exactly that file (never silently with seeded ones), and a seeded case
+ * with seeded weights.
+ */
+export function weightsMismatch(asked: string, result: OkResultLine): string | undefined {
+  const used = weightsUsed(result);
+  if (used === asked) return undefined;
+  return asked === 'seeded'
+    ? `the plan line asked for seeded weights, the agent reports weights ${used}`
+    : `the plan line asked for the weights file with sha256 ${asked}, the agent reports ${used === 'seeded' ? 'seeded weights' : `weights ${used}`}` +
+        (result.weights === undefined
+          ? ': this agent build does not read weights files (its results carry no `weights`); build one that does (`prunelab build --force`)'
+          : '');
 }

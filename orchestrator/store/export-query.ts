@@ -38,6 +38,8 @@ function measurementQuery(db: StoreDb, runId: string | undefined) {
       'm.kernel_ns_json',
       'm.telemetry_json',
       'm.created_at as measured_at',
+      'm.weights as weights_used',
+      'm.mask_fnv1a',
     ])
     .select(CASE_COLUMNS)
     .orderBy('r.created_at')

@@ -64,6 +64,12 @@ export interface CaseColumns {
   k: number | null;
   stride: number | null;
   pad: number | null;
+  /** The ONNX model's label, or the first built-in model with this shape (migration 0007). */
+  model: string | null;
+  /** The ONNX node whose weights the case uses; null for built-in tables (migration 0007). */
+  onnx_node: string | null;
+  /** The weights asked for: `seeded`, or the sha256 of the model's weights file (migration 0007). */
+  weights: string;
 }
 
 export interface TasksTable extends CaseColumns {
@@ -116,6 +122,10 @@ export interface MeasurementsTable {
   kept_energy: number;
   kernel: string;
   flops: number;
+  /** The weights the agent reports it used: `seeded` or the weights file's sha256 (null: before migration 0007). */
+  weights: string | null;
+  /** The agent's FNV-1a 64 of the keep-mask it timed (16 hex; null: not reported, or before migration 0007). */
+  mask_fnv1a: string | null;
   /** Agent time spent preparing weights and masks, and sampling (null when the agent did not say). */
   prepare_ns: number | null;
   sampling_ns: number | null;

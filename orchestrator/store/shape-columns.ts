@@ -26,6 +26,9 @@ export const CASE_COLUMN_NAMES = [
   'k',
   'stride',
   'pad',
+  'model',
+  'onnx_node',
+  'weights',
 ] as const satisfies readonly (keyof CaseColumns)[];
 
 export type CaseColumnName = (typeof CASE_COLUMN_NAMES)[number];

@@ -20,6 +20,10 @@ export interface TaskInput {
   /** The planned case, kept as JSON for provenance and export. */
   readonly caseJson: unknown;
   readonly planLine: PlanLineBody;
+  /** The model the case serves (its first one when built-in tables share the shape); null for probes. */
+  readonly model?: string;
+  /** The ONNX node whose weights the case uses (absent: seeded weights). */
+  readonly onnxNode?: string;
 }
 
 /** The case parameters as columns (FC as a GEMM: cin = in, cout = out, a 1x1 "image"). */
@@ -97,6 +101,9 @@ export async function insertTasks(
     plan_line_json: JSON.stringify(task.planLine),
     op: task.planLine.op,
     ...caseColumns(task.planLine),
+    model: task.model ?? null,
+    onnx_node: task.onnxNode ?? null,
+    weights: task.planLine.op === 'idle' ? 'seeded' : (task.planLine.weights?.sha256 ?? 'seeded'),
     status: 'pending',
     attempts: 0,
     last_error: null,
@@ -323,4 +330,16 @@ export async function runDeviceIds(db: StoreDb, runId: string): Promise<string[]
     .where('run_id', '=', runId)
     .execute();
   return rows.map((row) => row.device_id);
+}
+
+/** The weights files (sha256) a run's tasks ask for; seeded tasks add nothing. */
+export async function runWeightsFiles(db: StoreDb, runId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select('weights')
+    .distinct()
+    .where('run_id', '=', runId)
+    .where('weights', '!=', 'seeded')
+    .execute();
+  return rows.map((row) => row.weights);
 }

@@ -26,3 +26,11 @@ export class EmptyPlanError extends PrunelabError<{
 }> {
   override readonly name = 'EmptyPlanError';
 }
+
+/** A resumed run's ONNX file no longer holds the weights its cases were planned with. */
+export class ModelChangedError extends PrunelabError<{
+  readonly runId: string;
+  readonly missing: readonly string[];
+}> {
+  override readonly name = 'ModelChangedError';
+}

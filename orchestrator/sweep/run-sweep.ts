@@ -19,6 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabConfig, PrunelabConfig } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { type DeviceLab, prepareDeviceLab } from '../lab/device-lab.ts';
+import { defaultWeightsDir, loadSweepModels, type SweepOnnxModel } from '../models/sweep-models.ts';
+import { pushWeightsBlob, type WeightsBlob } from '../models/weights-blob.ts';
 import { canonicalJson } from '../plan/key.ts';
 import type { Plan } from '../plan/types.ts';
 import { defaultLeasePolicy, heldMessage, type LeasePolicy, liveHolder } from '../scheduler/device-lease.ts';
@@ -35,10 +37,17 @@ import { recordRunDevice, reviveSkippedTasks } from '../store/lab.ts';
 import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
-import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
+import {
+  insertTasks,
+  runDeviceIds,
+  runWeightsFiles,
+  type StatusCounts,
+  type TaskInput,
+  taskCounts,
+} from '../store/tasks.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
-import { EmptyPlanError } from './errors.ts';
+import { EmptyPlanError, ModelChangedError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
 import { prepareAllowingReturns } from './prepare-on-return.ts';
 
@@ -62,10 +71,17 @@ export interface SweepDeps {
   readonly discoverEveryMs?: number;
   /** Device leases (default: 30 s, this host and process). */
   readonly lease?: LeasePolicy;
+  /** Where ONNX models' weights files are written before they are pushed (default: defaultWeightsDir()). */
+  readonly weightsDir?: string;
 }
 
 export type SweepRequest =
-  | { readonly kind: 'new'; readonly config: PrunelabConfig }
+  | {
+      readonly kind: 'new';
+      readonly config: PrunelabConfig;
+      /** The config's ONNX models, when the caller read them already (else runSweep reads them first). */
+      readonly onnx?: ReadonlyMap<string, SweepOnnxModel>;
+    }
   /** Continue a run: the given id, or the latest run in the store. */
   | { readonly kind: 'resume'; readonly runId?: string };
 
@@ -79,6 +95,8 @@ export interface SweepSummary {
   readonly devices: readonly DeviceOutcome[];
   readonly counts: StatusCounts;
   readonly wallMs: number;
+  /** The ONNX models swept (none for built-in tables only). */
+  readonly onnxModels: readonly OnnxModelSummary[];
 }
 
 export function configHash(config: PrunelabConfig): string {
@@ -103,7 +121,10 @@ async function registerDevice(deps: SweepDeps, device: Device, runId: string, ta
  * the caller can restore the last one's governor at the end.
  */
 export async function prepareDevice(
-  deps: Pick<SweepDeps, 'db' | 'buildAgent' | 'now'>,
+  deps: Pick<SweepDeps, 'db' | 'buildAgent' | 'now'> & {
+    /** The run's ONNX weights files: pushed beside the agent, skipped where the device has the same bytes. */
+    readonly weightsBlobs?: readonly WeightsBlob[];
+  },
   device: Device,
   info: DeviceInfo,
   runId: string,
@@ -116,6 +137,8 @@ export async function prepareDevice(
   // One file per build hash: a resumed sweep with a rebuilt agent never overwrites a binary still running.
   const agentPath = posix.join(info.workDir, `prunelab-agent-${build.hash}`);
   await device.push(build.binaryPath, agentPath, { mode: 0o755 });
+  // Named by their sha256 like the agent by its hash: the transport's push skips a file the device already has.
+  for (const blob of deps.weightsBlobs ?? []) await pushWeightsBlob(device, info.workDir, blob);
   const prepareAgain = async (): Promise<DeviceQueue> => {
     const again = await device.info();
     await upsertDevice(deps.db, again, now());
@@ -225,6 +248,48 @@ async function resolveRun(deps: SweepDeps, request: SweepRequest) {
   return { runId: run.id, config: JSON.parse(run.config_json) as PrunelabConfig, resumed: true };
 }
 
+/** Per ONNX model of a sweep: what was timed with which weights file, and the nodes left out with why. */
+export interface OnnxModelSummary {
+  readonly model: string;
+  readonly path: string;
+  readonly timedNodes: number;
+  readonly weightsSha256: string;
+  readonly skipped: readonly { readonly node: string; readonly opType: string; readonly reason: string }[];
+}
+
+export function onnxModelSummaries(onnx: ReadonlyMap<string, SweepOnnxModel>): OnnxModelSummary[] {
+  return [...onnx.values()].map((model) => ({
+    model: model.label,
+    path: model.path,
+    timedNodes: model.layers.length,
+    weightsSha256: model.blob.sha256,
+    skipped: model.skipped.map(({ node, opType, reason }) => ({ node, opType, reason })),
+  }));
+}
+
+/**
+ * A resumed run whose ONNX file was changed since it started: its pending cases ask for a weights file the file
+ * no longer gives, so the run is left as it was (interrupted) rather than half measured with other weights.
+ */
+async function refuseChangedModels(
+  deps: SweepDeps,
+  runId: string,
+  onnx: ReadonlyMap<string, SweepOnnxModel>,
+): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const loaded = new Set([...onnx.values()].map((model) => model.blob.sha256));
+  const missing = (await runWeightsFiles(deps.db, runId)).filter((sha256) => !loaded.has(sha256));
+  if (missing.length === 0) return;
+  await setRunStatus(deps.db, runId, 'interrupted', now());
+  throw new ModelChangedError(
+    `--resume: run ${runId} was planned with the weights file(s) ${missing.join(', ')}, which the ONNX file(s) ` +
+      `${[...onnx.keys()].join(', ') || '(none now)'} no longer give: a model changed since the run started. ` +
+      'Start a new run for the changed model (its measurements are another population).',
+    { runId, missing },
+    { kind: 'input' },
+  );
+}
+
 function refuseEmptyPlan(plan: Plan): void {
   if (plan.cases.length > 0) return;
   const reasons = [...new Set(plan.dropped.map((dropped) => dropped.reason))];
@@ -260,13 +325,29 @@ export function schedulerOptionsOf(
   };
 }
 
+/**
+ * The run (new or resumed), its ONNX models and its plan. A new run's ONNX files are read and checked before
+ * the run exists (a bad file leaves no run row); a resumed run's must still give the weights it was planned with.
+ */
+async function startRun(deps: SweepDeps, request: SweepRequest) {
+  const blobDir = deps.weightsDir ?? defaultWeightsDir();
+  const early =
+    request.kind === 'new'
+      ? (request.onnx ?? (await loadSweepModels(request.config.sweep.models, blobDir)))
+      : undefined;
+  if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config, early));
+  const { runId, config, resumed } = await resolveRun(deps, request);
+  const onnx = early ?? (await loadSweepModels(config.sweep.models, blobDir));
+  if (resumed) await refuseChangedModels(deps, runId, onnx);
+  return { runId, config, resumed, onnx, plan: planFromConfig(config, onnx) };
+}
+
 export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<SweepSummary> {
   const startedMs = performance.now();
   const now = deps.now ?? (() => new Date());
-  if (request.kind === 'new') refuseEmptyPlan(planFromConfig(request.config));
-  const { runId, config, resumed } = await resolveRun(deps, request);
-  const plan = planFromConfig(config);
+  const { runId, config, resumed, onnx, plan } = await startRun(deps, request);
   const tasks = tasksFromPlan(plan);
+  const prepareDeps = { ...deps, weightsBlobs: [...onnx.values()].map((model) => model.blob) };
 
   // A resumed run continues on the devices it started on, when they are here.
   const known = resumed ? new Set(await runDeviceIds(deps.db, runId)) : undefined;
@@ -299,7 +380,7 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
         info,
         async (current) => {
           if (current !== info) await upsertDevice(deps.db, current, now());
-          return prepareDevice(deps, device, current, runId, config.lab, (lab) =>
+          return prepareDevice(prepareDeps, device, current, runId, config.lab, (lab) =>
             labs.set(device.identity.id, lab),
           );
         },
@@ -403,5 +484,6 @@ export async function runSweep(deps: SweepDeps, request: SweepRequest): Promise<
     devices: outcomes,
     counts,
     wallMs: performance.now() - startedMs,
+    onnxModels: onnxModelSummaries(onnx),
   };
 }

@@ -11,6 +11,7 @@ import { loadConfigFile } from '../../config/read.ts';
 import { type DevicesConfig, type PrunelabConfig, storeTarget } from '../../config/schema.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { messageOf } from '../errors.ts';
+import { defaultWeightsDir, loadSweepModels } from '../models/sweep-models.ts';
 import type { Plan } from '../plan/types.ts';
 import { loadReportAssets } from '../report/assets.ts';
 import { defaultReportPath, generateReport } from '../report/generate-report.ts';
@@ -20,7 +21,13 @@ import { findRun, latestRun } from '../store/runs.ts';
 import type { Device } from '../transport/port.ts';
 import { SweepIncompleteError } from './errors.ts';
 import { planFromConfig } from './plan-tasks.ts';
-import { runSweep, type SweepDeps, type SweepSummary } from './run-sweep.ts';
+import {
+  type OnnxModelSummary,
+  onnxModelSummaries,
+  runSweep,
+  type SweepDeps,
+  type SweepSummary,
+} from './run-sweep.ts';
 import { admits, selectDevices } from './select-devices.ts';
 
 /** What a running sweep reports to and is stopped by; `close` ends it (progress bars, Ctrl-C handler). */
@@ -63,6 +70,8 @@ export interface PlanSummary {
   readonly droppedReasons: Readonly<Record<string, number>>;
   readonly estimatedMs: number;
   readonly estimateBasis: Plan['estimateBasis'];
+  /** The ONNX models of the sweep: nodes timed, weights file, nodes left out with the reason. */
+  readonly onnxModels: readonly OnnxModelSummary[];
 }
 
 export type SweepOutcome =
@@ -93,7 +102,7 @@ async function resumedDevicesConfig(
   }
 }
 
-export function planSummary(plan: Plan): PlanSummary {
+export function planSummary(plan: Plan, onnxModels: readonly OnnxModelSummary[] = []): PlanSummary {
   const reasons = new Map<string, number>();
   for (const dropped of plan.dropped) reasons.set(dropped.reason, (reasons.get(dropped.reason) ?? 0) + 1);
   return {
@@ -103,6 +112,7 @@ export function planSummary(plan: Plan): PlanSummary {
     droppedReasons: Object.fromEntries(reasons),
     estimatedMs: plan.estimatedMs,
     estimateBasis: plan.estimateBasis,
+    onnxModels,
   };
 }
 
@@ -145,9 +155,14 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
   );
   const devicesConfig = config?.devices ?? (await resumedDevicesConfig(deps, dbPath, resume));
   const devices = selectDevices(await deps.listDevices(devicesConfig), request.deviceFilter);
+  // A new run's ONNX files are read and checked before the store is opened: a bad file writes nothing there.
+  // Their weights files are written (to the temporary folder) even for a dry run: case keys need their sha256.
+  const onnx =
+    config === undefined ? undefined : await loadSweepModels(config.sweep.models, defaultWeightsDir());
   if (config !== undefined && request.dryRun) {
     const deviceIds = devices.map((device) => device.identity.id);
-    return { kind: 'dry-run', plan: planSummary(planFromConfig(config)), deviceIds, dbPath };
+    const plan = planSummary(planFromConfig(config, onnx), onnxModelSummaries(onnx ?? new Map()));
+    return { kind: 'dry-run', plan, deviceIds, dbPath };
   }
   const session = deps.openSession();
   const store = await deps.openStore(dbPath);
@@ -172,7 +187,7 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
       },
       config === undefined
         ? { kind: 'resume', ...(resume === '' || resume === undefined ? {} : { runId: resume }) }
-        : { kind: 'new', config },
+        : { kind: 'new', config, ...(onnx === undefined ? {} : { onnx }) },
     );
     const reportPath = request.report ? await endOfSweepReport(deps, store, summary.runId) : undefined;
     return { kind: 'ran', summary, reportPath };

@@ -12,6 +12,7 @@ import { familyId } from '../../../cost-model/index.ts';
 import { UsageError } from '../../errors.ts';
 import type { FittedDevice } from '../../fit/fit-devices.ts';
 import { runFit } from '../../fit/run-fit.ts';
+import { WEIGHTS_CHOICES, type WeightsChoice } from '../../fit/weights.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 
 /** The sweep flags that shape the candidate cases of --suggest. */
@@ -23,6 +24,7 @@ interface FitArgs extends GlobalArgs {
   readonly db: string;
   readonly device?: readonly string[];
   readonly agent?: string;
+  readonly weights?: WeightsChoice;
   readonly out: string;
   readonly suggest?: number;
   readonly config?: string;
@@ -38,7 +40,7 @@ function describeLut(fitted: FittedDevice, path: string): string {
   const skipped = Object.entries(fitted.skippedBuilds);
   const lines = [
     `${path}: ${lut.entries.length} entries from ${fitted.points} measurements of ${fitted.deviceId} ` +
-      `(agent ${lut.agentHash})`,
+      `(agent ${lut.agentHash}; weights: ${lut.weights === undefined ? 'seeded' : `${lut.weights.kind}, files ${lut.weights.files.map((f) => f.slice(0, 12)).join(', ')}`})`,
     ...skipped.map(
       ([hash, count]) =>
         `  skipped ${count} measurements of agent build ${hash} (one build per LUT; --agent ${hash} to fit it)`,
@@ -77,6 +79,7 @@ function lutSummary(fitted: FittedDevice, path: string) {
     backend: fitted.backend,
     path,
     agentHash: lut.agentHash,
+    weights: lut.weights ?? { kind: 'seeded', files: [] },
     entries: lut.entries.length,
     points: fitted.points,
     skippedBuilds: fitted.skippedBuilds,
@@ -120,6 +123,12 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
           type: 'string',
           describe: "fit this agent build hash (default: each device's most recently measured build)",
         })
+        .option('weights', {
+          choices: WEIGHTS_CHOICES,
+          describe:
+            "which measurements: seeded (the agent's weights), real (ONNX models' own), mixed (both in one LUT); " +
+            'default auto: the one kind a device has, refused when it has both',
+        })
         .option('out', { type: 'string', default: '.', describe: 'folder for lut-<device>.json' })
         .option('suggest', {
           type: 'number',
@@ -159,6 +168,7 @@ export function fitCommand(context: CliContext): CommandModule<GlobalArgs, FitAr
         outDir: args.out,
         ...(args.device === undefined ? {} : { deviceIds: args.device }),
         ...(args.agent === undefined ? {} : { agentHash: args.agent }),
+        ...(args.weights === undefined ? {} : { weights: args.weights }),
         ...(args.suggest === undefined
           ? {}
           : { suggest: { count: args.suggest, config: await candidateConfig(args) } }),

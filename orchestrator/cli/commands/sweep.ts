@@ -3,10 +3,12 @@
  * into the SQLite store, or continue an interrupted run with --resume. The handler checks the flags, calls
  * `startSweep` (orchestrator/sweep/start-sweep.ts) and prints what it returns.
  */
+import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
+import { isOnnxPath } from '../../../config/models/index.ts';
 import { UsageError } from '../../errors.ts';
-import type { SweepSummary } from '../../sweep/run-sweep.ts';
+import type { OnnxModelSummary, SweepSummary } from '../../sweep/run-sweep.ts';
 import {
   incompleteError,
   type StartSweepDeps,
@@ -23,19 +25,49 @@ interface SweepArgs extends GlobalArgs {
   /** '' = the latest run. */
   readonly resume?: string;
   readonly device?: readonly string[];
+  /** --model FILE.onnx, repeatable. */
+  readonly model?: readonly string[];
   /** false with --no-report. */
   readonly report: boolean;
   readonly [flag: string]: unknown;
 }
 
+/**
+ * The flags over the config. `--model FILE.onnx` (repeatable) joins `--models` in one list that replaces
+ * `sweep.models`; ONNX paths given on the command line are relative to the working directory, so they are
+ * made absolute here (the config file's own paths are relative to the file: config/read.ts).
+ */
 function overridesFrom(args: SweepArgs): ConfigOverrides {
   const overrides: Record<string, unknown> = {};
   for (const { key } of OVERRIDE_FLAGS) if (args[key] !== undefined) overrides[key] = args[key];
+  const listed = args.models === undefined ? [] : toList(args.models);
+  const models = [...listed, ...(args.model ?? [])];
+  if (models.length > 0)
+    overrides.models = models.map((entry) => (isOnnxPath(entry) ? resolve(entry) : entry));
   return overrides as ConfigOverrides;
+}
+
+/** `--models a,b --models c` as yargs hands it: text or a list of texts, comma-separated. */
+function toList(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : [value];
+  return items.flatMap((item) =>
+    String(item)
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
+  );
 }
 
 function exportHint(summary: Pick<SweepSummary, 'dbPath' | 'runId'>): string {
   return `npx prunelab export --db ${summary.dbPath} --run ${summary.runId} --format csv --out results.csv`;
+}
+
+/** Each ONNX model: how many nodes are timed with its own weights, and every node left out with why. */
+function onnxModelLines(models: readonly OnnxModelSummary[]): string[] {
+  return models.flatMap((model) => [
+    `Model ${model.model}: ${model.timedNodes} nodes timed with the model's own weights (file ${model.weightsSha256.slice(0, 12)}), ${model.skipped.length} not timed${model.skipped.length > 0 ? ':' : ''}`,
+    ...model.skipped.map((node) => `    ${node.opType} '${node.node}': ${node.reason}`),
+  ]);
 }
 
 function printSummary(context: CliContext, summary: SweepSummary): void {
@@ -46,6 +78,7 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
       (device) =>
         `  ${device.deviceId}: ${device.counts.done} done, ${device.counts.failed} failed, ${device.counts.pending + device.counts.running} pending, ${device.counts.skipped} skipped${device.stoppedReason === undefined ? '' : `; ${device.stoppedReason}`}`,
     ),
+    ...onnxModelLines(summary.onnxModels),
     `Results: ${summary.dbPath} (tables runs, tasks, measurements, failures)`,
     `Export:  ${exportHint(summary)}`,
   ];
@@ -60,6 +93,7 @@ function sweepRequestOf(args: SweepArgs): StartSweepRequest {
     const shaping = OVERRIDE_FLAGS.filter((flag) => flag.key !== 'db' && args[flag.key] !== undefined).map(
       (flag) => flag.flag,
     );
+    if (args.model !== undefined) shaping.unshift('--model');
     if (args.config !== undefined) shaping.unshift('--config');
     if (shaping.length > 0 || args.dryRun) {
       throw new UsageError(
@@ -127,6 +161,7 @@ function printDryRun(
     `Estimate: ${formatDurationMs(plan.estimatedMs)} per device (${plan.estimateBasis})`,
     `Dropped: ${plan.dropped} cases that cannot exist${dropped.length > 0 ? ':' : ''}`,
     ...dropped,
+    ...onnxModelLines(plan.onnxModels),
     `Would store into ${dbPath}`,
   ];
   context.output.out(`${lines.join('\n')}\n`);
@@ -163,9 +198,15 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
           default: true,
           describe: 'write an HTML report beside the database at the end (--no-report: do not)',
         });
+      built = built.option('model', {
+        type: 'string',
+        array: true,
+        describe:
+          'an ONNX model to sweep with its own weights (repeatable; with --models, replaces sweep.models)',
+      });
       for (const flag of OVERRIDE_FLAGS) {
         built = built.option(flag.flag.slice(2), {
-          type: 'string',
+          type: flag.kind === 'boolean' ? 'boolean' : 'string',
           describe: `${flag.description} (${flag.kind === 'list' || flag.kind === 'number-list' ? 'comma-separated; ' : ''}overrides ${flag.configPath.join('.')})`,
         });
       }
@@ -176,6 +217,10 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
           'plan size and estimate only',
         )
         .example('$0 sweep --config lab.yaml --db lab.db --json', 'a configured sweep, summary as JSON')
+        .example(
+          '$0 sweep --model nets/mine.onnx --schemes dense,bcr --blocks 4x1',
+          "every Conv, Gemm and MatMul of an ONNX model, timed with the model's own weights",
+        )
         .example(
           '$0 sweep --db lab.db --resume',
           'continue the latest interrupted run',
