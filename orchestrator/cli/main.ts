@@ -35,6 +35,7 @@ import { reportCommand } from './commands/report.ts';
 import { statusCommand } from './commands/status.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
+import { workerCommand } from './commands/worker.ts';
 import type { CliContext, GlobalArgs } from './context.ts';
 import { describeError, EXIT_OK } from './handle-error.ts';
 
@@ -46,6 +47,7 @@ const COMMANDS = [
   exportCommand,
   fitCommand,
   statusCommand,
+  workerCommand,
   mapCommand,
   pruneCommand,
   evaluateCommand,
@@ -128,6 +130,10 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
     onInterrupt: (handler) => {
       process.on('SIGINT', handler);
       return () => process.off('SIGINT', handler);
+    },
+    onTerminate: (handler) => {
+      process.on('SIGTERM', handler);
+      return () => process.off('SIGTERM', handler);
     },
   };
 }

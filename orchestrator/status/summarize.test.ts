@@ -57,6 +57,7 @@ test('progress, ETA at the run pace so far, and leases live or expired', () => {
         },
       ],
       devices: [],
+      workers: [],
     },
     now,
   );

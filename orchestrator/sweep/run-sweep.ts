@@ -225,7 +225,7 @@ async function resolveRun(deps: SweepDeps, request: SweepRequest) {
   return { runId: run.id, config: JSON.parse(run.config_json) as PrunelabConfig, resumed: true };
 }
 
-function refuseEmptyPlan(plan: Plan): void {
+export function refuseEmptyPlan(plan: Plan): void {
   if (plan.cases.length > 0) return;
   const reasons = [...new Set(plan.dropped.map((dropped) => dropped.reason))];
   throw new EmptyPlanError(

@@ -10,6 +10,7 @@ import * as m0003 from './0003_probe.ts';
 import * as m0004 from './0004_device_gaps.ts';
 import * as m0005 from './0005_backend.ts';
 import * as m0006 from './0006_leases_and_hosts.ts';
+import * as m0009 from './0009_work_queue.ts';
 import { COLUMN_TYPES, type ColumnTypes, type StoreDialect } from './column-types.ts';
 
 interface MigrationStep {
@@ -26,6 +27,7 @@ const STEPS: Readonly<Record<string, MigrationStep>> = {
   '0004_device_gaps': m0004,
   '0005_backend': m0005,
   '0006_leases_and_hosts': m0006,
+  '0009_work_queue': m0009,
 };
 
 /** The names of every migration this version knows, oldest first. */
