@@ -98,7 +98,8 @@ export function workerCommand(context: CliContext): CommandModule<GlobalArgs, Wo
       const pollMs = wholeMs(args.pollMs, '--poll-ms', 10);
       const config = await loadConfigFile(args.config, {});
       const dbText = args.db ?? (args.config === undefined ? DEFAULT_STORE_PATH : storeTarget(config.store));
-      const store = await context.openStore(dbText);
+      // A worker stopped mid-commit must not keep its batch's row lock past its lease (open-postgres.ts).
+      const store = await context.openStore(dbText, { idleInTransactionMs: leaseMs });
       const signals = stopSignals(context);
       const progress = plainProgress((text) => context.output.err(text));
       try {
