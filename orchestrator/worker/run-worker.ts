@@ -52,6 +52,11 @@ async function noteWaiting(deps: WorkerDeps, worker: Worker): Promise<void> {
   deps.note(`${text}\n`);
 }
 
+function beat(deps: WorkerDeps, worker: Worker): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  return beatWorker(deps.db, worker.id, [...worker.devices.values()], now()).catch(() => undefined);
+}
+
 function startLoop(deps: WorkerDeps, worker: Worker, device: Device): void {
   const id = device.identity.id;
   const prepared: PreparedRuns = { queues: new Map(), labs: worker.labs };
@@ -59,6 +64,8 @@ function startLoop(deps: WorkerDeps, worker: Worker, device: Device): void {
     const info = await device.info();
     await upsertDevice(deps.db, info, (deps.now ?? (() => new Date()))());
     worker.devices.set(id, workerDevice(info));
+    // Status shows the device at once, not at the next heartbeat.
+    await beat(deps, worker);
     deps.note(`worker ${worker.id}: ${id} (model=${info.model}, abi=${info.identity.abi}) ready for work\n`);
     await deviceLoop(
       deps,
@@ -127,10 +134,7 @@ export async function runWorker(deps: WorkerDeps): Promise<WorkerSummary> {
     now(),
   );
   deps.note(`worker ${worker.id} (pid ${deps.pid} on ${deps.hostName}) on ${deps.dbPath}\n`);
-  const heartbeat = setInterval(
-    () => beatWorker(deps.db, worker.id, [...worker.devices.values()], now()).catch(() => undefined),
-    Math.max(50, Math.floor(deps.leaseMs / 3)),
-  );
+  const heartbeat = setInterval(() => beat(deps, worker), Math.max(50, Math.floor(deps.leaseMs / 3)));
   const seen = new Set<string>();
   const anyStop = AbortSignal.any([deps.stop, deps.hardStop]);
   try {
