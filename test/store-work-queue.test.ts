@@ -14,13 +14,7 @@ import { upsertDevice } from '../orchestrator/store/devices.ts';
 import { claimDevice, type LeaseFence } from '../orchestrator/store/leases.ts';
 import { type OpenedStore, openStore } from '../orchestrator/store/open.ts';
 import { createRun } from '../orchestrator/store/runs.ts';
-import {
-  commitMeasurement,
-  insertTasks,
-  type MeasurementInput,
-  pendingTasks,
-  type TaskInput,
-} from '../orchestrator/store/tasks.ts';
+import { commitMeasurement, insertTasks, pendingTasks, type TaskInput } from '../orchestrator/store/tasks.ts';
 import {
   type ClaimRequest,
   claimBatch,
@@ -33,6 +27,7 @@ import {
 } from '../orchestrator/store/work-queue.ts';
 import { targetsOf } from '../orchestrator/worker/target.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { IDLE_MEASUREMENT } from './support/queue.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-queue-'));
 const databases: TestDatabase[] = [];
@@ -52,27 +47,7 @@ const LEASE_MS = 10_000;
 const t0 = new Date('2026-01-01T12:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
-const measurement: MeasurementInput = {
-  agent_hash: 'abc',
-  build_fingerprint: 'fp',
-  samples_ns_json: '[1,2,3]',
-  telemetry_json: '{}',
-  cpus_json: '[0]',
-  density: 1,
-  kept_blocks: 0,
-  kept_energy: 1,
-  kernel: 'idle',
-  flops: 0,
-  n: 3,
-  min_ns: 1,
-  max_ns: 3,
-  median_ns: 2,
-  mad_ns: 1,
-  p10_ns: 1.2,
-  p90_ns: 2.8,
-  ci_low_ns: 1,
-  ci_high_ns: 3,
-};
+const measurement = IDLE_MEASUREMENT;
 
 /** `batches` batches of 2 idle cases each. */
 function tasks(batches: number): TaskInput[] {

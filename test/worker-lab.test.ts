@@ -20,6 +20,7 @@ import { type OpenedStore, openStore } from '../orchestrator/store/open.ts';
 import { findRun } from '../orchestrator/store/runs.ts';
 import { type AdbLab, startAdbLab } from './adb-lab.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { midBatch } from './support/queue.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-workers-'));
@@ -123,26 +124,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
-/** A batch the worker holds with at least one of its cases already settled by it: it is mid-batch. */
-async function midBatch(workerId: string) {
-  const batches = await store.db
-    .selectFrom('queue_batches')
-    .select(['id', 'token'])
-    .where('worker_id', '=', workerId)
-    .where('status', '=', 'claimed')
-    .execute();
-  for (const batch of batches) {
-    const settled = await store.db
-      .selectFrom('queue_results')
-      .select('case_key')
-      .where('batch_id', '=', batch.id)
-      .where('token', '=', batch.token)
-      .execute();
-    if (settled.length > 0) return batch;
-  }
-  return undefined;
-}
-
 test('three workers share one enqueued run through a SIGKILL and a SIGSTOP: every case once, on a matching phone', async () => {
   const enqueued = await cli(
     'sweep',
@@ -187,10 +168,10 @@ test('three workers share one enqueued run through a SIGKILL and a SIGSTOP: ever
   const stoppedId = await workerIdOf(stopped.pid);
 
   // SIGKILL in the middle of a batch.
-  await waitFor('the first worker mid-batch', () => midBatch(killedId), 90_000);
+  await waitFor('the first worker mid-batch', () => midBatch(store.db, killedId), 90_000);
   killed.kill('SIGKILL');
   // SIGSTOP in the middle of a batch, held until another worker took that batch over (past the lease).
-  const held = await waitFor('the second worker mid-batch', () => midBatch(stoppedId), 60_000);
+  const held = await waitFor('the second worker mid-batch', () => midBatch(store.db, stoppedId), 60_000);
   stopped.kill('SIGSTOP');
   const stoppedAtMs = Date.now();
   await waitFor(

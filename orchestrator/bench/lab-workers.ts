@@ -19,13 +19,14 @@ import { execa } from 'execa';
 import { DEFAULT_CONFIG } from '../../config/defaults.ts';
 import type { PrunelabConfig } from '../../config/schema.ts';
 import { type AdbLab, idleTasks } from '../../test/adb-lab.ts';
+import { IDLE_MEASUREMENT, midBatch } from '../../test/support/queue.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { medianOf } from '../stats/index.ts';
 import { upsertDevice } from '../store/devices.ts';
 import { claimDevice } from '../store/leases.ts';
 import type { OpenedStore } from '../store/open.ts';
 import { createRun, findRun } from '../store/runs.ts';
-import { commitMeasurement, insertTasks, type MeasurementInput, pendingTasks } from '../store/tasks.ts';
+import { commitMeasurement, insertTasks, pendingTasks } from '../store/tasks.ts';
 import { claimBatch, enqueueBatches, finishBatch } from '../store/work-queue.ts';
 import type { Device } from '../transport/port.ts';
 import { runWorker } from '../worker/run-worker.ts';
@@ -143,28 +144,6 @@ export async function workerThroughput(
   return rows.map((row) => ({ ...row, speedup: row.casesPerS / one }));
 }
 
-const MEASUREMENT: MeasurementInput = {
-  agent_hash: 'bench',
-  build_fingerprint: 'bench',
-  samples_ns_json: JSON.stringify([20_000_000]),
-  telemetry_json: '{}',
-  cpus_json: '[0]',
-  density: 1,
-  kept_blocks: 0,
-  kept_energy: 1,
-  kernel: 'idle',
-  flops: 0,
-  n: 1,
-  min_ns: 20_000_000,
-  max_ns: 20_000_000,
-  median_ns: 20_000_000,
-  mad_ns: 0,
-  p10_ns: 20_000_000,
-  p90_ns: 20_000_000,
-  ci_low_ns: 20_000_000,
-  ci_high_ns: 20_000_000,
-};
-
 /** The queue's own cost per case: claim + finish of a batch over its cases, and one doubly fenced commit. */
 export async function queueCalls(store: OpenedStore, batches: number) {
   const deviceId = `bench:queue-${runCounter}`;
@@ -200,7 +179,7 @@ export async function queueCalls(store: OpenedStore, batches: number) {
     const fence = { ...lease.fence, batch: claimed.fence };
     for (const task of await pendingTasks(store.db, runId, deviceId)) {
       const at = performance.now();
-      if (!(await commitMeasurement(store.db, task.id, MEASUREMENT, new Date(), fence)))
+      if (!(await commitMeasurement(store.db, task.id, IDLE_MEASUREMENT, new Date(), fence)))
         throw new Error('bench: a commit was refused');
       commitMs.push(performance.now() - at);
     }
@@ -282,25 +261,12 @@ export async function deadWorker(
         .where('pid', '=', victim?.pid ?? -1)
         .executeTakeFirstOrThrow()
     ).id;
-    let held: { id: number; token: number } | undefined;
+    let held: { readonly id: number; readonly token: number } | undefined;
     await until(
       'the first worker mid-batch',
       async () => {
-        const batch = await store.db
-          .selectFrom('queue_batches')
-          .select(['id', 'token'])
-          .where('worker_id', '=', victimId)
-          .where('status', '=', 'claimed')
-          .executeTakeFirst();
-        if (batch === undefined) return false;
-        const settled = await store.db
-          .selectFrom('queue_results')
-          .select('case_key')
-          .where('batch_id', '=', batch.id)
-          .where('token', '=', batch.token)
-          .execute();
-        held = batch;
-        return settled.length > 0;
+        held = await midBatch(store.db, victimId);
+        return held !== undefined;
       },
       120_000,
     );
