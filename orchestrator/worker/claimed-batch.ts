@@ -7,8 +7,10 @@
  * a device lost or held elsewhere) with the device's leftovers skipped.
  */
 import type { PrunelabConfig } from '../../config/schema.ts';
+import { messageOf } from '../errors.ts';
 import type { DeviceLab } from '../lab/device-lab.ts';
 import { type DeviceOutcome, type DeviceQueue, runQueues } from '../scheduler/scheduler.ts';
+import { retryOnConnectionLoss } from '../store/retry.ts';
 import { findRun, setRunStatus } from '../store/runs.ts';
 import { insertTasks } from '../store/tasks.ts';
 import {
@@ -182,7 +184,14 @@ export async function runClaimedBatch(
     'unprepared' in outcome
       ? `could not prepare ${deviceId}: ${outcome.unprepared}`
       : (outcome.stoppedReason ?? 'the worker was stopped');
-  const done = await settleBatch(deps, claimed, deviceId, toRunKeys, `batch given back: ${why}`);
+  // The results are stored; the batch's end is kept too when the store is away for a while (store/retry.ts).
+  const done = await retryOnConnectionLoss(
+    () => settleBatch(deps, claimed, deviceId, toRunKeys, `batch given back: ${why}`),
+    (error, waitMs) =>
+      deps.note(
+        `[${deviceId}] the store is away (${messageOf(error)}); settling batch ${claimed.batchIndex} again in ${waitMs} ms\n`,
+      ),
+  );
   if (!done)
     deps.emit({
       type: 'device-note',
