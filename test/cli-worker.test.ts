@@ -2,7 +2,7 @@
  * `sweep --enqueue` and `prunelab worker` as a user meets them on one host with an SQLite store: bad input
  * (exit 2, naming the flag), two enqueues of one config are two runs, a worker with no matching device says so
  * and waits, a worker on the host CPU runs a run queued for `abi=host` to the end, `status` shows the worker
- * and the queue, and SIGTERM ends the worker cleanly (exit 0).
+ * and the queue, `sweep --resume` refuses a queued run, and SIGTERM ends the worker cleanly (exit 0).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,6 +127,10 @@ test('a worker on the host: says nothing matches, then runs a run queued for abi
       assert.ok(Date.now() < deadline + 90_000, `the queued runs did not finish:\n${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    // A queued run is the workers' business: `sweep --resume` refuses it rather than run it outside the queue.
+    const resumed = await runPrunelab(['sweep', '--db', db, '--resume', foreign.runId]);
+    assert.equal(resumed.exitCode, 2, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`run ${foreign.runId} .* was enqueued for workers`));
     const text = await runPrunelab(['status', '--db', db]);
     assert.match(text.stdout, /Workers: \n {2}\S+: pid \d+ on .*, alive, heartbeat/);
     assert.match(

@@ -180,6 +180,17 @@ export async function settledCaseKeys(
   return new Set(rows.map((row) => row.case_key));
 }
 
+/** Whether the run was planned into the work queue (`sweep --enqueue`). */
+export async function isQueuedRun(db: StoreDb, runId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('queue_batches')
+    .select('id')
+    .where('run_id', '=', runId)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Whether every batch of the run is done. */
 export async function runQueueDone(db: StoreDb, runId: string): Promise<boolean> {
   const open = await db

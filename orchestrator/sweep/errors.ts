@@ -26,3 +26,8 @@ export class EmptyPlanError extends PrunelabError<{
 }> {
   override readonly name = 'EmptyPlanError';
 }
+
+/** `--resume` of a run that `sweep --enqueue` planned for the work queue: its workers run it, not a sweep. */
+export class QueuedRunError extends PrunelabError<{ readonly dbPath: string; readonly runId: string }> {
+  override readonly name = 'QueuedRunError';
+}

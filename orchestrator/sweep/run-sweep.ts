@@ -36,9 +36,10 @@ import type { StoreDb } from '../store/open.ts';
 import { createRun, findRun, latestRun, listRunIds, newRunId, setRunStatus } from '../store/runs.ts';
 import type { RunStatus } from '../store/schema.ts';
 import { insertTasks, runDeviceIds, type StatusCounts, type TaskInput, taskCounts } from '../store/tasks.ts';
+import { isQueuedRun } from '../store/work-queue.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
-import { EmptyPlanError } from './errors.ts';
+import { EmptyPlanError, QueuedRunError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
 import { prepareAllowingReturns } from './prepare-on-return.ts';
 
@@ -218,6 +219,14 @@ async function resolveRun(deps: SweepDeps, request: SweepRequest) {
         ? `nothing to resume: ${deps.dbPath} has no runs. Start one with \`prunelab sweep --db ${deps.dbPath}\`.`
         : `--resume: no run '${request.runId}' in ${deps.dbPath}; expected one of ${recent.join(', ') || '(no runs yet)'}, or --resume without an id for the latest run.`,
       request.runId === undefined ? { path: deps.dbPath } : { path: deps.dbPath, runId: request.runId },
+      { kind: 'input' },
+    );
+  }
+  // A queued run's cases belong to its batches: a sweep running them here would measure them outside the queue.
+  if (await isQueuedRun(deps.db, run.id)) {
+    throw new QueuedRunError(
+      `--resume: run ${run.id} in ${deps.dbPath} was enqueued for workers (\`sweep --enqueue\`): \`prunelab worker --db ${deps.dbPath}\` runs it, and \`prunelab status --db ${deps.dbPath}\` shows its queue. Resume a run of \`prunelab sweep\` by its id instead.`,
+      { dbPath: deps.dbPath, runId: run.id },
       { kind: 'input' },
     );
   }
