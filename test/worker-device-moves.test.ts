@@ -10,15 +10,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ADB, DEFAULT_CONFIG } from '../config/defaults.ts';
-import type { PrunelabConfig } from '../config/schema.ts';
 import { buildAgent } from '../orchestrator/build/agent-build.ts';
 import { type OpenedStore, openStore } from '../orchestrator/store/open.ts';
-import { createRun, findRun } from '../orchestrator/store/runs.ts';
-import { enqueueBatches } from '../orchestrator/store/work-queue.ts';
+import { findRun } from '../orchestrator/store/runs.ts';
 import { discoverAdbDevices } from '../orchestrator/transport/adb/discovery.ts';
 import { runWorker } from '../orchestrator/worker/run-worker.ts';
-import { type AdbLab, idleTasks, startAdbLab } from './adb-lab.ts';
+import { type AdbLab, startAdbLab } from './adb-lab.ts';
 import { createTestDatabase, type TestDatabase } from './support/postgres.ts';
+import { enqueueIdleRun, idleRunConfig } from './support/queue.ts';
 
 const AGENT_DIR = fileURLToPath(new URL('../device-agent', import.meta.url));
 const labs: AdbLab[] = [];
@@ -37,16 +36,6 @@ after(async () => {
   for (const lab of labs) await lab.stop();
   await database?.drop();
 });
-
-const RUN_CONFIG: PrunelabConfig = {
-  ...DEFAULT_CONFIG,
-  lab: {
-    ...DEFAULT_CONFIG.lab,
-    thermal: { ...DEFAULT_CONFIG.lab.thermal, thresholdC: 80, batchLimitC: 90, pollMs: 100 },
-    disturbance: { ...DEFAULT_CONFIG.lab.disturbance, remeasures: 0 },
-  },
-  scheduler: { ...DEFAULT_CONFIG.scheduler, disconnectGraceMs: 1_000 },
-};
 
 /** The phones this lab's adb server lists now (no reconnecting: a phone that moved away stays away). */
 function lister(lab: AdbLab) {
@@ -76,16 +65,19 @@ test('a phone moved from one worker host to another mid-run: the run finishes th
   const phone = labA?.phones[0];
   assert.ok(labA !== undefined && labB !== undefined && phone !== undefined);
   const runId = 'moves-1';
-  await createRun(store.db, {
-    id: runId,
-    configJson: JSON.stringify(RUN_CONFIG),
-    configHash: runId,
-    gitRevision: null,
-    host: 'test',
-  });
   const cases = 24;
-  const tasks = idleTasks({ cases, durationUs: 150_000, batchCases: 3 });
-  await enqueueBatches(store.db, runId, `device=${phone.serial}`, tasks);
+  const lab = {
+    ...DEFAULT_CONFIG.lab,
+    thermal: { ...DEFAULT_CONFIG.lab.thermal, thresholdC: 80, batchLimitC: 90, pollMs: 100 },
+  };
+  await enqueueIdleRun(store.db, {
+    runId,
+    target: `device=${phone.serial}`,
+    cases,
+    durationUs: 150_000,
+    batchCases: 3,
+    config: idleRunConfig(lab, 1_000),
+  });
 
   const stop = new AbortController();
   const notes: string[] = [];

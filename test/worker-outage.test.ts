@@ -10,16 +10,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONFIG } from '../config/defaults.ts';
-import type { PrunelabConfig } from '../config/schema.ts';
 import { buildAgent } from '../orchestrator/build/agent-build.ts';
 import { openStore } from '../orchestrator/store/open.ts';
-import { createRun, findRun } from '../orchestrator/store/runs.ts';
-import { enqueueBatches } from '../orchestrator/store/work-queue.ts';
+import { findRun } from '../orchestrator/store/runs.ts';
 import { createHostDevice } from '../orchestrator/transport/host.ts';
 import { runWorker } from '../orchestrator/worker/run-worker.ts';
-import { idleTasks } from './adb-lab.ts';
 import { createTestDatabase, TEST_PG_URL, type TestDatabase } from './support/postgres.ts';
+import { enqueueIdleRun, idleRunConfig } from './support/queue.ts';
 import { startProxy } from './support/tcp-proxy.ts';
 
 const AGENT_DIR = fileURLToPath(new URL('../device-agent', import.meta.url));
@@ -29,11 +26,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
   await database?.drop();
 });
-
-const RUN_CONFIG: PrunelabConfig = {
-  ...DEFAULT_CONFIG,
-  lab: { ...DEFAULT_CONFIG.lab, disturbance: { ...DEFAULT_CONFIG.lab.disturbance, remeasures: 0 } },
-};
 
 test('a store cut for 2 s under a worker: its results are kept and committed, the run ends done, none twice', async () => {
   database = await createTestDatabase('worker_outage');
@@ -47,21 +39,16 @@ test('a store cut for 2 s under a worker: its results are kept and committed, th
   let worker: Promise<unknown> | undefined;
   try {
     const runId = 'outage-1';
-    await createRun(direct.db, {
-      id: runId,
-      configJson: JSON.stringify(RUN_CONFIG),
-      configHash: runId,
-      gitRevision: null,
-      host: 'test',
-    });
     const cases = 24;
     // Agent calls of 12 cases of 150 ms: the cut falls inside one.
-    await enqueueBatches(
-      direct.db,
+    await enqueueIdleRun(direct.db, {
       runId,
-      'abi=host',
-      idleTasks({ cases, durationUs: 150_000, batchCases: 12 }),
-    );
+      target: 'abi=host',
+      cases,
+      durationUs: 150_000,
+      batchCases: 12,
+      config: idleRunConfig(),
+    });
     const host = createHostDevice({ workDir: join(dir, 'host') });
     worker = runWorker({
       db: store.db,

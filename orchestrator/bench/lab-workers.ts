@@ -16,18 +16,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { DEFAULT_CONFIG } from '../../config/defaults.ts';
-import type { PrunelabConfig } from '../../config/schema.ts';
-import { type AdbLab, idleTasks } from '../../test/adb-lab.ts';
-import { IDLE_MEASUREMENT, midBatch } from '../../test/support/queue.ts';
+import type { AdbLab } from '../../test/adb-lab.ts';
+import { enqueueIdleRun, IDLE_MEASUREMENT, idleRunConfig, midBatch } from '../../test/support/queue.ts';
 import type { AgentBuild } from '../build/agent-build.ts';
 import { medianOf } from '../stats/index.ts';
 import { upsertDevice } from '../store/devices.ts';
 import { claimDevice } from '../store/leases.ts';
 import type { OpenedStore } from '../store/open.ts';
-import { createRun, findRun } from '../store/runs.ts';
+import { findRun } from '../store/runs.ts';
 import { commitMeasurement, insertTasks, pendingTasks } from '../store/tasks.ts';
-import { claimBatch, enqueueBatches, finishBatch } from '../store/work-queue.ts';
+import { claimBatch, finishBatch } from '../store/work-queue.ts';
 import type { Device } from '../transport/port.ts';
 import { runWorker } from '../worker/run-worker.ts';
 import { BENCH_LAB } from './idle-sweep.ts';
@@ -37,27 +35,20 @@ const IDLE_CASE_US = 20_000;
 const BATCH_CASES = 10;
 const POLL_MS = 50;
 
-/** The run's config as a worker reads it: the bench lab (no thermal waits), no re-measures. */
-const RUN_CONFIG: PrunelabConfig = {
-  ...DEFAULT_CONFIG,
-  lab: { ...BENCH_LAB, disturbance: { ...BENCH_LAB.disturbance, remeasures: 0 } },
-};
-
 let runCounter = 0;
 
-async function enqueueIdleRun(store: OpenedStore, cases: number, target: string): Promise<string> {
+/** One run of idle 20 ms cases in the queue for `target`; the bench lab's rules (no thermal waits). */
+async function enqueueRun(store: OpenedStore, cases: number, target: string): Promise<string> {
   runCounter += 1;
   const runId = `bench-queue-${process.pid}-${runCounter}`;
-  const config = JSON.stringify(RUN_CONFIG);
-  await createRun(store.db, {
-    id: runId,
-    configJson: config,
-    configHash: runId,
-    gitRevision: null,
-    host: 'bench',
+  await enqueueIdleRun(store.db, {
+    runId,
+    target,
+    cases,
+    durationUs: IDLE_CASE_US,
+    batchCases: BATCH_CASES,
+    config: idleRunConfig(BENCH_LAB),
   });
-  const tasks = idleTasks({ cases, durationUs: IDLE_CASE_US, batchCases: BATCH_CASES });
-  await enqueueBatches(store.db, runId, target, tasks);
   return runId;
 }
 
@@ -112,7 +103,7 @@ async function timeWorkers(
       60_000,
     );
     const started = performance.now();
-    const runId = await enqueueIdleRun(store, cases, `model=${BENCH_MODEL}`);
+    const runId = await enqueueRun(store, cases, `model=${BENCH_MODEL}`);
     await until('the run', runDone(store, runId), 300_000);
     return performance.now() - started;
   } finally {
@@ -156,7 +147,7 @@ export async function queueCalls(store: OpenedStore, batches: number) {
     details: {},
   });
   const target = `device=${deviceId}`;
-  const runId = await enqueueIdleRun(store, batches * BATCH_CASES, target);
+  const runId = await enqueueRun(store, batches * BATCH_CASES, target);
   const holder = { holderId: 'bench', host: 'bench', pid: process.pid, runId };
   const lease = await claimDevice(store.db, deviceId, holder, { leaseMs: 600_000, now: new Date() });
   if (!lease.claimed) throw new Error('bench: the device is held');
@@ -252,7 +243,7 @@ export async function deadWorker(
       },
       180_000,
     );
-    const runId = await enqueueIdleRun(store, 8 * BATCH_CASES, `model=${BENCH_MODEL}`);
+    const runId = await enqueueRun(store, 8 * BATCH_CASES, `model=${BENCH_MODEL}`);
     const victim = workers[0];
     const victimId = (
       await store.db
