@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { runPrunelab } from './support/cli.ts';
 import { createTestDatabase, TEST_PG_URL, type TestDatabase } from './support/postgres.ts';
+import { startProxy } from './support/tcp-proxy.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'prunelab-outage-'));
 let database: TestDatabase | undefined;
@@ -19,41 +19,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
   await database?.drop();
 });
-
-/** A TCP proxy to the test server that can be cut: open connections dropped, new ones refused. */
-async function startProxy(target: URL) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => socket.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const listen = (port: number) =>
-    new Promise<number>((resolve) =>
-      server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
-    );
-  const port = await listen(0);
-  return {
-    port,
-    /** Drops every connection and refuses new ones for `ms`. */
-    cut: async (ms: number) => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      await listen(port);
-    },
-    stop: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}
 
 async function count(url: string, query: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });

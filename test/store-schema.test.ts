@@ -105,9 +105,12 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
     'nightly_devices',
     'nightly_findings',
     'nightly_runs',
+    'queue_batches',
+    'queue_results',
     'run_devices',
     'runs',
     'tasks',
+    'workers',
   ]);
   await store.close();
   const raw = new BetterSqlite3(path);
@@ -124,6 +127,7 @@ test('a new database gets every table, WAL and foreign keys; reopening changes n
       '0005_backend',
       '0006_leases_and_hosts',
       '0007_model_nodes',
+      '0009_work_queue',
     ],
   );
   const again = await openStore(path);
@@ -239,7 +243,7 @@ test('a database from a newer schema is refused, with the unknown migration name
     assert.equal(error.kind, 'input');
     assert.deepEqual(error.data.unknownMigrations, ['0002_from_the_future']);
     assert.match(error.message, /newer prunelab/);
-    assert.match(error.message, /knows up to 0007_model_nodes/);
+    assert.match(error.message, /knows up to 0009_work_queue/);
     return true;
   });
   assert.deepEqual(readFileSync(path), before);
@@ -296,7 +300,7 @@ test('PostgreSQL: every table, floating-point columns as double precision, a new
   assert.equal(store.dialect, 'postgres');
   assert.doesNotMatch(store.path, /:prunelab@/, 'the shown URL carries no password');
   const tables = (await store.db.introspection.getTables()).map((table) => table.name).sort();
-  assert.equal(tables.length, 14);
+  assert.equal(tables.length, 17);
   await store.close();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();

@@ -45,6 +45,8 @@ export interface CliContext {
   readonly hostName: string;
   /** Calls `handler` on each Ctrl-C until the returned function is called. */
   readonly onInterrupt: (handler: () => void) => () => void;
+  /** Calls `handler` on each SIGTERM (a service manager stopping a worker) until the returned function is called. */
+  readonly onTerminate?: (handler: () => void) => () => void;
 }
 
 /** Options every command has. */

@@ -36,6 +36,7 @@ import { sensitivityCommand } from './commands/sensitivity.ts';
 import { statusCommand } from './commands/status.ts';
 import { sweepCommand } from './commands/sweep.ts';
 import { virtualPhoneCommand } from './commands/virtual-phone.ts';
+import { workerCommand } from './commands/worker.ts';
 import type { CliContext, GlobalArgs } from './context.ts';
 import { describeError, EXIT_OK } from './handle-error.ts';
 
@@ -47,6 +48,7 @@ const COMMANDS = [
   exportCommand,
   fitCommand,
   statusCommand,
+  workerCommand,
   mapCommand,
   pruneCommand,
   evaluateCommand,
@@ -130,6 +132,10 @@ export function realContext(env: NodeJS.ProcessEnv): CliContext {
     onInterrupt: (handler) => {
       process.on('SIGINT', handler);
       return () => process.off('SIGINT', handler);
+    },
+    onTerminate: (handler) => {
+      process.on('SIGTERM', handler);
+      return () => process.off('SIGTERM', handler);
     },
   };
 }

@@ -172,7 +172,15 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
       return;
     }
     const measured = toMeasurement(result, summary, context.provenance);
-    await commitMeasurement(db, task.id, measured, now(), context.fence);
+    if (!(await commitMeasurement(db, task.id, measured, now(), context.fence))) {
+      // Not stored: the lease or the worker's batch was taken over, or the case has its result already.
+      emit({
+        type: 'device-note',
+        deviceId,
+        message: `result of ${task.case_key} refused by the store (lease or batch taken over, or already measured): not counted`,
+      });
+      return;
+    }
     outcomes.push('ok');
     emit({
       type: 'case-done',

@@ -3,6 +3,7 @@
  * scheduler and its return path (returns.ts) both use them without importing each other.
  */
 import type { StoreDb } from '../store/open.ts';
+import type { BatchFence } from '../store/queue-fence.ts';
 import type { Device } from '../transport/port.ts';
 import type { LeasePolicy } from './device-lease.ts';
 import type { DisturbancePolicy } from './disturbance.ts';
@@ -43,4 +44,9 @@ export interface SchedulerOptions {
   readonly now?: () => Date;
   /** Device leases (default: 30 s, this host and process). */
   readonly lease?: LeasePolicy;
+  /**
+   * A worker's claimed batch of an enqueued run (orchestrator/worker/): every commit is checked against its
+   * token as well as the device lease's, and settles its case once per run (store/queue-fence.ts).
+   */
+  readonly batchFence?: BatchFence;
 }

@@ -212,7 +212,7 @@ function batchContext(queue: DeviceQueue, options: SchedulerOptions, fence: Leas
     emit: options.emit,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(queue.hygiene?.cpus === undefined ? {} : { cpus: queue.hygiene.cpus }),
-    fence,
+    fence: options.batchFence === undefined ? fence : { ...fence, batch: options.batchFence },
   };
 }
 

@@ -57,6 +57,7 @@ test('progress, ETA at the run pace so far, and leases live or expired', () => {
         },
       ],
       devices: [],
+      workers: [],
     },
     now,
   );
@@ -74,4 +75,68 @@ test('progress, ETA at the run pace so far, and leases live or expired', () => {
   );
   // lab-c holds only an expired lease and ran no listed run: it is not among the hosts.
   assert.deepEqual(status.hosts, ['lab-a', 'lab-b']);
+});
+
+test("an enqueued run's queue: cases settled, ETA at their pace; workers alive, gone by heartbeat, or stopped", () => {
+  const worker = (id: string, host: string, heartbeatAt: string, stoppedAt: string | null) => ({
+    id,
+    host,
+    pid: 7,
+    devices: [{ id: `${id}-phone`, model: 'Pixel 7', abi: 'arm64-v8a' }],
+    startedAt: '2026-01-01T11:00:00.000Z',
+    heartbeatAt,
+    leaseMs: 30_000,
+    stoppedAt,
+  });
+  const status = summarizeLab(
+    {
+      runs: [
+        {
+          id: 'q1',
+          status: 'running',
+          host: 'laptop',
+          createdAt: '2026-01-01T12:00:00.000Z',
+          finishedAt: null,
+          counts: { done: 10, skipped: 2 },
+          firstMeasuredAt: null,
+          lastMeasuredAt: null,
+          measured: 10,
+          // 11 cases settled in 40 s: 4 s apart; 29 left -> 116 s.
+          queue: {
+            batches: 10,
+            queued: 5,
+            claimed: 2,
+            expired: 1,
+            done: 3,
+            cases: 40,
+            settled: 11,
+            failed: 1,
+            firstSettledAt: '2026-01-01T12:00:10.000Z',
+            lastSettledAt: '2026-01-01T12:00:50.000Z',
+          },
+        },
+      ],
+      leases: [],
+      devices: [],
+      workers: [
+        worker('w1', 'lab-a', '2026-01-01T12:00:55.000Z', null),
+        worker('w2', 'lab-b', '2026-01-01T12:00:20.000Z', null),
+        worker('w3', 'lab-c', '2026-01-01T12:00:00.000Z', '2026-01-01T12:00:00.000Z'),
+      ],
+    },
+    now,
+  );
+  const queue = status.runs[0]?.queue;
+  assert.equal(queue?.fractionDone, 11 / 40);
+  assert.equal(queue?.etaMs, 116_000);
+  assert.deepEqual(
+    status.workers.map((w) => [w.id, w.state, w.heartbeatAgeMs]),
+    [
+      ['w1', 'alive', 5_000],
+      ['w2', 'gone', 40_000],
+      ['w3', 'stopped', 60_000],
+    ],
+  );
+  // Only the live worker's host counts as a host of the lab now (beside the run's).
+  assert.deepEqual(status.hosts, ['lab-a', 'laptop']);
 });

@@ -10,6 +10,7 @@
  * Lease times are the hosts' clocks (ISO text, so they sort): keep lab hosts on NTP.
  */
 import type { StoreDb } from './open.ts';
+import type { BatchFence } from './queue-fence.ts';
 import type { DeviceLeasesTable } from './schema.ts';
 
 export type LeaseRow = Readonly<DeviceLeasesTable>;
@@ -27,6 +28,8 @@ export interface LeaseFence {
   readonly deviceId: string;
   readonly token: number;
   readonly host: string;
+  /** A worker's batch of an enqueued run (store/queue-fence.ts): its commits are checked against it too. */
+  readonly batch?: BatchFence;
 }
 
 export type ClaimResult =

@@ -58,12 +58,27 @@ function explainConnectError(error: unknown, location: PostgresLocation): string
   }
 }
 
-export async function openPostgres(location: PostgresLocation): Promise<Kysely<Database>> {
+export interface PostgresOptions {
+  /**
+   * The server ends a session that sits inside a transaction this long (PostgreSQL's
+   * idle_in_transaction_session_timeout), so a process stopped or cut off mid-commit does not keep its row
+   * locks: a worker passes its lease, so its batch can be taken over once the lease runs out.
+   */
+  readonly idleInTransactionMs?: number;
+}
+
+export async function openPostgres(
+  location: PostgresLocation,
+  options: PostgresOptions = {},
+): Promise<Kysely<Database>> {
   const pool = new pg.Pool({
     connectionString: location.url,
     max: POOL_MAX_CONNECTIONS,
     types: typeParsers,
     connectionTimeoutMillis: 10_000,
+    ...(options.idleInTransactionMs === undefined
+      ? {}
+      : { idle_in_transaction_session_timeout: options.idleInTransactionMs }),
   });
   // A connection the server (or the network) drops emits 'error': on the pool when it was idle, on the client
   // when it was checked out. Unhandled, either would end the process; the query on it fails and says why

@@ -19,6 +19,8 @@ export interface OpenStoreOptions {
   readonly mustExist?: boolean;
   /** SQLite: how long a writer waits for another process's lock before failing. */
   readonly busyTimeoutMs?: number;
+  /** PostgreSQL: end a session idle inside a transaction this long (open-postgres.ts; a worker's lease). */
+  readonly idleInTransactionMs?: number;
 }
 
 export interface OpenedStore {
@@ -84,7 +86,12 @@ async function migrate(db: StoreDb, dialect: StoreDialect, name: string): Promis
 }
 
 async function connect(location: StoreLocation, options: OpenStoreOptions): Promise<StoreDb> {
-  if (location.kind === 'postgres') return openPostgres(location);
+  if (location.kind === 'postgres') {
+    return openPostgres(
+      location,
+      options.idleInTransactionMs === undefined ? {} : { idleInTransactionMs: options.idleInTransactionMs },
+    );
+  }
   return openSqlite(location.path, {
     mustExist: options.mustExist === true,
     busyTimeoutMs: options.busyTimeoutMs ?? 10_000,

@@ -286,6 +286,60 @@ export interface DeviceLeasesTable {
   expires_at: string;
 }
 
+export const QUEUE_BATCH_STATUSES = ['queued', 'claimed', 'done'] as const;
+export type QueueBatchStatus = (typeof QUEUE_BATCH_STATUSES)[number];
+
+/** A batch of an enqueued run (store/work-queue.ts): one agent call's cases for a target device or selector. */
+export interface QueueBatchesTable {
+  id: Generated<number>;
+  run_id: string;
+  batch_index: number;
+  /** `device=ID`, `model=M`, `abi=A` or `fingerprint=F` (config/targets in orchestrator/worker/target.ts). */
+  target: string;
+  /** The batch's tasks (store/tasks.ts TaskInput[]) as JSON: what a worker inserts for its device. */
+  tasks_json: string;
+  cases: number;
+  status: QueueBatchStatus;
+  /** Grows by one with every claim: the claimer's commits carry it, and a stale one is refused. */
+  token: number;
+  worker_id: string | null;
+  device_id: string | null;
+  host: string | null;
+  claimed_at: string | null;
+  lease_expires_at: string | null;
+  /** How many times it was claimed (more than once: a worker died, hung or let it go). */
+  claims: number;
+  created_at: string;
+  finished_at: string | null;
+}
+
+/** A settled case of an enqueued run; PRIMARY KEY (run, case): never two results for one case. */
+export interface QueueResultsTable {
+  run_id: string;
+  case_key: string;
+  task_id: number;
+  batch_id: number;
+  token: number;
+  device_id: string;
+  /** `done` (measured) or `failed` (for good). */
+  status: string;
+  created_at: string;
+}
+
+/** A `prunelab worker` process (orchestrator/worker/). */
+export interface WorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  /** The devices it has now, as JSON: [{ id, model, abi, fingerprint }]. */
+  devices_json: string;
+  started_at: string;
+  heartbeat_at: string;
+  /** Its batch lease: a worker whose heartbeat is older than this is gone. */
+  lease_ms: number;
+  stopped_at: string | null;
+}
+
 export interface Database {
   devices: DevicesTable;
   agent_builds: AgentBuildsTable;
@@ -301,6 +355,9 @@ export interface Database {
   nightly_cases: NightlyCasesTable;
   nightly_findings: NightlyFindingsTable;
   device_leases: DeviceLeasesTable;
+  queue_batches: QueueBatchesTable;
+  queue_results: QueueResultsTable;
+  workers: WorkersTable;
 }
 
 export type RunRow = Selectable<RunsTable>;

@@ -7,6 +7,7 @@ import type { PlanLine } from '../../config/agent-protocol.ts';
 import { fenceHolds, type LeaseFence } from './leases.ts';
 import type { StoreDb } from './open.ts';
 import { probeMaxNs } from './probes.ts';
+import { batchFenceHolds, settleQueuedCase } from './queue-fence.ts';
 import type { NewMeasurement, NewTask, TaskRow, TaskStatus } from './schema.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -200,8 +201,16 @@ export async function commitMeasurement(
   const at = now.toISOString();
   return db.transaction().execute(async (trx) => {
     if (fence !== undefined && !(await fenceHolds(trx, fence))) return false;
-    const task = await trx.selectFrom('tasks').select('status').where('id', '=', taskId).executeTakeFirst();
+    if (fence?.batch !== undefined && !(await batchFenceHolds(trx, fence.batch))) return false;
+    const task = await trx
+      .selectFrom('tasks')
+      .select(['id', 'status', 'case_key', 'device_id'])
+      .where('id', '=', taskId)
+      .executeTakeFirst();
     if (task === undefined || task.status === 'done') return false;
+    // A case of an enqueued run: stored once per (run, case), whichever device measured it.
+    if (fence?.batch !== undefined && !(await settleQueuedCase(trx, fence.batch, task, 'done', at)))
+      return false;
     const earlier = await trx
       .selectFrom('measurements')
       .select(['id', 'probe_before_ns', 'probe_after_ns'])
@@ -263,9 +272,10 @@ export async function recordFailure(
   const at = now.toISOString();
   await db.transaction().execute(async (trx) => {
     if (fence !== undefined && !(await fenceHolds(trx, fence))) return;
+    if (fence?.batch !== undefined && !(await batchFenceHolds(trx, fence.batch))) return;
     const task = await trx
       .selectFrom('tasks')
-      .select(['attempts', 'status'])
+      .select(['id', 'attempts', 'status', 'case_key', 'device_id'])
       .where('id', '=', taskId)
       .executeTakeFirst();
     if (task === undefined || task.status === 'done') return;
@@ -276,6 +286,9 @@ export async function recordFailure(
       .where('task_id', '=', taskId)
       .executeTakeFirst();
     const status = measured === undefined ? then : 'done';
+    // A case of an enqueued run failed for good: settled once, like a measurement.
+    const settles = fence?.batch !== undefined && status === 'failed';
+    if (settles && !(await settleQueuedCase(trx, fence.batch, task, 'failed', at))) return;
     const attempts = task.attempts + (charge ? 1 : 0);
     await trx
       .insertInto('failures')

@@ -34,3 +34,8 @@ export class ModelChangedError extends PrunelabError<{
 }> {
   override readonly name = 'ModelChangedError';
 }
+
+/** `--resume` of a run that `sweep --enqueue` planned for the work queue: its workers run it, not a sweep. */
+export class QueuedRunError extends PrunelabError<{ readonly dbPath: string; readonly runId: string }> {
+  override readonly name = 'QueuedRunError';
+}

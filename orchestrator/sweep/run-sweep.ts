@@ -45,9 +45,10 @@ import {
   type TaskInput,
   taskCounts,
 } from '../store/tasks.ts';
+import { isQueuedRun } from '../store/work-queue.ts';
 import { TransportError } from '../transport/errors.ts';
 import type { Device, DeviceInfo } from '../transport/port.ts';
-import { EmptyPlanError, ModelChangedError } from './errors.ts';
+import { EmptyPlanError, ModelChangedError, QueuedRunError } from './errors.ts';
 import { planFromConfig, tasksFromPlan } from './plan-tasks.ts';
 import { prepareAllowingReturns } from './prepare-on-return.ts';
 
@@ -244,6 +245,14 @@ async function resolveRun(deps: SweepDeps, request: SweepRequest) {
       { kind: 'input' },
     );
   }
+  // A queued run's cases belong to its batches: a sweep running them here would measure them outside the queue.
+  if (await isQueuedRun(deps.db, run.id)) {
+    throw new QueuedRunError(
+      `--resume: run ${run.id} in ${deps.dbPath} was enqueued for workers (\`sweep --enqueue\`): \`prunelab worker --db ${deps.dbPath}\` runs it, and \`prunelab status --db ${deps.dbPath}\` shows its queue. Resume a run of \`prunelab sweep\` by its id instead.`,
+      { dbPath: deps.dbPath, runId: run.id },
+      { kind: 'input' },
+    );
+  }
   await setRunStatus(deps.db, run.id, 'running', now());
   return { runId: run.id, config: JSON.parse(run.config_json) as PrunelabConfig, resumed: true };
 }
@@ -290,7 +299,7 @@ async function refuseChangedModels(
   );
 }
 
-function refuseEmptyPlan(plan: Plan): void {
+export function refuseEmptyPlan(plan: Plan): void {
   if (plan.cases.length > 0) return;
   const reasons = [...new Set(plan.dropped.map((dropped) => dropped.reason))];
   throw new EmptyPlanError(

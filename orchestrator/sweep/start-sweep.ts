@@ -19,6 +19,8 @@ import { canonicalStoreText, parseStoreLocation, storeFolder } from '../store/lo
 import type { OpenedStore } from '../store/open.ts';
 import { findRun, latestRun } from '../store/runs.ts';
 import type { Device } from '../transport/port.ts';
+import type { Target } from '../worker/target.ts';
+import { type EnqueueSummary, enqueueSweep } from './enqueue-sweep.ts';
 import { SweepIncompleteError } from './errors.ts';
 import { planFromConfig } from './plan-tasks.ts';
 import {
@@ -61,6 +63,8 @@ export interface StartSweepRequest {
   readonly deviceFilter?: readonly string[];
   /** Write the HTML report at the end (false with --no-report). */
   readonly report: boolean;
+  /** --enqueue --target: plan the run into the shared queue for `prunelab worker`, run nothing here. */
+  readonly enqueue?: Target;
 }
 
 export interface PlanSummary {
@@ -81,7 +85,8 @@ export type SweepOutcome =
       readonly deviceIds: string[];
       readonly dbPath: string;
     }
-  | { readonly kind: 'ran'; readonly summary: SweepSummary; readonly reportPath: string | undefined };
+  | { readonly kind: 'ran'; readonly summary: SweepSummary; readonly reportPath: string | undefined }
+  | { readonly kind: 'enqueued'; readonly summary: EnqueueSummary };
 
 /** The devices section a resumed run was started with (its adb servers), or the defaults. */
 async function resumedDevicesConfig(
@@ -153,6 +158,20 @@ export async function startSweep(deps: StartSweepDeps, request: StartSweepReques
     (overrides.db as string | undefined) ??
       (config === undefined ? DEFAULT_STORE_PATH : storeTarget(config.store)),
   );
+  if (config !== undefined && request.enqueue !== undefined && !request.dryRun) {
+    const store = await deps.openStore(dbPath);
+    try {
+      const enqueueDeps = {
+        db: store.db,
+        dbPath: store.path,
+        gitRevision: deps.gitRevision,
+        hostName: deps.hostName,
+      };
+      return { kind: 'enqueued', summary: await enqueueSweep(enqueueDeps, config, request.enqueue) };
+    } finally {
+      await store.close();
+    }
+  }
   const devicesConfig = config?.devices ?? (await resumedDevicesConfig(deps, dbPath, resume));
   const devices = selectDevices(await deps.listDevices(devicesConfig), request.deviceFilter);
   // A new run's ONNX files are read and checked before the store is opened: a bad file writes nothing there.

@@ -3,13 +3,38 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { DEFAULT_STORE_PATH } from '../../../config/defaults.ts';
 import { UsageError } from '../../errors.ts';
 import { readStatus } from '../../status/read-status.ts';
-import { type LabStatus, summarizeLab } from '../../status/summarize.ts';
+import {
+  type LabStatus,
+  type QueueProgress,
+  summarizeLab,
+  type WorkerState,
+} from '../../status/summarize.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 import { formatDurationMs } from '../progress.ts';
 
 interface StatusArgs extends GlobalArgs {
   readonly db: string;
   readonly runs: number;
+}
+
+function describeWorker(worker: WorkerState): string {
+  const devices = worker.devices.map((device) => `${device.id} (${device.model})`).join(', ') || 'no devices';
+  const age = formatDurationMs(worker.heartbeatAgeMs);
+  const state =
+    worker.state === 'alive'
+      ? `alive, heartbeat ${age} ago`
+      : worker.state === 'stopped'
+        ? 'stopped cleanly'
+        : `GONE: no heartbeat for ${age} (killed, hung or cut off); its batches go to other workers`;
+  return `${worker.id}: pid ${worker.pid} on ${worker.host}, ${state}; ${devices}`;
+}
+
+function describeQueue(queue: QueueProgress): string {
+  const eta = queue.etaMs === null ? '' : `, ETA ${formatDurationMs(queue.etaMs)}`;
+  return (
+    `queue: ${queue.settled}/${queue.cases} cases settled (${(queue.fractionDone * 100).toFixed(0)}%, ${queue.failed} failed); ` +
+    `batches ${queue.done} done, ${queue.claimed} claimed${queue.expired > 0 ? ` (${queue.expired} with an expired lease)` : ''}, ${queue.queued} queued of ${queue.batches}${eta}`
+  );
 }
 
 function describeStatus(status: LabStatus): string {
@@ -23,10 +48,16 @@ function describeStatus(status: LabStatus): string {
         : `  ${lease.deviceId}: EXPIRED ${lease.expiresAt}: pid ${lease.pid} on ${lease.host} is gone or hung (last heartbeat ${age} ago); the device is free for the next claim`,
     );
   }
+  lines.push(`Workers: ${status.workers.length === 0 ? 'none (start one with `prunelab worker`)' : ''}`);
+  for (const worker of status.workers) lines.push(`  ${describeWorker(worker)}`);
   lines.push('Runs:');
   for (const run of status.runs) {
     const { counts } = run;
     const eta = run.etaMs === null ? '' : `, ETA ${formatDurationMs(run.etaMs)}`;
+    if (run.queue !== null) {
+      lines.push(`  ${run.id} (${run.host}): ${run.status}, ${describeQueue(run.queue)}`);
+      continue;
+    }
     lines.push(
       `  ${run.id} (${run.host}): ${run.status}, ${counts.done}/${run.tasks} done (${(run.fractionDone * 100).toFixed(0)}%), ${counts.pending + counts.running} pending, ${counts.failed} failed, ${counts.skipped} skipped${eta}`,
     );
@@ -42,7 +73,7 @@ export function statusCommand(context: CliContext): CommandModule<GlobalArgs, St
   return {
     command: 'status',
     describe:
-      'Show the lab: hosts, device leases (and holders that are gone), devices, recent runs with progress and ETA',
+      'Show the lab: hosts, workers (alive or gone), device leases, devices, recent runs (and their work queue) with progress and ETA',
     builder: (yargs: Argv<GlobalArgs>) =>
       yargs
         .option('db', {
@@ -62,7 +93,7 @@ export function statusCommand(context: CliContext): CommandModule<GlobalArgs, St
       const store = await context.openStore(args.db, { mustExist: true });
       let status: LabStatus;
       try {
-        status = summarizeLab(await readStatus(store.db, args.runs), new Date());
+        status = summarizeLab(await readStatus(store.db, args.runs, new Date()), new Date());
       } finally {
         await store.close();
       }

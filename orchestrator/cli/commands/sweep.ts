@@ -8,6 +8,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { type ConfigOverrides, OVERRIDE_FLAGS } from '../../../config/load.ts';
 import { isOnnxPath } from '../../../config/models/index.ts';
 import { UsageError } from '../../errors.ts';
+import type { EnqueueSummary } from '../../sweep/enqueue-sweep.ts';
 import type { OnnxModelSummary, SweepSummary } from '../../sweep/run-sweep.ts';
 import {
   incompleteError,
@@ -16,6 +17,7 @@ import {
   type SweepOutcome,
   startSweep,
 } from '../../sweep/start-sweep.ts';
+import { parseTarget, type Target } from '../../worker/target.ts';
 import { type CliContext, type GlobalArgs, printJson } from '../context.ts';
 import { barProgress, formatDurationMs, plainProgress } from '../progress.ts';
 
@@ -29,6 +31,8 @@ interface SweepArgs extends GlobalArgs {
   readonly model?: readonly string[];
   /** false with --no-report. */
   readonly report: boolean;
+  readonly enqueue: boolean;
+  readonly target?: string;
   readonly [flag: string]: unknown;
 }
 
@@ -87,6 +91,34 @@ function printSummary(context: CliContext, summary: SweepSummary): void {
   context.output.out(`${lines.join('\n')}\n`);
 }
 
+/** --enqueue's target, checked: it goes with a new run and names the devices instead of --device. */
+function enqueueTarget(args: SweepArgs): Target | undefined {
+  if (!args.enqueue) {
+    if (args.target !== undefined)
+      throw new UsageError('--target: expected it with --enqueue (it names the devices of a queued run)', {
+        option: '--target',
+      });
+    return undefined;
+  }
+  const clash = [
+    ...(args.resume === undefined ? [] : ['--resume']),
+    ...(args.device === undefined ? [] : ['--device']),
+  ];
+  if (clash.length > 0) {
+    throw new UsageError(
+      `--enqueue: expected no ${clash.join(', ')} alongside it: it plans a new run into the queue for \`prunelab worker\`; name the devices with --target (e.g. --target device=SERIAL)`,
+      { option: '--enqueue' },
+    );
+  }
+  if (args.target === undefined) {
+    throw new UsageError(
+      '--enqueue: expected --target device=ID, model=M, abi=A or fingerprint=F: the devices whose workers should run the cases (`prunelab devices` shows them)',
+      { option: '--target' },
+    );
+  }
+  return parseTarget(args.target);
+}
+
 /** The flags, checked: --resume takes the stored configuration, so nothing that shapes a sweep goes with it. */
 function sweepRequestOf(args: SweepArgs): StartSweepRequest {
   if (args.resume !== undefined) {
@@ -102,7 +134,9 @@ function sweepRequestOf(args: SweepArgs): StartSweepRequest {
       );
     }
   }
+  const enqueue = enqueueTarget(args);
   return {
+    ...(enqueue === undefined ? {} : { enqueue }),
     overrides: overridesFrom(args),
     dryRun: args.dryRun,
     report: args.report,
@@ -144,6 +178,19 @@ function sweepDeps(context: CliContext): StartSweepDeps {
       };
     },
   };
+}
+
+function printEnqueued(context: CliContext, summary: EnqueueSummary, json: boolean): void {
+  if (json) {
+    printJson(context.output, { enqueued: true, ...summary });
+    return;
+  }
+  context.output.out(
+    `${summary.runId}\n` +
+      `Run ${summary.runId} enqueued: ${summary.cases} cases in ${summary.batches} batches for ${summary.target} (${summary.droppedCases} dropped), in ${summary.dbPath}\n` +
+      `Workers: npx prunelab worker --db ${summary.dbPath} --config lab.yaml   (on each lab host)\n` +
+      `Status:  npx prunelab status --db ${summary.dbPath}\n`,
+  );
 }
 
 function printDryRun(
@@ -193,6 +240,16 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
           array: true,
           describe: 'device id or kind to use (repeatable; default: all)',
         })
+        .option('enqueue', {
+          type: 'boolean',
+          default: false,
+          describe: 'plan the run into the shared store for `prunelab worker` processes, and return',
+        })
+        .option('target', {
+          type: 'string',
+          describe:
+            'with --enqueue: device=ID, model=M, abi=A or fingerprint=F (the devices that may run it)',
+        })
         .option('report', {
           type: 'boolean',
           default: true,
@@ -222,12 +279,20 @@ export function sweepCommand(context: CliContext): CommandModule<GlobalArgs, Swe
           "every Conv, Gemm and MatMul of an ONNX model, timed with the model's own weights",
         )
         .example(
+          '$0 sweep --config lab.yaml --db postgres://prunelab@db-host/prunelab --enqueue --target "model=Pixel 7"',
+          "queue a run for the lab's workers and return",
+        )
+        .example(
           '$0 sweep --db lab.db --resume',
           'continue the latest interrupted run',
         ) as unknown as Argv<SweepArgs>;
     },
     handler: async (args: ArgumentsCamelCase<SweepArgs>) => {
       const outcome = await startSweep(sweepDeps(context), sweepRequestOf(args));
+      if (outcome.kind === 'enqueued') {
+        printEnqueued(context, outcome.summary, args.json);
+        return;
+      }
       if (outcome.kind === 'dry-run') {
         printDryRun(context, outcome, args.json);
         return;

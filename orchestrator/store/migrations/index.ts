@@ -11,6 +11,7 @@ import * as m0004 from './0004_device_gaps.ts';
 import * as m0005 from './0005_backend.ts';
 import * as m0006 from './0006_leases_and_hosts.ts';
 import * as m0007 from './0007_model_nodes.ts';
+import * as m0009 from './0009_work_queue.ts';
 import { COLUMN_TYPES, type ColumnTypes, type StoreDialect } from './column-types.ts';
 
 interface MigrationStep {
@@ -28,6 +29,7 @@ const STEPS: Readonly<Record<string, MigrationStep>> = {
   '0005_backend': m0005,
   '0006_leases_and_hosts': m0006,
   '0007_model_nodes': m0007,
+  '0009_work_queue': m0009,
 };
 
 /** The names of every migration this version knows, oldest first. */
