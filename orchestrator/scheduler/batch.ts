@@ -121,6 +121,15 @@ function serialCommits(
   };
 }
 
+/** A result the store did not keep: the lease or the worker's batch was taken over, or the case has its result. */
+function noteRefused(emit: BatchContext['emit'], deviceId: string, caseKey: string): void {
+  emit({
+    type: 'device-note',
+    deviceId,
+    message: `result of ${caseKey} refused by the store (lease or batch taken over, or already measured): not counted`,
+  });
+}
+
 export async function runBatch(context: BatchContext, tasks: readonly TaskRow[]): Promise<BatchReport> {
   const now = context.now ?? (() => new Date());
   const { db, device, emit } = context;
@@ -173,12 +182,7 @@ export async function runBatch(context: BatchContext, tasks: readonly TaskRow[])
     }
     const measured = toMeasurement(result, summary, context.provenance);
     if (!(await commitMeasurement(db, task.id, measured, now(), context.fence))) {
-      // Not stored: the lease or the worker's batch was taken over, or the case has its result already.
-      emit({
-        type: 'device-note',
-        deviceId,
-        message: `result of ${task.case_key} refused by the store (lease or batch taken over, or already measured): not counted`,
-      });
+      noteRefused(emit, deviceId, task.case_key);
       return;
     }
     outcomes.push('ok');
