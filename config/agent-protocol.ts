@@ -141,8 +141,8 @@ export interface OkResultLine {
   /**
    * The agent's fixed probe workload timed just before and just after sampling (device-agent/src/probe.h):
    * on one CPU it only runs slower when something else shares the core or the memory bandwidth, so the host
-   * can tell a disturbed case from a slow one (orchestrator/scheduler/disturbance.ts). The sum of its two
-   * phases, probeCoreNs + probeStreamNs.
+   * can tell a disturbed case from a slow one (orchestrator/scheduler/disturbance.ts). It is the core
+   * phase (probeCoreNs); the stream phase is reported apart and not judged (too noisy on a shared VM).
    */
   readonly probeNs?: readonly [number, number];
   /** The probe's core phase (a 16 KB multiply-add loop): slowed by work sharing the core. */
